@@ -1,0 +1,38 @@
+"""Typed errors with stable codes: every edge (CLI, API, pages) shows these, never a traceback."""
+
+from __future__ import annotations
+
+
+class XinyongError(Exception):
+    """A failure the user can act on. `code` is stable; `message` is Chinese-first."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(XinyongError):
+    code = "not_found"
+
+
+class InvalidInput(XinyongError):
+    code = "invalid_input"
+
+
+class BadFile(InvalidInput):
+    """A submitted file cannot be read as a table at all."""
+
+    code = "bad_file"
+
+
+class RuleDataError(XinyongError):
+    """A rules data file (catalog, calendar, measures …) is invalid: names file, entry, reason."""
+
+    code = "rule_data_invalid"
