@@ -1,0 +1,107 @@
+"""`xinyong ingest` and `xinyong quality`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from xinyong.core.console import engine, err, out, percent, print_json
+from xinyong.core.errors import InvalidInput
+from xinyong.ingest import service
+from xinyong.ingest.rules import REASONS
+
+
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"日期“{value}”格式应为 YYYY-MM-DD") from exc
+
+
+def ingest(
+    file: Annotated[Path, typer.Argument(help="要归集的文件：CSV（UTF-8/GBK）、XLSX 或 JSON Lines")],
+    department: Annotated[str, typer.Option("--department", "-d", help="报送部门名称")],
+    kind: Annotated[Optional[str], typer.Option(  # noqa: UP045 - typer needs Optional
+        "--kind", "-k", help="信息类别：licence（行政许可）、penalty（行政处罚）或其他目录条目代码；"
+        "省略时按表头识别")] = None,
+    received: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--received", help="接收日期 YYYY-MM-DD（补录历史数据时使用），默认今天")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出回执")] = False,
+) -> None:
+    """归集一个部门报送的文件：校验每一行，入库有效数据，退回错误数据并生成错误报告。"""
+    day = _parse_day(received)
+    if sys.stderr.isatty() and not as_json:
+        with Progress(TextColumn("归集中"), BarColumn(), TextColumn("{task.fields[rows]} 行"),
+                      TimeElapsedColumn(), console=err, transient=True) as bar:
+            task = bar.add_task("ingest", total=1.0, rows=0)
+            receipt = service.ingest_file(
+                engine(), file, department, kind=kind, received=day,
+                progress=lambda rows, share: bar.update(task, completed=share, rows=rows))
+    else:
+        receipt = service.ingest_file(engine(), file, department, kind=kind, received=day)
+    if as_json:
+        print_json(receipt.as_dict())
+        return
+    _print_receipt(receipt)
+
+
+def _print_receipt(r: service.Receipt) -> None:
+    out.print(f"[bold]归集回执[/bold]  批次 {r.batch}  {r.department}  {r.kind_name}  {r.filename}")
+    out.print(f"接收日期 {r.received}  格式 {r.format}"
+              + (f"（{r.encoding}）" if r.encoding else "") + f"  目录版本 {r.catalog_version}")
+    t = Table(show_header=True, header_style="bold")
+    for col in ("报送行数", "接收", "退回", "新增", "更正", "未变", "及时", "迟报", "合规率", "及时率"):
+        t.add_column(col, justify="right")
+    t.add_row(str(r.rows), str(r.accepted), str(r.rejected), str(r.new), str(r.corrected),
+              str(r.unchanged), str(r.on_time), str(r.late), percent(r.compliance_rate),
+              percent(r.timeliness_rate))
+    out.print(t)
+    if r.blank_rows:
+        out.print(f"跳过空行 {r.blank_rows} 行")
+    if r.unknown_columns:
+        out.print("[yellow]未识别的列（未入库）：[/yellow]" + "、".join(r.unknown_columns))
+    if r.rejection_reasons:
+        out.print("退回原因：" + "；".join(f"{service._reason_label(k)} {v}"
+                                       for k, v in r.rejection_reasons.items()))
+    if r.error_report:
+        out.print(f"错误报告：{r.error_report}")
+
+
+def quality(
+    department: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--department", "-d", help="只看该部门")] = None,
+    month: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--month", help="只看该月 YYYY-MM（按接收日期）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """各部门按月的报送质量：报送行数、合规率（接收/报送）、及时率（及时/首报）和退回原因。"""
+    with engine().connect() as conn:
+        rows = service.quality(conn, department=department, month=month)
+    if as_json:
+        print_json(rows)
+        return
+    t = Table(show_header=True, header_style="bold")
+    for col in ("部门", "月份", "批次", "报送", "接收", "退回", "合规率", "及时率", "主要退回原因"):
+        t.add_column(col)
+    for g in rows:
+        top = "；".join(f"{r['label']} {r['count']}" for r in g["rejections_by_reason"][:2])
+        t.add_row(g["department"], g["month"], str(g["batches"]), str(g["rows"]),
+                  str(g["accepted"]), str(g["rejected"]), percent(g["compliance_rate"]),
+                  percent(g["timeliness_rate"]), top)
+    out.print(t if rows else "没有报送记录")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)
+    app.command("quality")(quality)
+
+
+__all__ = ["REASONS", "register"]

@@ -1,0 +1,343 @@
+"""Ingest rules: mapping a file's columns to catalog fields and validating rows. Pure.
+
+A `RowValidator` is compiled once per file: every mapped column gets its converter, so the
+per-row loop does no lookups by name. Converters of values that repeat across rows (codes,
+dates, enumerations, amounts) are memoised — a million-row file names far fewer distinct
+values than it has cells.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from xinyong.catalog.rules import Catalog, Field, Item
+from xinyong.core import uscc
+from xinyong.core.amounts import format_wan, parse_wan
+from xinyong.core.dates import parse_date
+from xinyong.core.masking import validate_resident_id
+
+MULTI_SEPARATORS = re.compile(r"[;；,，、]")
+REASONS = {
+    "required": "必填项为空",
+    "uscc": "统一社会信用代码错误",
+    "date": "日期错误",
+    "amount": "金额错误",
+    "enum": "取值不在允许范围",
+    "length": "超过最大长度",
+    "identity": "主体标识不符合要求",
+    "id_number": "证件号码错误",
+    "date_order": "日期先后矛盾",
+    "future_date": "决定日期晚于报送日期",
+    "duplicate_in_batch": "同一批次内文书号重复",
+    "columns": "列数与表头不符",
+    "unreadable": "行无法读取",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    field: str  # the field's Chinese label, or "" for the whole row
+    code: str  # one of REASONS
+    message: str
+
+    @property
+    def reason_key(self) -> str:
+        return f"{self.code}:{self.field}" if self.field else self.code
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """How a valid row names its subject."""
+
+    key: str
+    kind: str
+    name: str
+    uscc: str | None
+    region: str | None
+    reg_no: str | None
+    org_code: str | None
+    legal_rep: str | None
+    legal_rep_id_type: str | None
+    legal_rep_id_number: str | None
+    id_type: str | None
+    id_number: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidRow:
+    row_no: int
+    values: dict[str, str]
+    doc_no: str
+    decision_date: date
+    identity: Identity
+
+
+def normalise_header(text: str) -> str:
+    """Fold the ways a header is typed: widths, blanks, a leading * for mandatory, case."""
+    t = unicodedata.normalize("NFKC", text).strip().lstrip("*").strip()
+    return re.sub(r"\s+", "", t).upper()
+
+
+@dataclass(frozen=True)
+class HeaderMap:
+    columns: dict[str, int]  # field name -> column index
+    unknown: tuple[str, ...]  # source columns no field took
+    missing_required: tuple[str, ...]  # labels of mandatory fields with no column
+
+
+def map_headers(item: Item, header: list[str]) -> HeaderMap:
+    lookup: dict[str, Field] = {}
+    for f in item.fields:
+        for h in f.headers():
+            lookup.setdefault(normalise_header(h), f)
+    columns: dict[str, int] = {}
+    unknown: list[str] = []
+    for i, h in enumerate(header):
+        f = lookup.get(normalise_header(h))
+        if f is None or f.name in columns:
+            if h.strip():
+                unknown.append(h.strip())
+            continue
+        columns[f.name] = i
+    missing = tuple(f.label for f in item.fields if f.required and f.name not in columns)
+    return HeaderMap(columns, tuple(unknown), missing)
+
+
+def detect_item(catalog: Catalog, header: list[str]) -> Item | None:
+    """The catalog item whose fields the header names best, if it names most mandatory ones."""
+    best: tuple[int, Item] | None = None
+    for item in catalog.items.values():
+        hm = map_headers(item, header)
+        required = sum(1 for f in item.fields if f.required)
+        if required and len(hm.missing_required) * 2 > required:
+            continue
+        score = len(hm.columns)
+        if best is None or score > best[0]:
+            best = (score, item)
+    return best[1] if best else None
+
+
+Converter = Callable[[str], str]
+
+
+def _memo(fn: Converter, limit: int = 200_000) -> Converter:
+    cache: dict[str, str | ValueError] = {}
+
+    def convert(raw: str) -> str:
+        hit = cache.get(raw)
+        if hit is None:
+            try:
+                hit = fn(raw)
+            except ValueError as exc:
+                hit = exc
+            if len(cache) >= limit:
+                cache.clear()
+            cache[raw] = hit
+        if isinstance(hit, ValueError):
+            raise hit
+        return hit
+
+    return convert
+
+
+def _text(f: Field) -> Converter:
+    limit = f.max_length
+
+    def convert(raw: str) -> str:
+        if limit is not None and len(raw) > limit:
+            raise ValueError(f"超过最大长度{limit}个字符（实际{len(raw)}个）")
+        return raw
+
+    return convert
+
+
+def _uscc(raw: str) -> str:
+    code = uscc.normalise(raw)
+    if code == uscc.tables().placeholder:
+        return code
+    errors = uscc.validate(code)
+    if errors:
+        raise ValueError("；".join(e.message for e in errors) + f"（“{raw}”）")
+    return code
+
+
+def _date(raw: str) -> str:
+    return parse_date(raw).isoformat()
+
+
+def _amount(raw: str) -> str:
+    return format_wan(parse_wan(raw))
+
+
+def _enum(catalog: Catalog, f: Field) -> Converter:
+    assert f.enum is not None
+    table = catalog.enum_lookup(f.enum)
+    folded = {unicodedata.normalize("NFKC", k).strip(): v.value for k, v in table.items()}
+    allowed = "、".join(v.value for v in catalog.enums[f.enum])
+
+    def one(raw: str) -> str:
+        value = folded.get(unicodedata.normalize("NFKC", raw).strip())
+        if value is None:
+            raise ValueError(f"“{raw}”不在允许范围（{allowed}）")
+        return value
+
+    if f.type == "enum":
+        return one
+
+    def many(raw: str) -> str:
+        parts = [p for p in MULTI_SEPARATORS.split(raw) if p.strip()]
+        if not parts:
+            raise ValueError("没有有效取值")
+        values = list(dict.fromkeys(one(p) for p in parts))
+        return ";".join(values)
+
+    return many
+
+
+def _id_number(raw: str) -> str:
+    return unicodedata.normalize("NFKC", raw).strip().upper()
+
+
+REASON_BY_TYPE = {"text": "length", "uscc": "uscc", "date": "date", "amount_wan": "amount",
+                  "enum": "enum", "enum_multi": "enum", "id_number": "id_number"}
+
+
+def converter(catalog: Catalog, f: Field) -> Converter:
+    if f.type == "text":
+        return _text(f)
+    if f.type == "uscc":
+        return _memo(_uscc)
+    if f.type == "date":
+        return _memo(_date)
+    if f.type == "amount_wan":
+        return _memo(_amount)
+    if f.type in ("enum", "enum_multi"):
+        return _memo(_enum(catalog, f))
+    return _id_number
+
+
+def person_key(id_type: str, id_number: str) -> str:
+    """A natural person's subject key: a digest, so keys never carry identity numbers."""
+    return "P:" + hashlib.sha256(f"{id_type}:{id_number}".encode()).hexdigest()[:40]
+
+
+class RowValidator:
+    """Validates rows of one file against one catalog item."""
+
+    def __init__(self, catalog: Catalog, item: Item, header_map: HeaderMap,
+                 received: date) -> None:
+        self.item = item
+        self.received = received
+        self.width = 0
+        self.fields: list[tuple[str, int, Converter, bool, str, str]] = []
+        for f in item.fields:
+            idx = header_map.columns.get(f.name)
+            if idx is None:
+                continue
+            self.width = max(self.width, idx + 1)
+            self.fields.append((f.name, idx, converter(catalog, f), f.required, f.label,
+                                REASON_BY_TYPE[f.type]))
+        self.missing_required = [
+            RowError(label, "required", f"缺少必填列“{label}”")
+            for label in header_map.missing_required
+        ]
+        self.header_width = max(header_map.columns.values(), default=-1) + 1
+        self.labels = {f.name: f.label for f in item.fields}
+        self.checks = item.checks
+        kinds = catalog.enum_lookup("subject_category") if item.field("subject_category") else {}
+        self.kind_of = {ev.value: ev.kind or "organisation" for ev in kinds.values()}
+        self.identification = catalog.identification
+        self.placeholder = uscc.tables().placeholder
+
+    def validate(self, row_no: int, cells: list[str]) -> tuple[ValidRow | None, list[RowError]]:
+        errors = list(self.missing_required)
+        values: dict[str, str] = {}
+        n = len(cells)
+        for name, idx, convert, required, label, reason in self.fields:
+            raw = cells[idx].strip() if idx < n else ""
+            if not raw:
+                if required:
+                    errors.append(RowError(label, "required", f"“{label}”为必填项，不能为空"))
+                continue
+            try:
+                values[name] = convert(raw)
+            except ValueError as exc:
+                errors.append(RowError(label, reason, f"“{label}”{exc}"))
+        if errors:
+            return None, errors
+        decision = date.fromisoformat(values[self.item.decision_date_field])
+        if decision > self.received:
+            label = self.labels[self.item.decision_date_field]
+            return None, [RowError(label, "future_date",
+                                   f"“{label}”{decision}晚于报送日期{self.received}")]
+        for check in self.checks:
+            a, b = values.get(check.field), values.get(check.other)
+            if a is not None and b is not None and a < b:
+                return None, [RowError(self.labels[check.field], "date_order", check.message)]
+        identity = self._identity(values, errors)
+        if identity is None:
+            return None, errors
+        return ValidRow(row_no, values, values[self.item.key_field], decision, identity), []
+
+    def _identity(self, values: dict[str, str], errors: list[RowError]) -> Identity | None:
+        category = values.get("subject_category")
+        kind = self.kind_of.get(category or "", "organisation")
+        rule = self.identification.get(kind, {})
+        code = values.get("uscc")
+        label = self.labels.get("uscc", "统一社会信用代码")
+
+        def fail(field: str, message: str) -> None:
+            errors.append(RowError(self.labels.get(field, field), "identity", message))
+
+        for field in rule.get("require", ()):
+            if not values.get(field) or (field == "uscc" and code == self.placeholder):
+                fail(field, f"行政相对人类别为“{category}”时，“{self.labels.get(field, field)}”必填")
+        one_of = rule.get("require_one_of", ())
+        if one_of and not any(values.get(f) and values.get(f) != self.placeholder
+                              for f in one_of):
+            names = "或".join(f"“{self.labels.get(f, f)}”" for f in one_of)
+            fail(one_of[0], f"行政相对人类别为“{category}”时，{names}至少填写一项")
+        for field in rule.get("forbid", ()):
+            if values.get(field):
+                fail(field, f"行政相对人类别为“{category}”时不应填写“{self.labels.get(field, field)}”")
+        if code and code != self.placeholder:
+            prefix, not_prefix = rule.get("uscc_prefix"), rule.get("uscc_not_prefix")
+            if prefix and not code.startswith(prefix):
+                fail("uscc", f"{category}的{label}应以“{prefix}”开头")
+            if not_prefix and code.startswith(not_prefix):
+                fail("uscc", f"以“{not_prefix}”开头的代码属于个体工商户，行政相对人类别不应为“{category}”")
+        if code == self.placeholder and rule.get("placeholder_needs") \
+                and not values.get(rule["placeholder_needs"]):
+            fail(rule["placeholder_needs"], "统一社会信用代码为占位码时，工商注册号必填")
+        for type_field, number_field in (("id_type", "id_number"),
+                                         ("legal_rep_id_type", "legal_rep_id_number")):
+            number = values.get(number_field)
+            if number and values.get(type_field, "身份证") == "身份证":
+                problem = validate_resident_id(number)
+                if problem:
+                    errors.append(RowError(self.labels.get(number_field, number_field),
+                                           "id_number", problem))
+        if errors:
+            return None
+        name = values["subject_name"]
+        if kind == "natural_person":
+            key = person_key(values.get("id_type", ""), values.get("id_number", ""))
+            region = None
+        elif code and code != self.placeholder:
+            key, region = code, code[2:8]
+        else:
+            key, region = "GSZC:" + values.get("reg_no", ""), None
+        return Identity(
+            key=key, kind=kind, name=name,
+            uscc=code if code and code != self.placeholder else None, region=region,
+            reg_no=values.get("reg_no"), org_code=values.get("org_code"),
+            legal_rep=values.get("legal_rep"),
+            legal_rep_id_type=values.get("legal_rep_id_type"),
+            legal_rep_id_number=values.get("legal_rep_id_number"),
+            id_type=values.get("id_type"), id_number=values.get("id_number"),
+        )

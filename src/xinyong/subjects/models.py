@@ -1,0 +1,106 @@
+"""Subjects, their names over time, the credit records held about them, and the 重错码 queue.
+
+Large tables carry `subject_id` so they can be distributed by subject (e.g. Citus).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xinyong.core.db import Base
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Subject(Base):
+    __tablename__ = "subject"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # uscc for organisations; a derived key when there is none (工商注册号, or a hash of a
+    # natural person's identity document, so the key itself never reveals the number).
+    key: Mapped[str] = mapped_column(String(80), nullable=False, unique=True)
+    uscc: Mapped[str | None] = mapped_column(String(18), index=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    name_since: Mapped[date | None] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(24), nullable=False)
+    region: Mapped[str | None] = mapped_column(String(6))
+    reg_no: Mapped[str | None] = mapped_column(String(50))
+    org_code: Mapped[str | None] = mapped_column(String(50))
+    legal_rep: Mapped[str | None] = mapped_column(String(50))
+    legal_rep_id_type: Mapped[str | None] = mapped_column(String(32))
+    legal_rep_id_number: Mapped[str | None] = mapped_column(String(64))
+    id_type: Mapped[str | None] = mapped_column(String(32))
+    id_number: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class SubjectName(Base):
+    """Names a subject has been reported under other than its current one (former names)."""
+
+    __tablename__ = "subject_name"
+    __table_args__ = (UniqueConstraint("subject_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    first_seen: Mapped[date | None] = mapped_column(Date)
+    last_seen: Mapped[date | None] = mapped_column(Date)
+
+
+class Record(Base):
+    """One version of a credit record. A correction adds a version and supersedes the old
+    one; nothing is updated in place except that `status` marker."""
+
+    __tablename__ = "record"
+    __table_args__ = (
+        UniqueConstraint("department", "item_code", "doc_no", "version"),
+        Index("ix_record_source_key", "department", "item_code", "doc_no", "status"),
+        Index("ix_record_subject", "subject_id", "item_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), nullable=False)
+    item_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    department: Mapped[str] = mapped_column(String(100), nullable=False)
+    doc_no: Mapped[str] = mapped_column(String(128), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # current | superseded
+    decision_date: Mapped[date] = mapped_column(Date, nullable=False)
+    received_date: Mapped[date] = mapped_column(Date, nullable=False)
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), nullable=False)
+    row_no: Mapped[int] = mapped_column(Integer, nullable=False)
+    catalog_version_id: Mapped[int] = mapped_column(
+        ForeignKey("catalog_version.id"), nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class UsccIssue(Base):
+    """The 重错码 work queue: one row per detected problem, kept until staff resolve it."""
+
+    __tablename__ = "uscc_issue"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    key: Mapped[str] = mapped_column(String(200), nullable=False)
+    detail: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    detected_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)

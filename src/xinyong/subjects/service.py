@@ -1,0 +1,299 @@
+"""Subject verbs: resolving the subjects rows name, storing record versions, reading a
+subject with its records, and detecting duplicate and wrong codes (重错码).
+
+The write verbs here work on whole chunks of rows inside the caller's transaction: ingest
+calls them once per few thousand rows, never once per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, bindparam, func, select, text
+
+from xinyong.core import uscc as uscc_rules
+from xinyong.core.db import bulk_insert, is_sqlite, utcnow
+from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.masking import mask_id_number
+from xinyong.ingest.rules import Identity, ValidRow
+from xinyong.subjects.models import Record, Subject, SubjectName, UsccIssue
+
+SUBJECT_COLUMNS = ("key", "uscc", "name", "name_since", "kind", "region", "reg_no", "org_code",
+                   "legal_rep", "legal_rep_id_type", "legal_rep_id_number", "id_type",
+                   "id_number", "created_at", "updated_at")
+RECORD_COLUMNS = ("subject_id", "item_code", "department", "doc_no", "version", "status",
+                  "decision_date", "received_date", "on_time", "batch_id", "row_no",
+                  "catalog_version_id", "payload")
+CACHE_LIMIT = 500_000
+
+
+@dataclass
+class _Known:
+    id: int
+    name: str
+    name_since: date | None
+
+
+class SubjectResolver:
+    """Maps rows to subject ids for one batch, creating subjects and tracking names.
+
+    The subject whose row has the latest decision date gives the current name; every other
+    name it was reported under is kept as a former name (subject_name).
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.known: dict[str, _Known] = {}
+
+    def resolve(self, rows: Sequence[ValidRow]) -> dict[str, int]:
+        if len(self.known) > CACHE_LIMIT:
+            self.known.clear()
+        wanted = {r.identity.key for r in rows}
+        self._load(wanted - self.known.keys())
+        newest: dict[str, ValidRow] = {}
+        for r in rows:
+            k = r.identity.key
+            if k not in self.known and (k not in newest
+                                        or r.decision_date > newest[k].decision_date):
+                newest[k] = r
+        if newest:
+            self._create(newest.values())
+            self._load(set(newest))
+        self._track_names(rows)
+        return {k: self.known[k].id for k in wanted}
+
+    def _load(self, keys: set[str]) -> None:
+        if not keys:
+            return
+        t = Subject.__table__
+        stmt = select(t.c.id, t.c.key, t.c.name, t.c.name_since).where(
+            t.c.key.in_(bindparam("keys", expanding=True)))
+        for row in self.conn.execute(stmt, {"keys": list(keys)}):
+            self.known[row.key] = _Known(row.id, row.name, row.name_since)
+
+    def _create(self, rows: Iterable[ValidRow]) -> None:
+        now = str(utcnow())
+        bulk_insert(self.conn, "subject", SUBJECT_COLUMNS, [
+            (i.key, i.uscc, i.name, r.decision_date.isoformat(), i.kind, i.region, i.reg_no,
+             i.org_code, i.legal_rep, i.legal_rep_id_type, i.legal_rep_id_number, i.id_type,
+             i.id_number, now, now)
+            for r in rows for i in (r.identity,)
+        ])
+
+    def _track_names(self, rows: Sequence[ValidRow]) -> None:
+        seen: dict[tuple[int, str], list[date]] = {}
+        renamed: dict[int, tuple[str, date, Identity]] = {}
+        for r in rows:
+            known = self.known[r.identity.key]
+            name = r.identity.name
+            if name == known.name:
+                continue
+            if known.name_since is None or r.decision_date > known.name_since:
+                _widen(seen, (known.id, known.name), known.name_since or r.decision_date)
+                known.name, known.name_since = name, r.decision_date
+                renamed[known.id] = (name, r.decision_date, r.identity)
+            else:
+                _widen(seen, (known.id, name), r.decision_date)
+        if renamed:
+            self.conn.execute(text(
+                "UPDATE subject SET name = :name, name_since = :since, legal_rep = :rep, "
+                "updated_at = :now WHERE id = :id"),
+                [{"name": n, "since": d, "rep": i.legal_rep, "now": utcnow(), "id": sid}
+                 for sid, (n, d, i) in renamed.items()])
+        if seen:
+            least = "min" if is_sqlite(self.conn) else "LEAST"
+            most = "max" if is_sqlite(self.conn) else "GREATEST"
+            self.conn.execute(text(
+                "INSERT INTO subject_name (subject_id, name, first_seen, last_seen) "
+                "VALUES (:sid, :name, :first, :last) ON CONFLICT (subject_id, name) DO UPDATE "
+                f"SET first_seen = {least}(subject_name.first_seen, excluded.first_seen), "
+                f"last_seen = {most}(subject_name.last_seen, excluded.last_seen)"),
+                [{"sid": sid, "name": n, "first": min(ds), "last": max(ds)}
+                 for (sid, n), ds in seen.items()])
+
+
+def _widen(seen: dict[tuple[int, str], list[date]], key: tuple[int, str], day: date) -> None:
+    seen.setdefault(key, []).append(day)
+
+
+@dataclass(frozen=True)
+class CurrentVersion:
+    id: int
+    version: int
+    payload: str
+    batch_id: int
+    row_no: int
+    on_time: bool | None
+
+
+def current_versions(conn: Connection, department: str, item_code: str,
+                     doc_nos: Sequence[str]) -> dict[str, CurrentVersion]:
+    t = Record.__table__
+    stmt = select(t.c.doc_no, t.c.id, t.c.version, t.c.payload, t.c.batch_id, t.c.row_no,
+                  t.c.on_time).where(
+        t.c.department == department, t.c.item_code == item_code, t.c.status == "current",
+        t.c.doc_no.in_(bindparam("docs", expanding=True)))
+    return {r.doc_no: CurrentVersion(r.id, r.version, r.payload, r.batch_id, r.row_no,
+                                     r.on_time)
+            for r in conn.execute(stmt, {"docs": list(doc_nos)})}
+
+
+def store_versions(conn: Connection, rows: Sequence[tuple[Any, ...]],
+                   superseded: Sequence[int]) -> None:
+    """Write new record versions (tuples in RECORD_COLUMNS order), retiring the ones they
+    replace. The old version stays in the store as history."""
+    if superseded:
+        conn.execute(text("UPDATE record SET status = 'superseded' WHERE id = :id"),
+                     [{"id": i} for i in superseded])
+    if rows:
+        bulk_insert(conn, "record", RECORD_COLUMNS, rows)
+
+
+def _subject_row(conn: Connection, code: str) -> Any:
+    t = Subject.__table__
+    return conn.execute(select(t).where(t.c.uscc == code).order_by(t.c.id).limit(1)
+                        ).mappings().first()
+
+
+def show(conn: Connection, code: str) -> dict[str, Any]:
+    """A subject and every version of every record held about it, identity numbers masked."""
+    normal = uscc_rules.normalise(code)
+    if len(normal) != 18:
+        raise InvalidInput(f"“{code}”不是18位统一社会信用代码")
+    subject = _subject_row(conn, normal)
+    if subject is None:
+        raise NotFound(f"没有统一社会信用代码为 {normal} 的主体")
+    names = conn.execute(select(SubjectName.__table__.c.name, SubjectName.__table__.c.first_seen,
+                                SubjectName.__table__.c.last_seen)
+                         .where(SubjectName.__table__.c.subject_id == subject["id"])
+                         .order_by(SubjectName.__table__.c.last_seen)).all()
+    t = Record.__table__
+    records = conn.execute(select(t).where(t.c.subject_id == subject["id"])
+                           .order_by(t.c.decision_date, t.c.doc_no, t.c.version)).mappings()
+    return {
+        "subject": {
+            "id": subject["id"], "uscc": subject["uscc"], "name": subject["name"],
+            "former_names": [{"name": n.name, "first_seen": _iso(n.first_seen),
+                              "last_seen": _iso(n.last_seen)} for n in names],
+            "kind": subject["kind"], "region": subject["region"],
+            "reg_no": subject["reg_no"], "legal_rep": subject["legal_rep"],
+            "legal_rep_id_type": subject["legal_rep_id_type"],
+            "legal_rep_id_number": mask_id_number(subject["legal_rep_id_number"]),
+        },
+        "records": [_record_view(r) for r in records],
+    }
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+PERSONAL_FIELDS = ("legal_rep_id_number", "id_number")
+
+
+def _record_view(r: Any) -> dict[str, Any]:
+    payload = orjson.loads(r["payload"])
+    for f in PERSONAL_FIELDS:
+        if f in payload:
+            payload[f] = mask_id_number(payload[f])
+    return {
+        "id": r["id"], "kind": r["item_code"], "doc_no": r["doc_no"],
+        "decision_date": _iso(r["decision_date"]), "department": r["department"],
+        "version": r["version"], "status": r["status"], "batch": r["batch_id"],
+        "received_date": _iso(r["received_date"]), "on_time": r["on_time"],
+        "fields": payload,
+    }
+
+
+# 重错码 detection -------------------------------------------------------------------------
+
+DETECTIONS = {
+    # one code under several names. A clean rename (one former name, last used before the
+    # current name was first used) is not an issue; more names, names used interleaved or a
+    # name coming back are: staff decide whether it is a rename or a wrong code.
+    "code_multiple_names": """
+        SELECT s.uscc AS key, s.name AS name, COUNT(n.id) AS others
+        FROM subject s JOIN subject_name n ON n.subject_id = s.id
+        WHERE s.uscc IS NOT NULL GROUP BY s.id, s.uscc, s.name
+        HAVING COUNT(n.id) >= 2
+            OR MAX(CASE WHEN n.last_seen > s.name_since OR n.name = s.name THEN 1 ELSE 0 END) = 1""",
+    # one name under several codes: one organisation registered twice, or a wrong code
+    "name_multiple_codes": """
+        SELECT name AS key, name AS name, COUNT(*) AS others
+        FROM subject WHERE uscc IS NOT NULL AND kind = 'organisation'
+        GROUP BY name HAVING COUNT(*) > 1""",
+}
+
+
+def detect_uscc_issues(conn: Connection) -> int:
+    """Add newly found 重错码 cases to the work queue; returns how many were added."""
+    t = UsccIssue.__table__
+    existing = {(r.kind, r.key) for r in conn.execute(select(t.c.kind, t.c.key))}
+    added = []
+    for kind, sql in DETECTIONS.items():
+        for row in conn.execute(text(sql)):
+            if (kind, row.key) not in existing:
+                added.append({"kind": kind, "key": row.key, "status": "open",
+                              "detected_at": utcnow(),
+                              "detail": orjson.dumps({"name": row.name,
+                                                      "count": row.others}).decode()})
+    # codes that failed validation: counted from returned rows, one issue per distinct code
+    for key, detail in _invalid_codes(conn):
+        if ("invalid_code", key) not in existing:
+            added.append({"kind": "invalid_code", "key": key, "status": "open",
+                          "detected_at": utcnow(), "detail": detail})
+    if added:
+        conn.execute(t.insert(), added)
+    return len(added)
+
+
+def _invalid_codes(conn: Connection) -> list[tuple[str, str]]:
+    rows = conn.execute(text(
+        "SELECT r.reasons, r.raw, b.department FROM rejection r JOIN batch b ON b.id = r.batch_id "
+        "WHERE r.reasons LIKE '%\"uscc\"%'"))
+    found: dict[str, str] = {}
+    for reasons, _raw, department in rows:
+        for reason in orjson.loads(reasons):
+            if reason["code"] == "uscc" and "行政相对人" in reason["field"]:
+                code = reason["message"].rsplit("（“", 1)[-1].rstrip("”）")
+                found.setdefault(code, orjson.dumps({"department": department,
+                                                     "reason": reason["message"]}).decode())
+    return list(found.items())
+
+
+def uscc_issues(conn: Connection) -> dict[str, Any]:
+    """The 重错码 queue and the rate: codes with an open issue over all codes seen."""
+    detect_uscc_issues(conn)
+    t = UsccIssue.__table__
+    issues = [
+        {"id": r.id, "kind": r.kind, "key": r.key, "status": r.status,
+         "detected_at": r.detected_at.isoformat(sep=" "), **orjson.loads(r.detail)}
+        for r in conn.execute(select(t).order_by(t.c.id))
+    ]
+    s = Subject.__table__
+    codes = conn.execute(select(func.count()).select_from(s).where(s.c.uscc.is_not(None))
+                         ).scalar_one()
+    open_codes = {i["key"] for i in issues if i["status"] == "open"
+                  and i["kind"] in ("code_multiple_names", "invalid_code")}
+    open_codes |= {c for i in issues if i["status"] == "open"
+                   and i["kind"] == "name_multiple_codes"
+                   for c in _codes_named(conn, i["key"])}
+    total = codes + sum(1 for i in issues if i["kind"] == "invalid_code")
+    return {
+        "issues": issues,
+        "codes": total,
+        "codes_with_issues": len(open_codes),
+        "rate": (len(open_codes) / total) if total else 0.0,
+        "by_kind": {k: sum(1 for i in issues if i["kind"] == k and i["status"] == "open")
+                    for k in ("code_multiple_names", "name_multiple_codes", "invalid_code")},
+    }
+
+
+def _codes_named(conn: Connection, name: str) -> list[str]:
+    s = Subject.__table__
+    return [c for (c,) in conn.execute(select(s.c.uscc).where(s.c.name == name,
+                                                              s.c.uscc.is_not(None)))]
