@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select
 
 from xinyong.catalog import rules
 from xinyong.catalog.models import CatalogVersion
@@ -46,7 +46,7 @@ def register_version(conn: Connection, catalog: rules.Catalog) -> int:
     ).scalar_one_or_none()
     if found is not None:
         return int(found)
-    result = conn.execute(table.insert().values(
+    result = conn.execute(insert(CatalogVersion).values(
         version=catalog.version, digest=catalog.digest,
         sources=",".join(catalog.sources),
         content=orjson.dumps(catalog.content, option=orjson.OPT_SORT_KEYS).decode(),

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Connection, DateTime, Integer, String, Text, select
+from sqlalchemy import BigInteger, Connection, DateTime, Integer, String, Text, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.core.db import Base, lock_for_append, utcnow
@@ -92,7 +92,7 @@ def record(
     }
     row["prev_hash"] = prev
     row["hash"] = _digest(prev, _fields(row))
-    conn.execute(table.insert().values(**row))
+    conn.execute(insert(AuditEvent).values(**row))
     return str(row["hash"])
 
 

@@ -7,7 +7,8 @@ locks) the difference lives here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
@@ -57,10 +58,24 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+WRITE = "xinyong_write"
+
+
 def _sqlite_begin(conn: Connection) -> None:
-    # pysqlite's own transaction handling is switched off below; take the write lock at BEGIN so
-    # two writers queue instead of failing half-way with "database is locked".
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # pysqlite's own transaction handling is switched off below. A write transaction takes the
+    # write lock at BEGIN, so two writers queue (busy_timeout) instead of one failing half-way
+    # when it upgrades a read snapshot to a write; readers never block anybody.
+    immediate = conn.get_execution_options().get(WRITE)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction: commits on success, rolls back on any exception."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE: True})
+        with conn.begin():
+            yield conn
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -95,9 +110,8 @@ def _alembic_config(conn: Connection) -> Any:
 
 @lru_cache(maxsize=1)
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option(
@@ -138,11 +152,12 @@ def bulk_insert(
     cols = ", ".join(columns)
     if is_sqlite(conn):
         marks = ", ".join("?" * len(columns))
-        cur = dbapi.cursor()
+        cur: Any = dbapi.cursor()  # sqlite3 takes any iterable of rows, not only sequences
         cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
         cur.close()
         return
-    with dbapi.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+    cursor: Any = dbapi.cursor()  # psycopg's cursor: has copy(); the DB-API protocol does not
+    with cursor, cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 

@@ -38,8 +38,10 @@ class ErrorReport:
             self._ws = self._wb.create_sheet("退回数据")
             self._ws.append(header)
             return
-        # Excel opens UTF-8 only with a BOM; GBK files go back as GB18030 like they came.
-        encoding = "gb18030" if self.table.encoding == "gb18030" else "utf-8-sig"
+        # Excel opens UTF-8 CSV only with a BOM; JSON Lines must not have one; GBK files go back
+        # as GB18030 like they came.
+        encoding = ("gb18030" if self.table.encoding == "gb18030"
+                    else "utf-8-sig" if self.table.format == "csv" else "utf-8")
         self._file = self.path.open("w", encoding=encoding, newline="")
         if self.table.format == "csv":
             self._csv = csv.writer(self._file, delimiter=self.table.delimiter)

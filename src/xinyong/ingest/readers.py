@@ -203,13 +203,17 @@ def _cell_text(v: Any) -> str:
 def _open_xlsx(path: Path) -> Table:
     from openpyxl import load_workbook
 
+    # A file object, not the path: openpyxl judges a path by its extension, we by content.
+    raw = path.open("rb")
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        wb = load_workbook(raw, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raw.close()
         raise BadFile(f"文件 {path.name} 不是有效的 XLSX 文件：{exc}") from exc
     ws = wb.worksheets[0] if wb.worksheets else None
     if ws is None:
         wb.close()
+        raw.close()
         raise BadFile(f"文件 {path.name} 没有工作表")
     total = ws.max_row or 0
     it = ws.iter_rows(values_only=True)
@@ -233,4 +237,4 @@ def _open_xlsx(path: Path) -> Table:
             yield SourceRow(n, [_cell_text(v) for v in values])
 
     return Table("xlsx", None, header, rows(), ",",
-                 lambda: min(1.0, done[0] / total) if total else 0.0, [wb.close])
+                 lambda: min(1.0, done[0] / total) if total else 0.0, [wb.close, raw.close])

@@ -91,19 +91,19 @@ class HeaderMap:
 
 
 def map_headers(item: Item, header: list[str]) -> HeaderMap:
-    lookup: dict[str, Field] = {}
+    lookup: dict[str, str] = {}
     for f in item.fields:
         for h in f.headers():
-            lookup.setdefault(normalise_header(h), f)
+            lookup.setdefault(normalise_header(h), f.name)
     columns: dict[str, int] = {}
     unknown: list[str] = []
     for i, h in enumerate(header):
-        f = lookup.get(normalise_header(h))
-        if f is None or f.name in columns:
+        name = lookup.get(normalise_header(h))
+        if name is None or name in columns:
             if h.strip():
                 unknown.append(h.strip())
             continue
-        columns[f.name] = i
+        columns[name] = i
     missing = tuple(f.label for f in item.fields if f.required and f.name not in columns)
     return HeaderMap(columns, tuple(unknown), missing)
 

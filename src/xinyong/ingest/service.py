@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog, register_version
 from xinyong.core import audit
-from xinyong.core.db import bulk_insert, utcnow
+from xinyong.core.db import bulk_insert, utcnow, writing
 from xinyong.core.errors import BadFile, InvalidInput, NotFound
 from xinyong.core.settings import get_settings
 from xinyong.core.workdays import add_workdays
@@ -235,7 +235,7 @@ def ingest_file(
         if not header_map.columns:
             raise BadFile(f"表头与“{item.name}”的字段都不匹配：{'、'.join(table.header[:8])}")
         catalog = current_catalog()
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             catalog_version_id = register_version(conn, catalog)
             batch_id = _open_batch(conn, table, item, department, received, actor,
                                    catalog_version_id, filename or path.name)
@@ -277,7 +277,7 @@ def ingest_file(
 
 def _open_batch(conn: Connection, table: Table, item: Item, department: str, received: date,
                 actor: audit.Actor, catalog_version_id: int, filename: str) -> int:
-    result = conn.execute(Batch.__table__.insert().values(
+    result = conn.execute(insert(Batch).values(
         department=department, item_code=item.code, filename=filename[:255],
         format=table.format, encoding=table.encoding, source_path="",
         received_date=received, submitted_at=utcnow(), submitted_by=actor.name,
@@ -288,7 +288,7 @@ def _open_batch(conn: Connection, table: Table, item: Item, department: str, rec
 
 
 def _close_batch(conn: Connection, r: Receipt, source: str) -> None:
-    conn.execute(Batch.__table__.update().where(Batch.__table__.c.id == r.batch).values(
+    conn.execute(update(Batch).where(Batch.id == r.batch).values(
         source_path=source, error_report=r.error_report, rows=r.rows, accepted=r.accepted,
         rejected=r.rejected, new=r.new, corrected=r.corrected, unchanged=r.unchanged,
         on_time=r.on_time, late=r.late,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from xinyong.core import uscc
 from xinyong.core.console import engine, out, percent, print_json
+from xinyong.core.db import writing
 from xinyong.core.masking import mask_id_number
 from xinyong.subjects import service
 
@@ -23,8 +24,9 @@ def check(
 ) -> None:
     """按 GB 32100-2015 校验代码：长度、字符集、校验码、组织机构代码校验、登记管理部门和
     机构类别码、行政区划码。全部有效时退出码为 0，否则为 1。"""
-    results = [{"code": c, "valid": not errs, "errors": [e.as_dict() for e in errs]}
-               for c in codes for errs in (uscc.validate(c),)]
+    results: list[dict[str, Any]] = [
+        {"code": c, "valid": not errs, "errors": [e.as_dict() for e in errs]}
+        for c in codes for errs in (uscc.validate(c),)]
     if as_json:
         print_json(results)
     else:
@@ -45,7 +47,7 @@ def issues(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """重错码工作队列：一码多名、一名多码、校验不通过的代码，以及重错码率。"""
-    with engine().begin() as conn:
+    with writing(engine()) as conn:
         result = service.uscc_issues(conn)
     if as_json:
         print_json(result)

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, select, text
+from sqlalchemy import Connection, bindparam, func, insert, select, text
 
 from xinyong.core import uscc as uscc_rules
 from xinyong.core.db import bulk_insert, is_sqlite, utcnow
@@ -247,7 +247,7 @@ def detect_uscc_issues(conn: Connection) -> int:
             added.append({"kind": "invalid_code", "key": key, "status": "open",
                           "detected_at": utcnow(), "detail": detail})
     if added:
-        conn.execute(t.insert(), added)
+        conn.execute(insert(UsccIssue), added)
     return len(added)
 
 

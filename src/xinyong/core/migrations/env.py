@@ -1,13 +1,14 @@
 """Alembic environment: runs on the connection handed over by `xinyong.core.db.upgrade`."""
 
 from alembic import context
+from sqlalchemy import MetaData
 
 from xinyong.core.db import make_engine
 
 config = context.config
 
 
-def _target_metadata():  # type: ignore[no-untyped-def]
+def _target_metadata() -> MetaData:
     # Imported here, not at the top: only autogenerate needs the models, and core must not
     # import the capabilities at module level.
     from xinyong.models import metadata
