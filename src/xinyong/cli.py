@@ -12,6 +12,7 @@ from xinyong.catalog import cli as catalog_cli
 from xinyong.core import db
 from xinyong.core.console import err, out
 from xinyong.core.errors import XinyongError
+from xinyong.demo import cli as demo_cli
 from xinyong.ingest import cli as ingest_cli
 from xinyong.subjects import cli as subjects_cli
 
@@ -38,7 +39,7 @@ def version() -> None:
 
 
 app.add_typer(db_app, name="db")
-for module in (catalog_cli, ingest_cli, subjects_cli):
+for module in (catalog_cli, ingest_cli, subjects_cli, demo_cli):
     module.register(app)
 
 

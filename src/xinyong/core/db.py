@@ -7,12 +7,15 @@ locks) the difference lives here and nowhere else.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
+
+import orjson
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -160,6 +163,28 @@ def bulk_insert(
     with cursor, cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def in_list(conn: Connection, column: str, param: str) -> str:
+    """SQL for `column IN (<the list bound to :param>)` as one parameter, so a chunk of
+    thousands of values is neither compiled into thousands of placeholders nor re-planned.
+    Bind the value with `list_param`."""
+    if is_sqlite(conn):
+        return f"{column} IN (SELECT value FROM json_each(:{param}))"
+    return f"{column} = ANY(:{param})"
+
+
+def list_param(conn: Connection, values: Sequence[Any]) -> Any:
+    if is_sqlite(conn):
+        return orjson.dumps(list(values)).decode()
+    return list(values)
+
+
+def source_key(*parts: str) -> int:
+    """A stable signed 64-bit key of a record's identity at its source. Indexing an integer
+    is several times cheaper than indexing the department name and document number."""
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def lock_for_append(conn: Connection, name: str) -> None:

@@ -25,7 +25,7 @@ SAMPLE_BYTES = 1 << 20
 csv.field_size_limit(16 * 1024 * 1024)
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceRow:
     row_no: int  # as the department sees it: spreadsheet row or JSON line number
     cells: list[str]
@@ -33,7 +33,7 @@ class SourceRow:
     raw: Any = None  # original form when it is not `cells` (a JSON object)
 
 
-@dataclass
+@dataclass(slots=True)
 class Table:
     format: str  # csv | xlsx | jsonl
     encoding: str | None

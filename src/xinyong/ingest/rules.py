@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 
 from xinyong.catalog.rules import Catalog, Field, Item
 from xinyong.core import uscc
@@ -125,35 +126,40 @@ def detect_item(catalog: Catalog, header: list[str]) -> Item | None:
 Converter = Callable[[str], str]
 
 
-def _memo(fn: Converter, limit: int = 200_000) -> Converter:
-    cache: dict[str, str | ValueError] = {}
+class Column:
+    """Converts one column of a chunk at a time. Values that repeat (codes, dates,
+    enumerations, amounts) are converted once per distinct value and remembered."""
 
-    def convert(raw: str) -> str:
-        hit = cache.get(raw)
-        if hit is None:
+    def __init__(self, convert: Converter, *, memo: bool, max_length: int | None = None) -> None:
+        self.convert = convert
+        self.memo = memo
+        self.max_length = max_length
+        self.cache: dict[str, str] = {"": ""}
+        self.failed: dict[str, str] = {}  # raw value -> why it is not valid
+
+    def run(self, col: list[str]) -> tuple[list[str], list[tuple[int, str]]]:
+        """Converted values ("" where empty) and (row index, message) for each failure."""
+        if not self.memo:
+            limit = self.max_length
+            if limit is not None and max(map(len, col), default=0) > limit:
+                return col, [(i, f"超过最大长度{limit}个字符（实际{len(c)}个）")
+                             for i, c in enumerate(col) if len(c) > limit]
+            return col, []
+        cache, failed = self.cache, self.failed
+        if len(cache) + len(failed) > 200_000:
+            cache.clear()
+            failed.clear()
+            cache[""] = ""
+        distinct = set(col)
+        for raw in distinct.difference(cache, failed):
             try:
-                hit = fn(raw)
+                cache[raw] = self.convert(raw)
             except ValueError as exc:
-                hit = exc
-            if len(cache) >= limit:
-                cache.clear()
-            cache[raw] = hit
-        if isinstance(hit, ValueError):
-            raise hit
-        return hit
-
-    return convert
-
-
-def _text(f: Field) -> Converter:
-    limit = f.max_length
-
-    def convert(raw: str) -> str:
-        if limit is not None and len(raw) > limit:
-            raise ValueError(f"超过最大长度{limit}个字符（实际{len(raw)}个）")
-        return raw
-
-    return convert
+                failed[raw] = str(exc)
+        if failed and not failed.keys().isdisjoint(distinct):
+            errors = [(i, failed[c]) for i, c in enumerate(col) if c in failed]
+            return [cache.get(c, "") for c in col], errors
+        return [cache[c] for c in col], []
 
 
 def _uscc(raw: str) -> str:
@@ -207,18 +213,18 @@ REASON_BY_TYPE = {"text": "length", "uscc": "uscc", "date": "date", "amount_wan"
                   "enum": "enum", "enum_multi": "enum", "id_number": "id_number"}
 
 
-def converter(catalog: Catalog, f: Field) -> Converter:
+def column(catalog: Catalog, f: Field) -> Column:
     if f.type == "text":
-        return _text(f)
+        return Column(str, memo=False, max_length=f.max_length)
     if f.type == "uscc":
-        return _memo(_uscc)
+        return Column(_uscc, memo=True)
     if f.type == "date":
-        return _memo(_date)
+        return Column(_date, memo=True)
     if f.type == "amount_wan":
-        return _memo(_amount)
+        return Column(_amount, memo=True)
     if f.type in ("enum", "enum_multi"):
-        return _memo(_enum(catalog, f))
-    return _id_number
+        return Column(_enum(catalog, f), memo=True)
+    return Column(_id_number, memo=True)
 
 
 def person_key(id_type: str, id_number: str) -> str:
@@ -226,63 +232,129 @@ def person_key(id_type: str, id_number: str) -> str:
     return "P:" + hashlib.sha256(f"{id_type}:{id_number}".encode()).hexdigest()[:40]
 
 
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    name: str
+    index: int
+    column: Column
+    required: bool
+    label: str
+    reason: str
+
+
+IDENTITY_KEY = ("subject_name", "subject_category", "uscc", "reg_no", "org_code", "legal_rep",
+                "legal_rep_id_type", "legal_rep_id_number", "id_type", "id_number")
+
+
 class RowValidator:
-    """Validates rows of one file against one catalog item."""
+    """Validates the rows of one file against one catalog item, a chunk at a time.
+
+    Work is column-wise: each mapped column is stripped and converted as a list, and only
+    rows with a problem get per-row attention (their readable reasons).
+    """
 
     def __init__(self, catalog: Catalog, item: Item, header_map: HeaderMap,
                  received: date) -> None:
         self.item = item
         self.received = received
-        self.width = 0
-        self.fields: list[tuple[str, int, Converter, bool, str, str]] = []
-        for f in item.fields:
-            idx = header_map.columns.get(f.name)
-            if idx is None:
-                continue
-            self.width = max(self.width, idx + 1)
-            self.fields.append((f.name, idx, converter(catalog, f), f.required, f.label,
-                                REASON_BY_TYPE[f.type]))
+        self.slots = [
+            _Slot(f.name, header_map.columns[f.name], column(catalog, f), f.required, f.label,
+                  REASON_BY_TYPE[f.type])
+            for f in item.fields if f.name in header_map.columns
+        ]
+        self.names = tuple(slot.name for slot in self.slots)
+        self.width = max((slot.index + 1 for slot in self.slots), default=0)
         self.missing_required = [
             RowError(label, "required", f"缺少必填列“{label}”")
             for label in header_map.missing_required
         ]
-        self.header_width = max(header_map.columns.values(), default=-1) + 1
         self.labels = {f.name: f.label for f in item.fields}
         self.checks = item.checks
         kinds = catalog.enum_lookup("subject_category") if item.field("subject_category") else {}
         self.kind_of = {ev.value: ev.kind or "organisation" for ev in kinds.values()}
         self.identification = catalog.identification
         self.placeholder = uscc.tables().placeholder
+        self.identities: dict[tuple[str, ...], Identity | list[RowError]] = {}
+        self.id_problems: dict[str, str | None] = {}
+        self.days: dict[str, date] = {}
 
-    def validate(self, row_no: int, cells: list[str]) -> tuple[ValidRow | None, list[RowError]]:
-        errors = list(self.missing_required)
-        values: dict[str, str] = {}
-        n = len(cells)
-        for name, idx, convert, required, label, reason in self.fields:
-            raw = cells[idx].strip() if idx < n else ""
-            if not raw:
-                if required:
-                    errors.append(RowError(label, "required", f"“{label}”为必填项，不能为空"))
+    def validate_chunk(
+        self, rows: list[tuple[int, list[str]]]
+    ) -> tuple[list[ValidRow], list[tuple[int, list[RowError]]]]:
+        """Valid rows, and (position in `rows`, errors) for every invalid one."""
+        width = self.width
+        cells = [c if len(c) >= width else c + [""] * (width - len(c)) for _, c in rows]
+        errors: dict[int, list[RowError]] = {}
+        if self.missing_required:
+            errors = {i: list(self.missing_required) for i in range(len(rows))}
+        columns: list[list[str]] = []
+        for slot in self.slots:
+            col = list(map(str.strip, map(itemgetter(slot.index), cells)))
+            values, failures = slot.column.run(col)
+            for i, message in failures:
+                errors.setdefault(i, []).append(
+                    RowError(slot.label, slot.reason, f"“{slot.label}”{message}"))
+            if slot.required and not all(values):
+                for i, v in enumerate(values):
+                    if not v and not col[i]:
+                        errors.setdefault(i, []).append(RowError(
+                            slot.label, "required", f"“{slot.label}”为必填项，不能为空"))
+            columns.append(values)
+        by_name = dict(zip(self.names, columns, strict=True))
+        self._cross_checks(by_name, errors)
+        empty = [""] * len(rows)
+        identity_keys = zip(*(by_name.get(f, empty) for f in IDENTITY_KEY), strict=True)
+        decisions = by_name[self.item.decision_date_field]
+        doc_nos = by_name[self.item.key_field]
+        names = self.names
+        valid: list[ValidRow] = []
+        for i, (vals, key) in enumerate(zip(zip(*columns, strict=True), identity_keys,
+                                            strict=True)):
+            if i in errors:
                 continue
-            try:
-                values[name] = convert(raw)
-            except ValueError as exc:
-                errors.append(RowError(label, reason, f"“{label}”{exc}"))
-        if errors:
-            return None, errors
-        decision = date.fromisoformat(values[self.item.decision_date_field])
-        if decision > self.received:
-            label = self.labels[self.item.decision_date_field]
-            return None, [RowError(label, "future_date",
-                                   f"“{label}”{decision}晚于报送日期{self.received}")]
+            values = {n: v for n, v in zip(names, vals, strict=True) if v}
+            identity = self.identities.get(key)
+            if identity is None:
+                if len(self.identities) > 200_000:
+                    self.identities.clear()
+                found: list[RowError] = []
+                identity = self._identity(values, found) or found
+                self.identities[key] = identity
+            if isinstance(identity, list):
+                errors[i] = identity
+                continue
+            valid.append(ValidRow(rows[i][0], values, doc_nos[i], self._day(decisions[i]),
+                                  identity))
+        return valid, sorted(errors.items())
+
+    def _day(self, iso: str) -> date:
+        day = self.days.get(iso)
+        if day is None:
+            day = self.days[iso] = date.fromisoformat(iso)
+        return day
+
+    def _cross_checks(self, columns: dict[str, list[str]],
+                      errors: dict[int, list[RowError]]) -> None:
+        """Rules between fields, on whole columns of ISO dates (which compare as text)."""
+        label = self.labels[self.item.decision_date_field]
+        received = self.received.isoformat()
+        decisions = columns[self.item.decision_date_field]
+        for i in [i for i, d in enumerate(decisions) if d > received]:
+            errors.setdefault(i, []).append(RowError(
+                label, "future_date", f"“{label}”{decisions[i]}晚于报送日期{received}"))
         for check in self.checks:
-            a, b = values.get(check.field), values.get(check.other)
-            if a is not None and b is not None and a < b:
-                return None, [RowError(self.labels[check.field], "date_order", check.message)]
-        identity = self._identity(values, errors)
-        if identity is None:
-            return None, errors
-        return ValidRow(row_no, values, values[self.item.key_field], decision, identity), []
+            if check.field not in columns or check.other not in columns:
+                continue
+            late, early = columns[check.field], columns[check.other]
+            for i in [i for i, (a, b) in enumerate(zip(late, early, strict=True))
+                      if a and b and a < b]:
+                errors.setdefault(i, []).append(
+                    RowError(self.labels[check.field], "date_order", check.message))
+
+    def _resident_id_problem(self, number: str) -> str | None:
+        if number not in self.id_problems:
+            self.id_problems[number] = validate_resident_id(number)
+        return self.id_problems[number]
 
     def _identity(self, values: dict[str, str], errors: list[RowError]) -> Identity | None:
         category = values.get("subject_category")
@@ -318,7 +390,7 @@ class RowValidator:
                                          ("legal_rep_id_type", "legal_rep_id_number")):
             number = values.get(number_field)
             if number and values.get(type_field, "身份证") == "身份证":
-                problem = validate_resident_id(number)
+                problem = self._resident_id_problem(number)
                 if problem:
                     errors.append(RowError(self.labels.get(number_field, number_field),
                                            "id_number", problem))

@@ -9,6 +9,7 @@ of its documents, and bulk inserts.
 
 from __future__ import annotations
 
+import gc
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog, register_version
 from xinyong.core import audit
-from xinyong.core.db import bulk_insert, utcnow, writing
+from xinyong.core.db import bulk_insert, source_key, utcnow, writing
 from xinyong.core.errors import BadFile, InvalidInput, NotFound
 from xinyong.core.settings import get_settings
 from xinyong.core.workdays import add_workdays
@@ -119,6 +120,8 @@ class _BatchRun:
         # returned, whether the first was new, a correction or unchanged. Keyed by hash to keep
         # a million-row batch small.
         self.seen: dict[int, int] = {}
+        self.key_label = item.field(item.key_field).label  # type: ignore[union-attr]
+        self.timeliness: dict[date, bool | None] = {}
 
     def reject(self, row: SourceRow, errors: list[rules.RowError]) -> tuple[Any, ...]:
         self.receipt.rejected += 1
@@ -131,29 +134,41 @@ class _BatchRun:
         raw = orjson.dumps(row.raw if row.raw is not None else row.cells).decode()
         return (self.receipt.batch, row.row_no, reasons, raw)
 
+    def _on_time(self, decision: date) -> bool | None:
+        """Whether a first report of a decision made that day arrives in time (counted)."""
+        on_time = self.timeliness.get(decision, ...)
+        if on_time is ...:
+            days = self.item.timeliness_days
+            on_time = self.timeliness[decision] = (
+                None if not days else self.received <= add_workdays(decision, days))
+        if on_time is True:
+            self.receipt.on_time += 1
+        elif on_time is False:
+            self.receipt.late += 1
+        return on_time
+
     def chunk(self, chunk: list[SourceRow]) -> None:
         rejected: list[tuple[Any, ...]] = []
-        valid: list[rules.ValidRow] = []
-        sources: dict[int, SourceRow] = {}
+        candidates: list[SourceRow] = []
+        width = self.width
         for row in chunk:
-            if not any(c.strip() for c in row.cells):
+            cells = row.cells
+            if not any(cells) or not any(c.strip() for c in cells):
                 self.receipt.blank_rows += 1
                 continue
             self.receipt.rows += 1
             if row.error:
                 rejected.append(self.reject(row, [rules.RowError("", "unreadable", row.error)]))
-                continue
-            if len(row.cells) > self.width and any(c.strip() for c in row.cells[self.width:]):
+            elif len(cells) > width and any(c.strip() for c in cells[width:]):
                 rejected.append(self.reject(row, [rules.RowError(
-                    "", "columns", f"该行有{len(row.cells)}列，多于表头的{self.width}列")]))
-                continue
-            ok, errors = self.validator.validate(row.row_no, row.cells)
-            if ok is None:
-                rejected.append(self.reject(row, errors))
+                    "", "columns", f"该行有{len(cells)}列，多于表头的{width}列")]))
             else:
-                valid.append(ok)
-                sources[row.row_no] = row
+                candidates.append(row)
+        valid, invalid = self.validator.validate_chunk([(r.row_no, r.cells) for r in candidates])
+        for i, errors in invalid:
+            rejected.append(self.reject(candidates[i], errors))
         if valid:
+            sources = {r.row_no: r for r in candidates}
             rejected += self._store(valid, sources)
         if rejected:
             bulk_insert(self.conn, "rejection", ("batch_id", "row_no", "reasons", "raw"),
@@ -162,51 +177,48 @@ class _BatchRun:
     def _store(self, valid: list[rules.ValidRow],
                sources: dict[int, SourceRow]) -> list[tuple[Any, ...]]:
         receipt, item = self.receipt, self.item
-        existing = subjects.current_versions(self.conn, receipt.department, item.code,
-                                             list({v.doc_no for v in valid}))
+        department = receipt.department
+        keys = {v.doc_no: source_key(department, item.code, v.doc_no) for v in valid}
+        existing = subjects.current_versions(self.conn, department, item.code, keys)
         keep: list[tuple[rules.ValidRow, str, subjects.CurrentVersion | None]] = []
         rejected = []
+        seen = self.seen
         for v in valid:
-            prev = existing.get(v.doc_no)
-            earlier = self.seen.get(hash(v.doc_no))
+            doc_key = hash(v.doc_no)
+            earlier = seen.get(doc_key)
             if earlier is not None:
-                label = item.field(item.key_field).label  # type: ignore[union-attr]
                 rejected.append(self.reject(sources[v.row_no], [rules.RowError(
-                    label, "duplicate_in_batch",
-                    f"“{label}”{v.doc_no}与本批次第{earlier}行重复")]))
+                    self.key_label, "duplicate_in_batch",
+                    f"“{self.key_label}”{v.doc_no}与本批次第{earlier}行重复")]))
                 continue
-            self.seen[hash(v.doc_no)] = v.row_no
+            seen[doc_key] = v.row_no
             payload = orjson.dumps(v.values).decode()
+            prev = existing.get(v.doc_no)
             if prev is not None and prev.payload == payload:
                 receipt.unchanged += 1
                 continue
             keep.append((v, payload, prev))
         ids = self.resolver.resolve([v for v, _, _ in keep])
-        deadline_days = item.timeliness_days
         received_iso = self.received.isoformat()
+        decision_field = item.decision_date_field
         out = []
         superseded = []
         for v, payload, prev in keep:
+            subject_id = ids[v.identity.key]
             if prev is None:
-                receipt.new += 1
                 version = 1
-                on_time = None
-                if deadline_days:
-                    on_time = self.received <= add_workdays(v.decision_date, deadline_days)
-                    if on_time:
-                        receipt.on_time += 1
-                    else:
-                        receipt.late += 1
+                on_time = self._on_time(v.decision_date)
             else:
                 # A correction keeps the timeliness of the first report it corrects.
-                receipt.corrected += 1
                 version = prev.version + 1
                 on_time = prev.on_time
                 superseded.append(prev.id)
-                self.corrections.append((prev.id, version, ids[v.identity.key], v.doc_no))
-            out.append((ids[v.identity.key], item.code, receipt.department, v.doc_no, version,
-                        "current", v.decision_date.isoformat(), received_iso, on_time,
+                self.corrections.append((prev.id, version, subject_id, v.doc_no))
+            out.append((keys[v.doc_no], subject_id, item.code, department, v.doc_no, version,
+                        "current", v.values[decision_field], received_iso, on_time,
                         receipt.batch, v.row_no, self.catalog_version_id, payload))
+        receipt.corrected += len(superseded)
+        receipt.new += len(out) - len(superseded)
         subjects.store_versions(self.conn, out, superseded)
         return rejected
 
@@ -229,6 +241,10 @@ def ingest_file(
     received = received or date.today()
     settings = get_settings()
     table = open_table(path)
+    # A batch allocates millions of short-lived, acyclic objects: reference counting frees
+    # them, and the cyclic collector would only re-scan them over and over.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         item = resolve_item(table, kind)
         header_map = rules.map_headers(item, table.header)
@@ -273,6 +289,8 @@ def ingest_file(
         return receipt
     finally:
         table.close()
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _open_batch(conn: Connection, table: Table, item: Item, department: str, received: date,

@@ -68,13 +68,15 @@ class Record(Base):
 
     __tablename__ = "record"
     __table_args__ = (
-        UniqueConstraint("department", "item_code", "doc_no", "version"),
-        Index("ix_record_source_key", "department", "item_code", "doc_no", "status"),
-        Index("ix_record_subject", "subject_id", "item_code"),
+        # source_key = db.source_key(department, item_code, doc_no): finds a document's
+        # versions at its source through an integer index.
+        UniqueConstraint("source_key", "version"),
+        Index("ix_record_subject", "subject_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), nullable=False)
+    source_key: Mapped[int] = mapped_column(BigInteger, nullable=False)
     item_code: Mapped[str] = mapped_column(String(32), nullable=False)
     department: Mapped[str] = mapped_column(String(100), nullable=False)
     doc_no: Mapped[str] = mapped_column(String(128), nullable=False)

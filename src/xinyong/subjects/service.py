@@ -13,10 +13,10 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, insert, select, text
+from sqlalchemy import Connection, Date, func, insert, select, text
 
 from xinyong.core import uscc as uscc_rules
-from xinyong.core.db import bulk_insert, is_sqlite, utcnow
+from xinyong.core.db import bulk_insert, in_list, is_sqlite, list_param, utcnow
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_id_number
 from xinyong.ingest.rules import Identity, ValidRow
@@ -25,7 +25,7 @@ from xinyong.subjects.models import Record, Subject, SubjectName, UsccIssue
 SUBJECT_COLUMNS = ("key", "uscc", "name", "name_since", "kind", "region", "reg_no", "org_code",
                    "legal_rep", "legal_rep_id_type", "legal_rep_id_number", "id_type",
                    "id_number", "created_at", "updated_at")
-RECORD_COLUMNS = ("subject_id", "item_code", "department", "doc_no", "version", "status",
+RECORD_COLUMNS = ("source_key", "subject_id", "item_code", "department", "doc_no", "version", "status",
                   "decision_date", "received_date", "on_time", "batch_id", "row_no",
                   "catalog_version_id", "payload")
 CACHE_LIMIT = 500_000
@@ -69,10 +69,10 @@ class SubjectResolver:
     def _load(self, keys: set[str]) -> None:
         if not keys:
             return
-        t = Subject.__table__
-        stmt = select(t.c.id, t.c.key, t.c.name, t.c.name_since).where(
-            t.c.key.in_(bindparam("keys", expanding=True)))
-        for row in self.conn.execute(stmt, {"keys": list(keys)}):
+        sql = ("SELECT id, key, name, name_since FROM subject WHERE "
+               + in_list(self.conn, "key", "keys"))
+        for row in self.conn.execute(text(sql).columns(name_since=Date()),
+                                     {"keys": list_param(self.conn, list(keys))}):
             self.known[row.key] = _Known(row.id, row.name, row.name_since)
 
     def _create(self, rows: Iterable[ValidRow]) -> None:
@@ -131,15 +131,16 @@ class CurrentVersion:
 
 
 def current_versions(conn: Connection, department: str, item_code: str,
-                     doc_nos: Sequence[str]) -> dict[str, CurrentVersion]:
-    t = Record.__table__
-    stmt = select(t.c.doc_no, t.c.id, t.c.version, t.c.payload, t.c.batch_id, t.c.row_no,
-                  t.c.on_time).where(
-        t.c.department == department, t.c.item_code == item_code, t.c.status == "current",
-        t.c.doc_no.in_(bindparam("docs", expanding=True)))
+                     keys: dict[str, int]) -> dict[str, CurrentVersion]:
+    """The current version of each document, given doc_no → its `source_key`."""
+    sql = ("SELECT doc_no, id, version, payload, batch_id, row_no, on_time, department, "
+           "item_code FROM record WHERE status = 'current' AND "
+           + in_list(conn, "source_key", "keys"))
     return {r.doc_no: CurrentVersion(r.id, r.version, r.payload, r.batch_id, r.row_no,
-                                     r.on_time)
-            for r in conn.execute(stmt, {"docs": list(doc_nos)})}
+                                     None if r.on_time is None else bool(r.on_time))
+            for r in conn.execute(text(sql), {"keys": list_param(conn, list(keys.values()))})
+            # the 64-bit key can in principle collide: confirm the identity itself
+            if r.department == department and r.item_code == item_code}
 
 
 def store_versions(conn: Connection, rows: Sequence[tuple[Any, ...]],
