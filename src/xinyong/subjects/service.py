@@ -212,22 +212,39 @@ def _record_view(r: Any) -> dict[str, Any]:
 
 # 重错码 detection -------------------------------------------------------------------------
 
-DETECTIONS = {
-    # one code under several names. A clean rename (one former name, last used before the
-    # current name was first used) is not an issue; more names, names used interleaved or a
-    # name coming back are: staff decide whether it is a rename or a wrong code.
-    "code_multiple_names": """
-        SELECT s.uscc AS key, s.name AS name, COUNT(n.id) AS others
-        FROM subject s JOIN subject_name n ON n.subject_id = s.id
-        WHERE s.uscc IS NOT NULL GROUP BY s.id, s.uscc, s.name
-        HAVING COUNT(n.id) >= 2
-            OR MAX(CASE WHEN n.last_seen > s.name_since OR n.name = s.name THEN 1 ELSE 0 END) = 1""",
-    # one name under several codes: one organisation registered twice, or a wrong code
-    "name_multiple_codes": """
-        SELECT name AS key, name AS name, COUNT(*) AS others
-        FROM subject WHERE uscc IS NOT NULL AND kind = 'organisation'
-        GROUP BY name HAVING COUNT(*) > 1""",
-}
+# one name under several codes: one organisation registered twice, or a wrong code
+NAME_MULTIPLE_CODES = """
+    SELECT name AS key, name AS name, COUNT(*) AS others
+    FROM subject WHERE uscc IS NOT NULL AND kind = 'organisation'
+    GROUP BY name HAVING COUNT(*) > 1"""
+
+
+def _names_in_use(conn: Connection) -> str:
+    name = ("json_extract(r.payload, '$.subject_name')" if is_sqlite(conn)
+            else "(r.payload::json ->> 'subject_name')")
+    return f"""
+        SELECT s.uscc AS code, {name} AS name, MIN(r.decision_date) AS first_seen,
+               MAX(r.decision_date) AS last_seen
+        FROM record r JOIN subject s ON s.id = r.subject_id
+        WHERE s.uscc IS NOT NULL AND s.id IN (SELECT subject_id FROM subject_name)
+        GROUP BY s.uscc, {name} ORDER BY s.uscc"""
+
+
+def _code_multiple_names(conn: Connection) -> list[tuple[str, str, int]]:
+    """Codes reported under several names in a way a rename does not explain: more than two
+    names, or two names whose periods of use overlap (A, then B, then A again). A clean
+    rename — one name used until the other takes over — is not an issue."""
+    by_code: dict[str, list[tuple[str, Any, Any]]] = {}
+    for code, name, first, last in conn.execute(text(_names_in_use(conn))):
+        by_code.setdefault(code, []).append((name, str(first), str(last)))
+    found = []
+    for code, names in by_code.items():
+        if len(names) < 2:
+            continue
+        (a, a_first, a_last), (b, b_first, b_last) = sorted(names, key=lambda n: n[1])[:2]
+        if len(names) > 2 or b_first <= a_last:
+            found.append((code, "、".join(n for n, _, _ in names), len(names)))
+    return found
 
 
 def detect_uscc_issues(conn: Connection) -> int:
@@ -235,13 +252,13 @@ def detect_uscc_issues(conn: Connection) -> int:
     t = UsccIssue.__table__
     existing = {(r.kind, r.key) for r in conn.execute(select(t.c.kind, t.c.key))}
     added = []
-    for kind, sql in DETECTIONS.items():
-        for row in conn.execute(text(sql)):
-            if (kind, row.key) not in existing:
-                added.append({"kind": kind, "key": row.key, "status": "open",
-                              "detected_at": utcnow(),
-                              "detail": orjson.dumps({"name": row.name,
-                                                      "count": row.others}).decode()})
+    candidates = [("code_multiple_names", *c) for c in _code_multiple_names(conn)]
+    candidates += [("name_multiple_codes", r.key, r.name, r.others)
+                   for r in conn.execute(text(NAME_MULTIPLE_CODES))]
+    for kind, key, name, others in candidates:
+        if (kind, key) not in existing:
+            added.append({"kind": kind, "key": key, "status": "open", "detected_at": utcnow(),
+                          "detail": orjson.dumps({"name": name, "count": others}).decode()})
     # codes that failed validation: counted from returned rows, one issue per distinct code
     for key, detail in _invalid_codes(conn):
         if ("invalid_code", key) not in existing:

@@ -1,0 +1,47 @@
+"""The store itself: migrations on both engines and the hash-chained audit log."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+from xinyong.core import audit, db
+from xinyong.core.db import writing
+from xinyong.models import metadata
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+    assert db.current_revision(engine) == db.head_revision()
+
+
+def test_upgrade_is_idempotent(engine: Engine) -> None:
+    db.ensure_schema(engine)
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision()
+
+
+def test_audit_chain_verifies_and_detects_an_edited_or_deleted_event(engine: Engine) -> None:
+    actor = audit.Actor("张三", "staff", "127.0.0.1")
+    with writing(engine) as conn:
+        for i in range(5):
+            audit.record(conn, actor, "test.event", "thing", i, detail={"n": i})
+    with engine.connect() as conn:
+        result = audit.verify(conn)
+    assert result.ok and result.events == 5
+    with writing(engine) as conn:
+        original = conn.execute(text("SELECT detail FROM audit_event WHERE id = 3")).scalar_one()
+        conn.execute(text("UPDATE audit_event SET detail = '{\"n\": 99}' WHERE id = 3"))
+    with engine.connect() as conn:
+        edited = audit.verify(conn)
+    assert not edited.ok and edited.first_bad_id == 3
+    with writing(engine) as conn:
+        conn.execute(text("UPDATE audit_event SET detail = :d WHERE id = 3"), {"d": original})
+        conn.execute(text("DELETE FROM audit_event WHERE id = 4"))
+    with engine.connect() as conn:
+        deleted = audit.verify(conn)
+    assert not deleted.ok and deleted.first_bad_id == 5
