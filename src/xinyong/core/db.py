@@ -16,7 +16,6 @@ from importlib import resources
 from typing import Any
 
 import orjson
-
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase

@@ -312,18 +312,18 @@ class RowValidator:
                                             strict=True)):
             if i in errors:
                 continue
-            values = {n: v for n, v in zip(names, vals, strict=True) if v}
+            fields = {n: v for n, v in zip(names, vals, strict=True) if v}
             identity = self.identities.get(key)
             if identity is None:
                 if len(self.identities) > 200_000:
                     self.identities.clear()
                 found: list[RowError] = []
-                identity = self._identity(values, found) or found
+                identity = self._identity(fields, found) or found
                 self.identities[key] = identity
             if isinstance(identity, list):
                 errors[i] = identity
                 continue
-            valid.append(ValidRow(rows[i][0], values, doc_nos[i], self._day(decisions[i]),
+            valid.append(ValidRow(rows[i][0], fields, doc_nos[i], self._day(decisions[i]),
                                   identity))
         return valid, sorted(errors.items())
 

@@ -241,8 +241,8 @@ def _code_multiple_names(conn: Connection) -> list[tuple[str, str, int]]:
     for code, names in by_code.items():
         if len(names) < 2:
             continue
-        (a, a_first, a_last), (b, b_first, b_last) = sorted(names, key=lambda n: n[1])[:2]
-        if len(names) > 2 or b_first <= a_last:
+        earlier, later = sorted(names, key=lambda n: n[1])[:2]
+        if len(names) > 2 or later[1] <= earlier[2]:
             found.append((code, "、".join(n for n, _, _ in names), len(names)))
     return found
 
