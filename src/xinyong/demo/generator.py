@@ -21,10 +21,12 @@ What is generated (`plan_city`, then `generate_city` writes it):
 - licences and penalties over the two to three years before `today` with realistic volumes,
   outcomes, fines (万元) and document numbers in each department's official style, decided
   on working days (the Chinese calendar of `core.workdays`);
-- one file per department, kind and reporting period: quarterly for the oldest history
-  (the backfill of a platform going live, mostly late by the 7-working-day rule), then
-  monthly, then weekly for the departments that report weekly, received the working day
-  after the period; some batches late, some rows reported months late;
+- one file per department, kind and reporting period, received on the first working day
+  from the Monday after the period: half-years and quarters for the oldest history (the
+  backfill of a platform going live, so mostly late by the 7-working-day rule), then months,
+  then weeks for the departments that report weekly (on time); some batches late, some rows
+  reported months late. Finer periods throughout would put most rows on time but mean
+  thousands of files; the windows are data (`reporting` in the YAML);
 - file formats as departments send them: XLSX with date cells, CSV in UTF-8 with BOM or in
   GB18030, Chinese template headers or CF_*/XK_* codes, numeric enumeration codes, dates as
   `2024-09-27`, `2024/9/27` or `2024年9月27日`;
@@ -162,8 +164,8 @@ class Department:
 
 @dataclass(frozen=True)
 class Reporting:
-    history_months: int
-    quarterly_months: int
+    half_years: int
+    quarters: int
     monthly_months: int
     weekly_weeks: int
     licences_per_entity: float
@@ -224,7 +226,12 @@ Subject = Organisation | Person
 class Period:
     start: date
     end: date
-    label: str  # 2025Q1 | 2025-04 | 2025W18
+    label: str  # 2024H2 | 2025Q1 | 2025-04 | 2025W18
+
+    @property
+    def backfill(self) -> bool:
+        """Historical backfill (half-years, quarters): late by nature, not by negligence."""
+        return self.label[4] in "HQ"
 
 
 @dataclass
@@ -253,6 +260,7 @@ class CityPlan:
     city: str
     start: date
     today: date
+    reporting: Reporting
     departments: list[Department]
     organisations: list[Organisation]
     batches: list[PlannedBatch]  # in ingest order
@@ -273,8 +281,8 @@ def _city_data() -> _CityData:
         resources.files("xinyong.data").joinpath("demo_city.yaml").read_text("utf-8"))
     rep = raw["reporting"]
     reporting = Reporting(
-        history_months=int(rep["history_months"]),
-        quarterly_months=int(rep["quarterly_months"]), monthly_months=int(rep["monthly_months"]),
+        half_years=int(rep["half_years"]), quarters=int(rep["quarters"]),
+        monthly_months=int(rep["monthly_months"]),
         weekly_weeks=int(rep["weekly_weeks"]),
         licences_per_entity=float(rep["licences_per_entity"]),
         penalties_per_entity=float(rep["penalties_per_entity"]),
@@ -537,7 +545,7 @@ class _Planner:
         self.birthplaces = [str(b["code"]) for b in raw["birthplaces"]]
         self.birthplaces_cum = _cumulative([float(b["weight"]) for b in raw["birthplaces"]])
         self.codes: set[str] = set()
-        self.start = _half_start(add_months(today, -self.rep.history_months))
+        self.start = history_start(today, self.rep)
         self.entities = entities
 
     # people and codes
@@ -686,46 +694,54 @@ def _half_start(d: date) -> date:
     return date(d.year, 1 if d.month <= 6 else 7, 1)
 
 
-def periods_for(department: Department, today: date, rep: Reporting) -> list[Period]:
-    """Reporting periods of a department, oldest first: half-years and then quarters of
-    historical backfill, then months, then (for weekly reporters) weeks up to the last
-    complete one. Every period has ended and its report is due by `today`."""
-    start = _half_start(add_months(today, -rep.history_months))
+def _phase(first: date, count: int, months: int, end: date, label: Callable[[date], str]
+           ) -> list[Period]:
+    """`count` calendar periods of `months` months from `first`; the last one stretched to
+    `end`, so the days before the next phase starts are not a period of their own."""
+    out = []
+    for i in range(count):
+        start = add_months(first, i * months)
+        stop = end if i == count - 1 else add_months(start, months) - _ONE_DAY
+        out.append(Period(start, stop, label(start)))
+    return out
+
+
+def _phase_starts(today: date, rep: Reporting) -> tuple[date, date, date, date]:
+    """Where the half-yearly, quarterly, monthly and weekly phases begin."""
     monday = today - timedelta(days=today.weekday())
-    weekly_month = _month_start(monday - timedelta(weeks=rep.weekly_weeks))
-    weekly_start = weekly_month + timedelta(days=(7 - weekly_month.weekday()) % 7)
-    monthly_start = _quarter_start(add_months(weekly_month, -rep.monthly_months))
-    quarterly_start = max(start, add_months(monthly_start, -rep.quarterly_months))
-    out: list[Period] = []
-    q = start
-    while q < monthly_start:
-        if q < quarterly_start and q == _half_start(q) and add_months(q, 6) <= quarterly_start:
-            nq = add_months(q, 6)
-            label = f"{q.year}H{1 if q.month == 1 else 2}"
-        else:
-            nq = add_months(q, 3)
-            label = f"{q.year}Q{(q.month - 1) // 3 + 1}"
-        out.append(Period(q, nq - _ONE_DAY, label))
-        q = nq
+    weekly_start = monday - timedelta(weeks=rep.weekly_weeks)
+    monthly_start = add_months(_month_start(weekly_start), -rep.monthly_months)
+    quarterly_start = add_months(_quarter_start(monthly_start), -3 * rep.quarters)
+    start = add_months(_half_start(quarterly_start), -6 * rep.half_years)
+    return start, quarterly_start, monthly_start, weekly_start
+
+
+def history_start(today: date, rep: Reporting) -> date:
+    return _phase_starts(today, rep)[0]
+
+
+def periods_for(weekly: bool, today: date, rep: Reporting) -> list[Period]:
+    """Reporting periods of a department, oldest first and without gaps: half-years and then
+    quarters of historical backfill, then months, then (for weekly reporters) the last
+    complete weeks. Counted back from `today` in whole periods, so a department has the same
+    number of periods whatever the day; every period has ended and its report is due."""
+    start, quarterly_start, monthly_start, weekly_start = _phase_starts(today, rep)
+    out = _phase(start, rep.half_years, 6, quarterly_start - _ONE_DAY,
+                 lambda d: f"{d.year}H{1 if d.month == 1 else 2}")
+    out += _phase(quarterly_start, rep.quarters, 3, monthly_start - _ONE_DAY,
+                  lambda d: f"{d.year}Q{(d.month - 1) // 3 + 1}")
+    if weekly:
+        out += _phase(monthly_start, rep.monthly_months, 1, weekly_start - _ONE_DAY,
+                      lambda d: f"{d:%Y-%m}")
+        for w in range(rep.weekly_weeks):
+            first = weekly_start + timedelta(weeks=w)
+            year, week, _ = first.isocalendar()
+            out.append(Period(first, first + timedelta(days=6), f"{year}W{week:02d}"))
+        return out
     m = monthly_start
-    while True:
-        nm = add_months(m, 1)
-        end = nm - _ONE_DAY
-        if department.weekly:
-            if m >= weekly_month:
-                break
-            if nm == weekly_month:
-                end = weekly_start - _ONE_DAY
-        elif _next_monday(end) > today:
-            break
-        out.append(Period(m, end, f"{m:%Y-%m}"))
-        m = nm
-    if department.weekly:
-        w = weekly_start
-        while w + timedelta(days=7) <= monday:
-            year, week, _ = w.isocalendar()
-            out.append(Period(w, w + timedelta(days=6), f"{year}W{week:02d}"))
-            w += timedelta(days=7)
+    while _next_monday(add_months(m, 1) - _ONE_DAY) <= today:
+        out.append(Period(m, add_months(m, 1) - _ONE_DAY, f"{m:%Y-%m}"))
+        m = add_months(m, 1)
     return out
 
 
@@ -734,7 +750,6 @@ def periods_for(department: Department, today: date, rep: Reporting) -> list[Per
 @dataclass
 class _Record:
     department: Department
-    kind: str
     decision: date
     subject: Subject
     values: dict[str, Any] = field(default_factory=dict)
@@ -870,7 +885,7 @@ def plan_city(entities: int = 10_000, seed: int = 20261122, today: date | None =
     persons = [p.person() for _ in range(max(20, entities // 5))]
     values = _Values(rng, p.city_code)
 
-    periods = {d.key: periods_for(d, today, rep) for d in departments}
+    periods = {d.key: periods_for(d.weekly, today, rep) for d in departments}
     totals = {"licence": entities * rep.licences_per_entity,
               "penalty": entities * rep.penalties_per_entity}
     weight_sums = {k: sum(d.volume.get(k, 0.0) for d in departments) for k in KINDS}
@@ -890,13 +905,13 @@ def plan_city(entities: int = 10_000, seed: int = 20261122, today: date | None =
                 day = _decision_day(rng, workdays, offdays, dept.weekend_share)
                 person = rng.random() < dept.persons[kind]
                 subject: Subject = rng.choice(persons) if person else _pick(rng, pool, cum)
-                stream.append(_Record(dept, kind, day, subject))
+                stream.append(_Record(dept, day, subject))
     for org, dept, count in forced:
         last = periods[dept.key][-1].end
         workdays, _ = _days(cal, p.start, last)
         for _ in range(count):
             records[(dept.key, "licence")].append(
-                _Record(dept, "licence", rng.choice(workdays), org))
+                _Record(dept, rng.choice(workdays), org))
 
     # Document numbers run through each department's year in decision order.
     for (_, kind), stream in records.items():
@@ -914,7 +929,8 @@ def plan_city(entities: int = 10_000, seed: int = 20261122, today: date | None =
     _bad_rows(rng, batches, rep, values, pool, persons, corrected)
     ordered = sorted((b for bs in batches.values() for b in bs if b.rows),
                      key=lambda b: (b.received, b.period.start, b.department.key, b.kind))
-    return CityPlan(str(p.data.raw["city"]["name"]), p.start, today, departments, orgs, ordered)
+    return CityPlan(str(p.data.raw["city"]["name"]), p.start, today, rep, departments, orgs,
+                    ordered)
 
 
 def _subject_weight(o: Organisation, dept: Department, kind: str) -> float:
@@ -1145,9 +1161,7 @@ def _text(value: Any, column: _Column, style: FileStyle, numeric: dict[str, dict
           ) -> str:
     if value is None:
         return ""
-    if isinstance(value, _Impossible):
-        return _date_text(value.year, value.month, value.day, style.dates)
-    if isinstance(value, date):
+    if isinstance(value, _Impossible | date):
         return _date_text(value.year, value.month, value.day, style.dates)
     if isinstance(value, Decimal):
         if style.amount_decimals is not None:
