@@ -385,3 +385,11 @@ def test_subjects_are_created_once_and_track_former_names(engine: Engine,
     view = shown(engine, numbered_uscc(1))
     assert view["subject"]["name"] == "厦门新名有限公司"
     assert [n["name"] for n in view["subject"]["former_names"]] == ["厦门旧名有限公司"]
+
+
+def test_backfilled_history_is_stored_but_not_judged_for_timeliness(engine: Engine,
+                                                                   tmp_path: Path) -> None:
+    r = ingest(engine, write_csv(tmp_path / "p.csv", [penalty()]), received=date(2025, 6, 30),
+               backfill=True)
+    assert (r.new, r.on_time, r.late, r.backfill) == (1, 0, 0, True)
+    assert shown(engine, numbered_uscc(1))["records"][0]["on_time"] is None

@@ -43,7 +43,7 @@ def demo(
         task = bar.add_task("ingest", total=len(batches), rows=0)
         for b in batches:
             receipt = ingest.ingest_file(eng, b.path, b.department, kind=b.kind,
-                                         received=b.received)
+                                         received=b.received, backfill=b.backfill)
             for k in totals:
                 totals[k] += getattr(receipt, k)
             bar.update(task, advance=1, rows=totals["rows"])

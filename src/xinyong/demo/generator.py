@@ -98,6 +98,7 @@ class DemoBatch:
     received: date
     rows: int
     bad_rows: int  # rows ingest must return (BAD_KINDS); late rows and corrections are valid
+    backfill: bool = False  # historical backfill of a platform going live (历史数据补录)
 
 
 # --- the city as data ---------------------------------------------------------------------
@@ -1135,7 +1136,7 @@ def write_plan(plan: CityPlan, out_dir: Path) -> list[DemoBatch]:
         path = out_dir / name
         write_batch(batch, path)
         written.append(DemoBatch(path, dept.name, batch.kind, batch.received, len(batch.rows),
-                                 batch.bad_rows))
+                                 batch.bad_rows, batch.period.backfill))
     return written
 
 

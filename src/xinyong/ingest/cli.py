@@ -34,6 +34,8 @@ def ingest(
         "省略时按表头识别")] = None,
     received: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--received", help="接收日期 YYYY-MM-DD（补录历史数据时使用），默认今天")] = None,
+    backfill: Annotated[bool, typer.Option(
+        "--backfill", help="历史数据补录：照常入库，但不评价及时性（平台上线前的存量数据）")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出回执")] = False,
 ) -> None:
     """归集一个部门报送的文件：校验每一行，入库有效数据，退回错误数据并生成错误报告。"""
@@ -43,10 +45,11 @@ def ingest(
                       TimeElapsedColumn(), console=err, transient=True) as bar:
             task = bar.add_task("ingest", total=1.0, rows=0)
             receipt = service.ingest_file(
-                engine(), file, department, kind=kind, received=day,
+                engine(), file, department, kind=kind, received=day, backfill=backfill,
                 progress=lambda rows, share: bar.update(task, completed=share, rows=rows))
     else:
-        receipt = service.ingest_file(engine(), file, department, kind=kind, received=day)
+        receipt = service.ingest_file(engine(), file, department, kind=kind, received=day,
+                                      backfill=backfill)
     if as_json:
         print_json(receipt.as_dict())
         return
@@ -55,7 +58,8 @@ def ingest(
 
 def _print_receipt(r: service.Receipt) -> None:
     out.print(f"[bold]归集回执[/bold]  批次 {r.batch}  {r.department}  {r.kind_name}  {r.filename}")
-    out.print(f"接收日期 {r.received}  格式 {r.format}"
+    out.print(f"接收日期 {r.received}" + ("（历史数据补录，不评价及时性）" if r.backfill else "")
+              + f"  格式 {r.format}"
               + (f"（{r.encoding}）" if r.encoding else "") + f"  目录版本 {r.catalog_version}")
     t = Table(show_header=True, header_style="bold")
     for col in ("报送行数", "接收", "退回", "新增", "更正", "未变", "及时", "迟报", "合规率", "及时率"):
@@ -89,8 +93,11 @@ def quality(
         print_json(rows)
         return
     t = Table(show_header=True, header_style="bold")
-    for col in ("部门", "月份", "批次", "报送", "接收", "退回", "合规率", "及时率", "主要退回原因"):
-        t.add_column(col)
+    t.add_column("部门", no_wrap=True)
+    t.add_column("月份", no_wrap=True)
+    for col in ("批次", "报送", "接收", "退回", "合规率", "及时率"):
+        t.add_column(col, justify="right", no_wrap=True)
+    t.add_column("主要退回原因", overflow="fold")
     for g in rows:
         top = "；".join(f"{r['label']} {r['count']}" for r in g["rejections_by_reason"][:2])
         t.add_row(g["department"], g["month"], str(g["batches"]), str(g["rows"]),

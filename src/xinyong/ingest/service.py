@@ -60,6 +60,7 @@ class Receipt:
     on_time: int = 0
     late: int = 0
     blank_rows: int = 0
+    backfill: bool = False
     compliance_rate: float | None = None
     timeliness_rate: float | None = None
     unknown_columns: list[str] = field(default_factory=list)
@@ -122,6 +123,7 @@ class _BatchRun:
         self.seen: dict[int, int] = {}
         self.key_label = item.field(item.key_field).label  # type: ignore[union-attr]
         self.timeliness: dict[date, bool | None] = {}
+        self.assess_timeliness = True
 
     def reject(self, row: SourceRow, errors: list[rules.RowError]) -> tuple[Any, ...]:
         self.receipt.rejected += 1
@@ -138,7 +140,7 @@ class _BatchRun:
         """Whether a first report of a decision made that day arrives in time (counted)."""
         on_time = self.timeliness.get(decision, ...)
         if on_time is ...:
-            days = self.item.timeliness_days
+            days = self.item.timeliness_days if self.assess_timeliness else None
             on_time = self.timeliness[decision] = (
                 None if not days else self.received <= add_workdays(decision, days))
         if on_time is True:
@@ -233,8 +235,13 @@ def ingest_file(
     actor: audit.Actor = audit.SYSTEM,
     progress: Progress | None = None,
     filename: str | None = None,
+    backfill: bool = False,
 ) -> Receipt:
-    """Ingest one file for one department as one batch and return its receipt."""
+    """Ingest one file for one department as one batch and return its receipt.
+
+    `backfill` marks historical data loaded when a platform goes live (历史数据补录): its
+    records are stored as usual, but their timeliness is not assessed — it was never the
+    department's to meet."""
     department = department.strip()
     if not department:
         raise InvalidInput("必须指明报送部门（--department）")
@@ -265,6 +272,8 @@ def ingest_file(
                               unknown_columns=list(header_map.unknown))
             report = ErrorReport(table, folder / "errors")
             run = _BatchRun(conn, table, item, receipt, received, catalog_version_id, report)
+            run.assess_timeliness = not backfill
+            receipt.backfill = backfill
             try:
                 for chunk in _chunks(table.rows, settings.ingest_chunk_rows):
                     run.chunk(chunk)
