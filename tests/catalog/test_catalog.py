@@ -67,7 +67,7 @@ extend_items:
      "fields: [{name: a, label: A, type: colour}]}\n", "未知类型"),
     ("items:\n  - {code: penalty, name: X, category: '03', legal_basis: 法, disclosure: public, "
      "subject_kinds: [organisation], key_field: a, decision_date_field: a, "
-     "fields: [{name: a, label: A, type: date}]}\n", "重复"),
+     "fields: [{name: a, label: A, type: date, required: true}]}\n", "重复"),
     ("extend_items:\n  - {code: nothing, fields: []}\n", "不存在"),
     ("items: [1, 2", "无法读取"),
 ])

@@ -393,3 +393,52 @@ def test_backfilled_history_is_stored_but_not_judged_for_timeliness(engine: Engi
                backfill=True)
     assert (r.new, r.on_time, r.late, r.backfill) == (1, 0, 0, True)
     assert shown(engine, numbered_uscc(1))["records"][0]["on_time"] is None
+
+
+def test_parallel_preparation_gives_the_same_batch_as_in_process(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large files are read and validated by worker processes, each taking every other
+    chunk; the result — stored rows, returned rows, duplicates across chunks of different
+    workers, the error report — must not depend on it."""
+    rows = [penalty(**{"行政处罚决定书文号": f"罚〔2025〕{i}号",
+                       "行政相对人代码_1(统一社会信用代码)": numbered_uscc(i % 7)})
+            for i in range(40)]
+    rows[5]["处罚类别"] = "罚没"  # invalid, chunk 1
+    rows[13] = {**rows[2], "罚款金额（万元）": "3"}  # duplicate of a row in another chunk
+    rows[22]["处罚决定日期"] = "2025-02-30"
+    path = write_csv(tmp_path / "p.csv", rows)
+
+    def run(parallel: bool, department: str) -> tuple[service.Receipt, list[tuple[int, str]]]:
+        monkeypatch.setenv("XINYONG_INGEST_CHUNK_ROWS", "4")
+        monkeypatch.setenv("XINYONG_INGEST_PARALLEL_BYTES", "0" if parallel else str(1 << 40))
+        monkeypatch.setenv("XINYONG_INGEST_WORKERS", "2")
+        get_settings.cache_clear()
+        r = ingest(engine, path, department=department)
+        assert r.error_report
+        with open(r.error_report, encoding="utf-8-sig", newline="") as f:
+            returned = [(int(x["行号"]), x["错误原因"]) for x in csv.DictReader(f)]
+        return r, returned
+
+    serial, serial_returned = run(False, "甲部门")
+    parallel, parallel_returned = run(True, "乙部门")
+    assert (parallel.rows, parallel.new, parallel.rejected) == (40, 37, 3)
+    assert (serial.rows, serial.new, serial.rejected, serial.rejection_reasons) == (
+        parallel.rows, parallel.new, parallel.rejected, parallel.rejection_reasons)
+    assert serial_returned == parallel_returned
+    assert [n for n, _ in parallel_returned] == [7, 15, 24]
+    assert "与本批次第4行重复" in parallel_returned[1][1]
+
+
+def test_a_broken_file_found_by_a_worker_fails_the_batch_cleanly(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XINYONG_INGEST_PARALLEL_BYTES", "0")
+    monkeypatch.setenv("XINYONG_INGEST_CHUNK_ROWS", "2")
+    get_settings.cache_clear()
+    path = write_csv(tmp_path / "p.csv", [penalty(**{"行政处罚决定书文号": f"X{i}"})
+                                          for i in range(6)])
+    with path.open("ab") as f:
+        f.write("厦门".encode("gb18030") + b"," * 18 + b"\n")
+    with pytest.raises(BadFile, match="编码"):
+        ingest(engine, path)
+    assert count(engine, "SELECT COUNT(*) FROM record") == 0
+    assert count(engine, "SELECT COUNT(*) FROM batch") == 0

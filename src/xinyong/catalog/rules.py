@@ -169,8 +169,11 @@ def _parse_item(raw: Any, where: _Where, enums: dict[str, Any],
     if len(set(names)) != len(names):
         raise where.fail(entry, "字段名重复")
     for key in ("key_field", "decision_date_field"):
-        if raw[key] not in names:
+        target = next((f for f in fields if f.name == raw[key]), None)
+        if target is None:
             raise where.fail(entry, f"{key} 指向不存在的字段 {raw[key]}")
+        if not target.required:
+            raise where.fail(entry, f"{key} 指向的字段 {raw[key]} 必须是必填项")
     checks = tuple(_parse_check(c, where, entry, set(names))
                    for c in _as_list(raw.get("checks"), where, entry))
     timeliness = raw.get("timeliness") or {}

@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     files_dir: Path = Path("./xinyong-files")
     # Rows per ingest chunk: bounds memory and sets the unit of bulk writes.
     ingest_chunk_rows: int = 5000
+    # Files from this size on are read and validated in a second process while the first
+    # stores (0: always; a huge number: never).
+    ingest_parallel_bytes: int = 4 << 20
+    # How many processes read and validate a large file (each prepares every n-th chunk).
+    ingest_workers: int = 2
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
+from typing import NamedTuple
 
 from xinyong.catalog.rules import Catalog, Field, Item
 from xinyong.core import uscc
@@ -51,9 +52,9 @@ class RowError:
         return f"{self.code}:{self.field}" if self.field else self.code
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """How a valid row names its subject."""
+class Identity(NamedTuple):
+    """How a valid row names its subject. A named tuple: it crosses process boundaries
+    (prepared chunks) many thousand times a second, and tuples pickle cheaply."""
 
     key: str
     kind: str
@@ -301,12 +302,15 @@ class RowValidator:
                             slot.label, "required", f"“{slot.label}”为必填项，不能为空"))
             columns.append(values)
         by_name = dict(zip(self.names, columns, strict=True))
+        # Columns empty throughout the chunk (unused codes, remarks …) add nothing to a row.
+        filled = [(n, col) for n, col in by_name.items() if any(col)] or list(by_name.items())[:1]
+        names = tuple(n for n, _ in filled)
+        columns = [col for _, col in filled]
         self._cross_checks(by_name, errors)
         empty = [""] * len(rows)
         identity_keys = zip(*(by_name.get(f, empty) for f in IDENTITY_KEY), strict=True)
         decisions = by_name[self.item.decision_date_field]
         doc_nos = by_name[self.item.key_field]
-        names = self.names
         valid: list[ValidRow] = []
         for i, (vals, key) in enumerate(zip(zip(*columns, strict=True), identity_keys,
                                             strict=True)):

@@ -12,10 +12,9 @@ from __future__ import annotations
 import gc
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +27,11 @@ from xinyong.core import audit
 from xinyong.core.db import bulk_insert, source_key, utcnow, writing
 from xinyong.core.errors import BadFile, InvalidInput, NotFound
 from xinyong.core.settings import get_settings
-from xinyong.core.workdays import add_workdays
 from xinyong.ingest import rules
 from xinyong.ingest.error_report import ErrorReport
 from xinyong.ingest.models import Batch
-from xinyong.ingest.readers import SourceRow, Table, open_table
+from xinyong.ingest.prepare import Chunk, Plan, Ready, prepared, returned_row
+from xinyong.ingest.readers import Table, open_table
 from xinyong.subjects import service as subjects
 
 Progress = Callable[[int, float], None]
@@ -80,11 +79,6 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 6) if whole else None
 
 
-def _chunks(rows: Iterator[SourceRow], size: int) -> Iterator[list[SourceRow]]:
-    while chunk := list(islice(rows, size)):
-        yield chunk
-
-
 def resolve_item(table: Table, kind: str | None) -> Item:
     catalog = current_catalog()
     if kind:
@@ -99,130 +93,89 @@ def resolve_item(table: Table, kind: str | None) -> Item:
     return item
 
 
-class _BatchRun:
-    """The state of one batch while its chunks are processed."""
+class _Store:
+    """Stores the prepared chunks of one batch: finds each document's current version,
+    resolves subjects, writes new versions and returned rows."""
 
-    def __init__(self, conn: Connection, table: Table, item: Item, receipt: Receipt,
-                 received: date, catalog_version_id: int, report: ErrorReport) -> None:
+    def __init__(self, conn: Connection, item: Item, receipt: Receipt,
+                 catalog_version_id: int, report: ErrorReport) -> None:
         self.conn = conn
-        self.table = table
+        self.report = report
         self.item = item
         self.receipt = receipt
-        self.received = received
         self.catalog_version_id = catalog_version_id
-        self.report = report
-        header_map = rules.map_headers(item, table.header)
-        self.validator = rules.RowValidator(current_catalog(), item, header_map, received)
-        self.width = len(table.header)
         self.resolver = subjects.SubjectResolver(conn)
         self.reasons: Counter[str] = Counter()
         self.corrections: list[tuple[int, int, int, str]] = []  # old id, version, subject, doc
-        # Every document number of this batch → its row: a second row with the same number is
-        # returned, whether the first was new, a correction or unchanged. Keyed by hash to keep
-        # a million-row batch small.
-        self.seen: dict[int, int] = {}
-        self.key_label = item.field(item.key_field).label  # type: ignore[union-attr]
-        self.timeliness: dict[date, bool | None] = {}
-        self.assess_timeliness = True
+        self.days: dict[str, date] = {}
+        # Until a department has stored records of this kind there is nothing to correct:
+        # skip the look-up of current versions (a first load of a million rows saves seconds).
+        self.has_records = conn.execute(text(
+            "SELECT 1 FROM batch WHERE department = :d AND item_code = :i AND new > 0 LIMIT 1"),
+            {"d": receipt.department, "i": item.code}).first() is not None
 
-    def reject(self, row: SourceRow, errors: list[rules.RowError]) -> tuple[Any, ...]:
-        self.receipt.rejected += 1
-        for e in errors:
-            self.reasons[e.reason_key] += 1
-        message = "；".join(e.message for e in errors)
-        self.report.add(row, message)
-        reasons = orjson.dumps([{"field": e.field, "code": e.code, "message": e.message}
-                                for e in errors]).decode()
-        raw = orjson.dumps(row.raw if row.raw is not None else row.cells).decode()
-        return (self.receipt.batch, row.row_no, reasons, raw)
-
-    def _on_time(self, decision: date) -> bool | None:
-        """Whether a first report of a decision made that day arrives in time (counted)."""
-        on_time = self.timeliness.get(decision, ...)
-        if on_time is ...:
-            days = self.item.timeliness_days if self.assess_timeliness else None
-            on_time = self.timeliness[decision] = (
-                None if not days else self.received <= add_workdays(decision, days))
-        if on_time is True:
-            self.receipt.on_time += 1
-        elif on_time is False:
-            self.receipt.late += 1
-        return on_time
-
-    def chunk(self, chunk: list[SourceRow]) -> None:
-        rejected: list[tuple[Any, ...]] = []
-        candidates: list[SourceRow] = []
-        width = self.width
-        for row in chunk:
-            cells = row.cells
-            if not any(cells) or not any(c.strip() for c in cells):
-                self.receipt.blank_rows += 1
-                continue
-            self.receipt.rows += 1
-            if row.error:
-                rejected.append(self.reject(row, [rules.RowError("", "unreadable", row.error)]))
-            elif len(cells) > width and any(c.strip() for c in cells[width:]):
-                rejected.append(self.reject(row, [rules.RowError(
-                    "", "columns", f"该行有{len(cells)}列，多于表头的{width}列")]))
-            else:
-                candidates.append(row)
-        valid, invalid = self.validator.validate_chunk([(r.row_no, r.cells) for r in candidates])
-        for i, errors in invalid:
-            rejected.append(self.reject(candidates[i], errors))
-        if valid:
-            sources = {r.row_no: r for r in candidates}
-            rejected += self._store(valid, sources)
-        if rejected:
+    def chunk(self, chunk: Chunk) -> None:
+        receipt = self.receipt
+        receipt.rows += chunk.rows
+        receipt.blank_rows += chunk.blank_rows
+        receipt.rejected += len(chunk.returned)
+        self.reasons.update(chunk.reasons)
+        if chunk.ready:
+            self._store(chunk.ready)
+        if chunk.returned:
+            batch = receipt.batch
             bulk_insert(self.conn, "rejection", ("batch_id", "row_no", "reasons", "raw"),
-                        rejected)
+                        [(batch, row_no, reasons, raw)
+                         for row_no, reasons, raw, _ in chunk.returned])
+            for r in chunk.returned:
+                self.report.add(returned_row(r), r[3])
 
-    def _store(self, valid: list[rules.ValidRow],
-               sources: dict[int, SourceRow]) -> list[tuple[Any, ...]]:
+    def _store(self, ready: list[Ready]) -> None:
         receipt, item = self.receipt, self.item
         department = receipt.department
-        keys = {v.doc_no: source_key(department, item.code, v.doc_no) for v in valid}
-        existing = subjects.current_versions(self.conn, department, item.code, keys)
-        keep: list[tuple[rules.ValidRow, str, subjects.CurrentVersion | None]] = []
-        rejected = []
-        seen = self.seen
-        for v in valid:
-            doc_key = hash(v.doc_no)
-            earlier = seen.get(doc_key)
-            if earlier is not None:
-                rejected.append(self.reject(sources[v.row_no], [rules.RowError(
-                    self.key_label, "duplicate_in_batch",
-                    f"“{self.key_label}”{v.doc_no}与本批次第{earlier}行重复")]))
-                continue
-            seen[doc_key] = v.row_no
-            payload = orjson.dumps(v.values).decode()
-            prev = existing.get(v.doc_no)
-            if prev is not None and prev.payload == payload:
+        # The source key is computed here, not while preparing: this process has time to spare
+        # while the other one reads and validates the next chunk.
+        keys = {r[1]: source_key(department, item.code, r[1]) for r in ready}
+        existing = subjects.current_versions(self.conn, department, item.code, keys
+                                             ) if self.has_records else {}
+        keep: list[tuple[Ready, subjects.CurrentVersion | None]] = []
+        for r in ready:
+            prev = existing.get(r[1]) if existing else None
+            if prev is not None and prev.payload == r[3]:
                 receipt.unchanged += 1
-                continue
-            keep.append((v, payload, prev))
-        ids = self.resolver.resolve([v for v, _, _ in keep])
-        received_iso = self.received.isoformat()
-        decision_field = item.decision_date_field
+            else:
+                keep.append((r, prev))
+        days = self.days
+        for r, _ in keep:
+            if r[2] not in days:
+                days[r[2]] = date.fromisoformat(r[2])
+        ids = self.resolver.resolve([(r[4], days[r[2]]) for r, _ in keep])
+        received_iso = receipt.received
         out = []
         superseded = []
-        for v, payload, prev in keep:
-            subject_id = ids[v.identity.key]
+        on_time = late = 0
+        for (row_no, doc_no, decision, payload, identity, timely), prev in keep:
+            subject_id = ids[identity.key]
             if prev is None:
                 version = 1
-                on_time = self._on_time(v.decision_date)
+                if timely is True:
+                    on_time += 1
+                elif timely is False:
+                    late += 1
             else:
                 # A correction keeps the timeliness of the first report it corrects.
                 version = prev.version + 1
-                on_time = prev.on_time
+                timely = prev.on_time
                 superseded.append(prev.id)
-                self.corrections.append((prev.id, version, subject_id, v.doc_no))
-            out.append((keys[v.doc_no], subject_id, item.code, department, v.doc_no, version,
-                        "current", v.values[decision_field], received_iso, on_time,
-                        receipt.batch, v.row_no, self.catalog_version_id, payload))
+                self.corrections.append((prev.id, version, subject_id, doc_no))
+            out.append((keys[doc_no], subject_id, item.code, department, doc_no, version, "current",
+                        decision, received_iso, timely, receipt.batch, row_no,
+                        self.catalog_version_id, payload))
+        subjects.store_versions(self.conn, out, superseded)
+        receipt.on_time += on_time
+        receipt.late += late
         receipt.corrected += len(superseded)
         receipt.new += len(out) - len(superseded)
-        subjects.store_versions(self.conn, out, superseded)
-        return rejected
 
 
 def ingest_file(
@@ -247,66 +200,71 @@ def ingest_file(
         raise InvalidInput("必须指明报送部门（--department）")
     received = received or date.today()
     settings = get_settings()
+    catalog = current_catalog()
     table = open_table(path)
-    # A batch allocates millions of short-lived, acyclic objects: reference counting frees
-    # them, and the cyclic collector would only re-scan them over and over.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     try:
         item = resolve_item(table, kind)
         header_map = rules.map_headers(item, table.header)
         if not header_map.columns:
             raise BadFile(f"表头与“{item.name}”的字段都不匹配：{'、'.join(table.header[:8])}")
-        catalog = current_catalog()
+    finally:
+        table.close()
+    fmt, encoding = table.format, table.encoding
+    name = filename or path.name
+    # A batch allocates millions of short-lived, acyclic objects: reference counting frees
+    # them, and the cyclic collector would only re-scan them over and over.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
         with writing(engine) as conn:
             catalog_version_id = register_version(conn, catalog)
-            batch_id = _open_batch(conn, table, item, department, received, actor,
-                                   catalog_version_id, filename or path.name)
+            batch_id = _open_batch(conn, fmt, encoding, item, department, received, actor,
+                                   catalog_version_id, name)
             folder = settings.files_dir / "batches" / str(batch_id)
             folder.mkdir(parents=True, exist_ok=True)
-            source = folder / ("source" + (path.suffix or "." + table.format))
+            source = folder / ("source" + (path.suffix or "." + fmt))
             shutil.copyfile(path, source)
-            receipt = Receipt(batch_id, department, item.code, item.name,
-                              filename or path.name, table.format, table.encoding,
-                              received.isoformat(), catalog.version,
+            receipt = Receipt(batch_id, department, item.code, item.name, name, fmt, encoding,
+                              received.isoformat(), catalog.version, backfill=backfill,
                               unknown_columns=list(header_map.unknown))
             report = ErrorReport(table, folder / "errors")
-            run = _BatchRun(conn, table, item, receipt, received, catalog_version_id, report)
-            run.assess_timeliness = not backfill
-            receipt.backfill = backfill
+            store = _Store(conn, item, receipt, catalog_version_id, report)
+            plan = Plan(source, department, item.code, catalog, received,
+                        settings.ingest_chunk_rows, not backfill,
+                        settings.ingest_parallel_bytes, settings.ingest_workers)
             try:
-                for chunk in _chunks(table.rows, settings.ingest_chunk_rows):
-                    run.chunk(chunk)
+                for chunk in prepared(plan):
+                    store.chunk(chunk)
                     if progress:
-                        progress(receipt.rows + receipt.blank_rows, table.progress())
+                        progress(receipt.rows + receipt.blank_rows, chunk.progress)
             finally:
                 report.close()
-            if receipt.rows == 0:
-                raise BadFile(f"文件 {filename or path.name} 只有表头，没有数据行")
-            receipt.rejection_reasons = dict(run.reasons.most_common())
             receipt.error_report = str(report.path) if report.written else None
+            if receipt.rows == 0:
+                raise BadFile(f"文件 {name} 只有表头，没有数据行")
+            receipt.rejection_reasons = dict(store.reasons.most_common())
             receipt.finish()
             _close_batch(conn, receipt, str(source))
             audit.record(conn, actor, "ingest.batch", "batch", batch_id, detail={
                 k: v for k, v in receipt.as_dict().items()
                 if k in ("department", "kind", "filename", "rows", "accepted", "rejected",
-                         "new", "corrected", "unchanged", "on_time", "late")})
-            for old_id, version, subject_id, doc_no in run.corrections:
+                         "new", "corrected", "unchanged", "on_time", "late", "backfill")})
+            for old_id, version, subject_id, doc_no in store.corrections:
                 audit.record(conn, actor, "record.corrected", "record", old_id,
                              subject_id=subject_id,
                              detail={"batch": batch_id, "doc_no": doc_no, "version": version})
         return receipt
     finally:
-        table.close()
         if gc_was_enabled:
             gc.enable()
 
 
-def _open_batch(conn: Connection, table: Table, item: Item, department: str, received: date,
-                actor: audit.Actor, catalog_version_id: int, filename: str) -> int:
+def _open_batch(conn: Connection, fmt: str, encoding: str | None, item: Item, department: str,
+                received: date, actor: audit.Actor, catalog_version_id: int,
+                filename: str) -> int:
     result = conn.execute(insert(Batch).values(
         department=department, item_code=item.code, filename=filename[:255],
-        format=table.format, encoding=table.encoding, source_path="",
+        format=fmt, encoding=encoding, source_path="",
         received_date=received, submitted_at=utcnow(), submitted_by=actor.name,
         catalog_version_id=catalog_version_id))
     pk = result.inserted_primary_key

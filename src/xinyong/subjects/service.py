@@ -19,7 +19,7 @@ from xinyong.core import uscc as uscc_rules
 from xinyong.core.db import bulk_insert, in_list, is_sqlite, list_param, utcnow
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_id_number
-from xinyong.ingest.rules import Identity, ValidRow
+from xinyong.ingest.rules import Identity
 from xinyong.subjects.models import Record, Subject, SubjectName, UsccIssue
 
 SUBJECT_COLUMNS = ("key", "uscc", "name", "name_since", "kind", "region", "reg_no", "org_code",
@@ -49,22 +49,23 @@ class SubjectResolver:
         self.conn = conn
         self.known: dict[str, _Known] = {}
 
-    def resolve(self, rows: Sequence[ValidRow]) -> dict[str, int]:
+    def resolve(self, rows: Sequence[tuple[Identity, date]]) -> dict[str, int]:
+        """Subject id of each identity, given (identity, decision date) of the rows."""
         if len(self.known) > CACHE_LIMIT:
             self.known.clear()
-        wanted = {r.identity.key for r in rows}
-        self._load(wanted - self.known.keys())
-        newest: dict[str, ValidRow] = {}
-        for r in rows:
-            k = r.identity.key
-            if k not in self.known and (k not in newest
-                                        or r.decision_date > newest[k].decision_date):
-                newest[k] = r
+        known = self.known
+        wanted = {identity.key for identity, _ in rows}
+        self._load(wanted.difference(known))
+        newest: dict[str, tuple[Identity, date]] = {}
+        for identity, day in rows:
+            k = identity.key
+            if k not in known and (k not in newest or day > newest[k][1]):
+                newest[k] = (identity, day)
         if newest:
             self._create(newest.values())
             self._load(set(newest))
         self._track_names(rows)
-        return {k: self.known[k].id for k in wanted}
+        return {k: known[k].id for k in wanted}
 
     def _load(self, keys: set[str]) -> None:
         if not keys:
@@ -75,29 +76,30 @@ class SubjectResolver:
                                      {"keys": list_param(self.conn, list(keys))}):
             self.known[row.key] = _Known(row.id, row.name, row.name_since)
 
-    def _create(self, rows: Iterable[ValidRow]) -> None:
+    def _create(self, rows: Iterable[tuple[Identity, date]]) -> None:
         now = str(utcnow())
         bulk_insert(self.conn, "subject", SUBJECT_COLUMNS, [
-            (i.key, i.uscc, i.name, r.decision_date.isoformat(), i.kind, i.region, i.reg_no,
+            (i.key, i.uscc, i.name, day.isoformat(), i.kind, i.region, i.reg_no,
              i.org_code, i.legal_rep, i.legal_rep_id_type, i.legal_rep_id_number, i.id_type,
              i.id_number, now, now)
-            for r in rows for i in (r.identity,)
+            for i, day in rows
         ])
 
-    def _track_names(self, rows: Sequence[ValidRow]) -> None:
+    def _track_names(self, rows: Sequence[tuple[Identity, date]]) -> None:
         seen: dict[tuple[int, str], list[date]] = {}
         renamed: dict[int, tuple[str, date, Identity]] = {}
-        for r in rows:
-            known = self.known[r.identity.key]
-            name = r.identity.name
-            if name == known.name:
+        known = self.known
+        for identity, day in rows:
+            subject = known[identity.key]
+            name = identity.name
+            if name == subject.name:
                 continue
-            if known.name_since is None or r.decision_date > known.name_since:
-                _widen(seen, (known.id, known.name), known.name_since or r.decision_date)
-                known.name, known.name_since = name, r.decision_date
-                renamed[known.id] = (name, r.decision_date, r.identity)
+            if subject.name_since is None or day > subject.name_since:
+                _widen(seen, (subject.id, subject.name), subject.name_since or day)
+                subject.name, subject.name_since = name, day
+                renamed[subject.id] = (name, day, identity)
             else:
-                _widen(seen, (known.id, name), r.decision_date)
+                _widen(seen, (subject.id, name), day)
         if renamed:
             self.conn.execute(text(
                 "UPDATE subject SET name = :name, name_since = :since, legal_rep = :rep, "

@@ -1,0 +1,242 @@
+"""Preparing a submitted file for the store: read, validate, find duplicates, and hand over
+chunks of rows that only need storing.
+
+Nothing here touches the database, so for large files the work runs in worker processes
+while the storing process writes earlier chunks. Every worker reads the whole file (reading
+is the cheap part) and prepares every n-th chunk, so chunks come back in file order without
+any coordination; duplicates are found the same way by every worker, from the document
+numbers of all rows before. Small files are prepared in-process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import islice
+from multiprocessing.connection import Connection as Pipe
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from xinyong.catalog.rules import Catalog, Item
+from xinyong.core.errors import XinyongError
+from xinyong.core.workdays import add_workdays
+from xinyong.ingest import rules
+from xinyong.ingest.readers import SourceRow, open_table
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a preparer needs; plain values, so it can be sent to another process."""
+
+    path: Path
+    department: str
+    item_code: str
+    catalog: Catalog
+    received: date
+    chunk_rows: int
+    assess_timeliness: bool
+    # Files at least this large are prepared by `workers` processes; below, starting them
+    # costs more than it saves.
+    parallel_bytes: int = 4 << 20
+    workers: int = 2
+
+
+# A row ready to store: (row_no, doc_no, decision date as ISO text, payload, identity, on time
+# if it is a first report: True/False, or None when not assessed). Plain values only: text
+# pickles several times faster than date objects.
+Ready = tuple[int, str, str, str, rules.Identity, bool | None]
+# A returned row: (row_no, reasons as JSON, the row as sent as JSON, the reasons for people)
+Returned = tuple[int, str, str, str]
+
+
+@dataclass
+class Chunk:
+    rows: int = 0
+    blank_rows: int = 0
+    ready: list[Ready] = field(default_factory=list)
+    returned: list[Returned] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+    progress: float = 0.0
+
+
+def returned_row(r: Returned) -> SourceRow:
+    """The returned row as it was read, for the error report."""
+    sent = orjson.loads(r[2])
+    if isinstance(sent, list):
+        return SourceRow(r[0], [str(c) for c in sent])
+    return SourceRow(r[0], [], raw=sent)
+
+
+class _Preparer:
+    def __init__(self, plan: Plan, header: list[str]) -> None:
+        item = plan.catalog.item(plan.item_code)
+        assert item is not None
+        self.plan = plan
+        self.item: Item = item
+        header_map = rules.map_headers(item, header)
+        self.validator = rules.RowValidator(plan.catalog, item, header_map, plan.received)
+        self.width = len(header)
+        self.key_label = item.field(item.key_field).label  # type: ignore[union-attr]
+        self.key_index = header_map.columns.get(item.key_field)
+        # The first row of every document number in the file, by hash of the number to keep a
+        # million-row file small: a later row with the same number is returned.
+        self.first_row: dict[int, int] = {}
+        self.timeliness: dict[date, bool | None] = {}
+
+    def note_documents(self, rows: list[SourceRow]) -> None:
+        """Remember where each document number first appears (for every chunk, own or not)."""
+        if self.key_index is None:
+            return
+        first, idx = self.first_row, self.key_index
+        for row in rows:
+            cells = row.cells
+            if idx < len(cells):
+                doc = cells[idx].strip()
+                if doc:
+                    first.setdefault(hash(doc), row.row_no)
+
+    def reject(self, out: Chunk, row: SourceRow, errors: list[rules.RowError]) -> None:
+        for e in errors:
+            out.reasons[e.reason_key] += 1
+        out.returned.append((
+            row.row_no,
+            orjson.dumps([{"field": e.field, "code": e.code, "message": e.message}
+                          for e in errors]).decode(),
+            orjson.dumps(row.raw if row.raw is not None else row.cells).decode(),
+            "；".join(e.message for e in errors)))
+
+    def on_time(self, decision: date) -> bool | None:
+        on_time = self.timeliness.get(decision, ...)
+        if on_time is ...:
+            days = self.item.timeliness_days if self.plan.assess_timeliness else None
+            on_time = self.timeliness[decision] = (
+                None if not days else self.plan.received <= add_workdays(decision, days))
+        return on_time
+
+    def chunk(self, rows: list[SourceRow]) -> Chunk:
+        out = Chunk()
+        candidates: list[SourceRow] = []
+        width = self.width
+        for row in rows:
+            cells = row.cells
+            if not "".join(cells).strip():
+                out.blank_rows += 1
+                continue
+            out.rows += 1
+            if row.error:
+                self.reject(out, row, [rules.RowError("", "unreadable", row.error)])
+            elif len(cells) > width and any(c.strip() for c in cells[width:]):
+                self.reject(out, row, [rules.RowError(
+                    "", "columns", f"该行有{len(cells)}列，多于表头的{width}列")])
+            else:
+                candidates.append(row)
+        valid, invalid = self.validator.validate_chunk([(r.row_no, r.cells) for r in candidates])
+        by_row = {r.row_no: r for r in candidates} if valid else {}
+        for i, errors in invalid:
+            self.reject(out, candidates[i], errors)
+        first_row = self.first_row
+        decision_field = self.item.decision_date_field
+        for v in valid:
+            first = first_row.get(hash(v.doc_no), v.row_no)
+            if first != v.row_no:
+                self.reject(out, by_row[v.row_no], [rules.RowError(
+                    self.key_label, "duplicate_in_batch",
+                    f"“{self.key_label}”{v.doc_no}与本批次第{first}行重复")])
+                continue
+            out.ready.append((v.row_no, v.doc_no, v.values[decision_field],
+                              orjson.dumps(v.values).decode(), v.identity,
+                              self.on_time(v.decision_date)))
+        out.returned.sort()
+        return out
+
+
+def prepare(plan: Plan, worker: int = 0, workers: int = 1) -> Iterator[Chunk]:
+    """The file's chunks ready to store — of them, every `workers`-th from `worker` on.
+    Raises `BadFile` and friends."""
+    table = open_table(plan.path)
+    try:
+        preparer = _Preparer(plan, table.header)
+        rows = table.rows
+        index = 0
+        while batch := list(islice(rows, plan.chunk_rows)):
+            preparer.note_documents(batch)
+            if index % workers == worker:
+                chunk = preparer.chunk(batch)
+                chunk.progress = table.progress()
+                yield chunk
+            index += 1
+    finally:
+        table.close()
+
+
+def prepared(plan: Plan) -> Iterator[Chunk]:
+    """The file's chunks in order, prepared by worker processes when the file is large."""
+    workers = max(1, plan.workers)
+    if plan.path.stat().st_size < plan.parallel_bytes:
+        yield from prepare(plan)
+        return
+    ctx: Any = multiprocessing.get_context(
+        "fork" if sys.platform.startswith("linux") else "spawn")
+    pipes = []
+    procs = []
+    for w in range(workers):
+        receiver, sender = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_work, args=(plan, w, workers, sender), daemon=True)
+        proc.start()
+        sender.close()
+        pipes.append(receiver)
+        procs.append(proc)
+    try:
+        index = 0
+        while True:
+            message = _receive(pipes[index % workers])
+            if message is None:
+                return
+            yield message
+            index += 1
+    finally:
+        for pipe in pipes:
+            pipe.close()
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+
+
+def _receive(pipe: Pipe) -> Chunk | None:
+    try:
+        kind, message = pipe.recv()
+    except EOFError:
+        raise RuntimeError("归集准备进程意外退出") from None
+    if kind == "error":
+        raise message
+    if kind == "crash":
+        raise RuntimeError(f"归集准备进程出错：{message}")
+    return message if kind == "chunk" else None
+
+
+def _work(plan: Plan, worker: int, workers: int, sender: Pipe) -> None:
+    import gc
+
+    gc.disable()  # as in the storing process: many short-lived, acyclic objects
+    try:
+        for chunk in prepare(plan, worker, workers):
+            sender.send(("chunk", chunk))
+        sender.send(("end", None))
+    except XinyongError as exc:
+        sender.send(("error", exc))
+    except BrokenPipeError:
+        pass  # the storing process is gone: nothing to report to
+    except Exception:
+        sender.send(("crash", traceback.format_exc(limit=5)))
+    finally:
+        sender.close()
+        os._exit(0)  # skip atexit and inherited finalisers of the parent's resources
