@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from xinyong.core import audit, db
@@ -45,3 +47,10 @@ def test_audit_chain_verifies_and_detects_an_edited_or_deleted_event(engine: Eng
     with engine.connect() as conn:
         deleted = audit.verify(conn)
     assert not deleted.ok and deleted.first_bad_id == 5
+
+
+@given(st.text(max_size=20), st.text(max_size=10), st.lists(st.text(max_size=40), max_size=5))
+def test_source_keys_of_many_equal_one_by_one(department: str, item: str,
+                                             docs: list[str]) -> None:
+    assert db.source_keys(department, item, docs) == [db.source_key(department, item, d)
+                                                      for d in docs]

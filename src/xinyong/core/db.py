@@ -190,6 +190,18 @@ def source_key(*parts: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def source_keys(department: str, item_code: str, doc_nos: Iterable[str]) -> list[int]:
+    """`source_key(department, item_code, doc_no)` of many documents, hashing the shared
+    prefix once."""
+    base = hashlib.blake2b(f"{department}\x1f{item_code}\x1f".encode(), digest_size=8)
+    out = []
+    for doc in doc_nos:
+        h = base.copy()
+        h.update(doc.encode())
+        out.append(int.from_bytes(h.digest(), "big", signed=True))
+    return out
+
+
 def lock_for_append(conn: Connection, name: str) -> None:
     """Serialise appenders of a chain (the audit log) within the caller's transaction.
     SQLite already holds the database write lock from BEGIN IMMEDIATE."""

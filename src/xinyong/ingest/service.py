@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog, register_version
 from xinyong.core import audit
-from xinyong.core.db import bulk_insert, source_key, utcnow, writing
+from xinyong.core.db import bulk_insert, source_keys, utcnow, writing
 from xinyong.core.errors import BadFile, InvalidInput, NotFound
 from xinyong.core.settings import get_settings
 from xinyong.ingest import rules
@@ -135,7 +135,8 @@ class _Store:
         department = receipt.department
         # The source key is computed here, not while preparing: this process has time to spare
         # while the other one reads and validates the next chunk.
-        keys = {r[1]: source_key(department, item.code, r[1]) for r in ready}
+        docs = [r[1] for r in ready]
+        keys = dict(zip(docs, source_keys(department, item.code, docs), strict=True))
         existing = subjects.current_versions(self.conn, department, item.code, keys
                                              ) if self.has_records else {}
         keep: list[tuple[Ready, subjects.CurrentVersion | None]] = []

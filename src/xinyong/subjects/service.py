@@ -56,14 +56,15 @@ class SubjectResolver:
         known = self.known
         wanted = {identity.key for identity, _ in rows}
         self._load(wanted.difference(known))
-        newest: dict[str, tuple[Identity, date]] = {}
-        for identity, day in rows:
-            k = identity.key
-            if k not in known and (k not in newest or day > newest[k][1]):
-                newest[k] = (identity, day)
-        if newest:
+        missing = wanted.difference(known)
+        if missing:
+            newest: dict[str, tuple[Identity, date]] = {}
+            for identity, day in rows:
+                k = identity.key
+                if k in missing and (k not in newest or day > newest[k][1]):
+                    newest[k] = (identity, day)
             self._create(newest.values())
-            self._load(set(newest))
+            self._load(missing)
         self._track_names(rows)
         return {k: known[k].id for k in wanted}
 
