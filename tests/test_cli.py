@@ -127,3 +127,11 @@ def test_every_command_documents_itself() -> None:
                  ["db", "upgrade", "--help"]):
         r = xinyong(*args, check=True)
         assert "Usage" in r.stdout
+
+
+def test_an_unreachable_database_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XINYONG_DATABASE_URL", "postgresql://reader:secret@127.0.0.1:1/none")
+    r = xinyong("quality")
+    assert r.returncode == 3
+    assert "数据库错误" in r.stderr and "Traceback" not in r.stderr
+    assert "secret" not in r.stderr

@@ -6,12 +6,15 @@ from __future__ import annotations
 import sys
 
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from xinyong import __version__
 from xinyong.catalog import cli as catalog_cli
 from xinyong.core import db
 from xinyong.core.console import err, out
 from xinyong.core.errors import XinyongError
+from xinyong.core.settings import get_settings
 from xinyong.demo import cli as demo_cli
 from xinyong.ingest import cli as ingest_cli
 from xinyong.subjects import cli as subjects_cli
@@ -50,5 +53,17 @@ def main() -> None:
         err.print(f"[red]错误：[/red]{exc.message}")
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print("已中断：本批次未提交，数据库未改变。")
+        err.print("已中断：未完成的批次没有提交，数据库未改变。")
         sys.exit(130)
+    except DBAPIError as exc:
+        if get_settings().debug:
+            raise
+        err.print(f"[red]数据库错误：[/red]{str(exc.orig).strip().splitlines()[0]}"
+                  f"（数据库：{make_url(get_settings().database_url).render_as_string()}）")
+        sys.exit(3)
+    except Exception as exc:
+        if get_settings().debug:
+            raise
+        err.print(f"[red]内部错误：[/red]{type(exc).__name__}: {exc}"
+                  "（设置 XINYONG_DEBUG=1 可查看详细信息，请报告此问题）")
+        sys.exit(4)

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     # Where submitted files and error reports are kept (keep the source: nothing is lost).
     files_dir: Path = Path("./xinyong-files")
     # Rows per ingest chunk: bounds memory and sets the unit of bulk writes.
+    # Show full tracebacks of unexpected errors instead of one line.
+    debug: bool = False
     ingest_chunk_rows: int = 5000
     # Files from this size on are read and validated in a second process while the first
     # stores (0: always; a huge number: never).
