@@ -442,3 +442,23 @@ def test_a_broken_file_found_by_a_worker_fails_the_batch_cleanly(
         ingest(engine, path)
     assert count(engine, "SELECT COUNT(*) FROM record") == 0
     assert count(engine, "SELECT COUNT(*) FROM batch") == 0
+
+
+def test_the_newest_record_gives_the_current_name_and_legal_representative(
+        engine: Engine, tmp_path: Path) -> None:
+    def row(doc: str, name: str, rep: str, day: str) -> dict[str, str]:
+        return penalty(**{"行政处罚决定书文号": doc, "行政相对人名称": name, "法定代表人": rep,
+                          "处罚决定日期": day})
+
+    # A is used before and after B: B is an older name, not the current one.
+    ingest(engine, write_csv(tmp_path / "a.csv", [row("1", "厦门甲有限公司", "王五", "2024-01-08"),
+                                                  row("2", "厦门甲有限公司", "王五", "2024-12-02")]))
+    ingest(engine, write_csv(tmp_path / "b.csv", [row("3", "厦门乙有限公司", "王五", "2024-06-03")]))
+    view = shown(engine, numbered_uscc(1))
+    assert view["subject"]["name"] == "厦门甲有限公司"
+    assert [n["name"] for n in view["subject"]["former_names"]] == ["厦门乙有限公司"]
+    # A newer record with another legal representative updates it; an older one does not.
+    ingest(engine, write_csv(tmp_path / "c.csv", [row("4", "厦门甲有限公司", "赵六", "2025-01-06"),
+                                                  row("5", "厦门甲有限公司", "钱七", "2024-02-05")]))
+    view = shown(engine, numbered_uscc(1))
+    assert (view["subject"]["name"], view["subject"]["legal_rep"]) == ("厦门甲有限公司", "赵六")

@@ -22,8 +22,8 @@ from xinyong.core.masking import mask_id_number
 from xinyong.ingest.rules import Identity
 from xinyong.subjects.models import Record, Subject, SubjectName, UsccIssue
 
-SUBJECT_COLUMNS = ("key", "uscc", "name", "name_since", "kind", "region", "reg_no", "org_code",
-                   "legal_rep", "legal_rep_id_type", "legal_rep_id_number", "id_type",
+SUBJECT_COLUMNS = ("key", "uscc", "name", "name_since", "last_seen", "kind", "region", "reg_no",
+                   "org_code", "legal_rep", "legal_rep_id_type", "legal_rep_id_number", "id_type",
                    "id_number", "created_at", "updated_at")
 RECORD_COLUMNS = ("source_key", "subject_id", "item_code", "department", "doc_no", "version", "status",
                   "decision_date", "received_date", "on_time", "batch_id", "row_no",
@@ -36,22 +36,28 @@ class _Known:
     id: int
     name: str
     name_since: date | None
+    last_seen: date | None
+    legal_rep: str | None
 
 
 class SubjectResolver:
-    """Maps rows to subject ids for one batch, creating subjects and tracking names.
+    """Maps rows to subject ids for one batch, creating subjects and keeping their facts.
 
-    The subject whose row has the latest decision date gives the current name; every other
-    name it was reported under is kept as a former name (subject_name).
+    The row with the latest decision date gives a subject its current name and legal
+    representative; every other name it was reported under is kept as a former name
+    (subject_name). Facts are written back once per batch (`flush`), not once per row.
     """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.known: dict[str, _Known] = {}
+        self.newer: dict[str, Identity] = {}  # subjects whose name or representative changed
+        self.advanced: set[str] = set()  # subjects with a newer record in this batch
 
     def resolve(self, rows: Sequence[tuple[Identity, date]]) -> dict[str, int]:
         """Subject id of each identity, given (identity, decision date) of the rows."""
         if len(self.known) > CACHE_LIMIT:
+            self.flush()
             self.known.clear()
         known = self.known
         wanted = {identity.key for identity, _ in rows}
@@ -65,48 +71,46 @@ class SubjectResolver:
                     newest[k] = (identity, day)
             self._create(newest.values())
             self._load(missing)
-        self._track_names(rows)
+        self._track_facts(rows)
         return {k: known[k].id for k in wanted}
 
     def _load(self, keys: set[str]) -> None:
         if not keys:
             return
-        sql = ("SELECT id, key, name, name_since FROM subject WHERE "
+        sql = ("SELECT id, key, name, name_since, last_seen, legal_rep FROM subject WHERE "
                + in_list(self.conn, "key", "keys"))
-        for row in self.conn.execute(text(sql).columns(name_since=Date()),
+        for row in self.conn.execute(text(sql).columns(name_since=Date(), last_seen=Date()),
                                      {"keys": list_param(self.conn, list(keys))}):
-            self.known[row.key] = _Known(row.id, row.name, row.name_since)
+            self.known[row.key] = _Known(row.id, row.name, row.name_since, row.last_seen,
+                                         row.legal_rep)
 
     def _create(self, rows: Iterable[tuple[Identity, date]]) -> None:
         now = str(utcnow())
         bulk_insert(self.conn, "subject", SUBJECT_COLUMNS, [
-            (i.key, i.uscc, i.name, day.isoformat(), i.kind, i.region, i.reg_no,
-             i.org_code, i.legal_rep, i.legal_rep_id_type, i.legal_rep_id_number, i.id_type,
-             i.id_number, now, now)
+            (i.key, i.uscc, i.name, day.isoformat(), day.isoformat(), i.kind, i.region,
+             i.reg_no, i.org_code, i.legal_rep, i.legal_rep_id_type, i.legal_rep_id_number,
+             i.id_type, i.id_number, now, now)
             for i, day in rows
         ])
 
-    def _track_names(self, rows: Sequence[tuple[Identity, date]]) -> None:
+    def _track_facts(self, rows: Sequence[tuple[Identity, date]]) -> None:
         seen: dict[tuple[int, str], list[date]] = {}
-        renamed: dict[int, tuple[str, date, Identity]] = {}
-        known = self.known
+        known, newer = self.known, self.newer
         for identity, day in rows:
             subject = known[identity.key]
-            name = identity.name
-            if name == subject.name:
-                continue
-            if subject.name_since is None or day > subject.name_since:
-                _widen(seen, (subject.id, subject.name), subject.name_since or day)
-                subject.name, subject.name_since = name, day
-                renamed[subject.id] = (name, day, identity)
-            else:
-                _widen(seen, (subject.id, name), day)
-        if renamed:
-            self.conn.execute(text(
-                "UPDATE subject SET name = :name, name_since = :since, legal_rep = :rep, "
-                "updated_at = :now WHERE id = :id"),
-                [{"name": n, "since": d, "rep": i.legal_rep, "now": utcnow(), "id": sid}
-                 for sid, (n, d, i) in renamed.items()])
+            if subject.last_seen is None or day > subject.last_seen:
+                if identity.name != subject.name:
+                    _widen(seen, (subject.id, subject.name), subject.name_since or day)
+                    _widen(seen, (subject.id, subject.name), subject.last_seen or day)
+                    subject.name, subject.name_since = identity.name, day
+                    newer[identity.key] = identity
+                elif identity.legal_rep and identity.legal_rep != subject.legal_rep:
+                    newer[identity.key] = identity
+                subject.last_seen = day
+                self.advanced.add(identity.key)
+                subject.legal_rep = identity.legal_rep or subject.legal_rep
+            elif identity.name != subject.name:
+                _widen(seen, (subject.id, identity.name), day)
         if seen:
             least = "min" if is_sqlite(self.conn) else "LEAST"
             most = "max" if is_sqlite(self.conn) else "GREATEST"
@@ -117,6 +121,31 @@ class SubjectResolver:
                 f"last_seen = {most}(subject_name.last_seen, excluded.last_seen)"),
                 [{"sid": sid, "name": n, "first": min(ds), "last": max(ds)}
                  for (sid, n), ds in seen.items()])
+
+    def flush(self) -> None:
+        """Write back the facts of subjects whose newest record came in this batch: its
+        name, legal representative and the date they are from. One statement per batch."""
+        touched = [(k, self.known[k]) for k in self.advanced if k in self.known]
+        rows = []
+        now = utcnow()
+        for key, subject in touched:
+            identity = self.newer.get(key)
+            rows.append({
+                "id": subject.id, "name": subject.name, "since": subject.name_since,
+                "seen": subject.last_seen, "rep": subject.legal_rep,
+                "rep_type": identity.legal_rep_id_type if identity else None,
+                "rep_id": identity.legal_rep_id_number if identity else None,
+                "changed": identity is not None, "now": now})
+        if rows:
+            self.conn.execute(text(
+                "UPDATE subject SET name = :name, name_since = :since, last_seen = :seen, "
+                "legal_rep = :rep, "
+                "legal_rep_id_type = CASE WHEN :changed THEN :rep_type ELSE legal_rep_id_type END, "
+                "legal_rep_id_number = CASE WHEN :changed THEN :rep_id "
+                "ELSE legal_rep_id_number END, updated_at = :now "
+                "WHERE id = :id AND (last_seen IS NULL OR last_seen <= :seen)"), rows)
+        self.newer.clear()
+        self.advanced.clear()
 
 
 def _widen(seen: dict[tuple[int, str], list[date]], key: tuple[int, str], day: date) -> None:
