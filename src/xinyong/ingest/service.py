@@ -243,7 +243,6 @@ def ingest_file(
             receipt.error_report = str(report.path) if report.written else None
             if receipt.rows == 0:
                 raise BadFile(f"文件 {name} 只有表头，没有数据行")
-            store.resolver.flush()
             receipt.rejection_reasons = dict(store.reasons.most_common())
             receipt.finish()
             _close_batch(conn, receipt, str(source))

@@ -36,9 +36,6 @@ class Subject(Base):
     uscc: Mapped[str | None] = mapped_column(String(18), index=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     name_since: Mapped[date | None] = mapped_column(Date)
-    # The decision date of the newest record about the subject: a row newer than this one
-    # updates the subject's name and legal representative.
-    last_seen: Mapped[date | None] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(24), nullable=False)
     region: Mapped[str | None] = mapped_column(String(6))
     reg_no: Mapped[str | None] = mapped_column(String(50))

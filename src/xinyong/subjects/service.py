@@ -22,7 +22,7 @@ from xinyong.core.masking import mask_id_number
 from xinyong.ingest.rules import Identity
 from xinyong.subjects.models import Record, Subject, SubjectName, UsccIssue
 
-SUBJECT_COLUMNS = ("key", "uscc", "name", "name_since", "last_seen", "kind", "region", "reg_no",
+SUBJECT_COLUMNS = ("key", "uscc", "name", "name_since", "kind", "region", "reg_no",
                    "org_code", "legal_rep", "legal_rep_id_type", "legal_rep_id_number", "id_type",
                    "id_number", "created_at", "updated_at")
 RECORD_COLUMNS = ("source_key", "subject_id", "item_code", "department", "doc_no", "version", "status",
@@ -36,31 +36,29 @@ class _Known:
     id: int
     name: str
     name_since: date | None
-    last_seen: date | None
     legal_rep: str | None
 
 
 class SubjectResolver:
     """Maps rows to subject ids for one batch, creating subjects and keeping their facts.
 
-    The row with the latest decision date gives a subject its current name and legal
+    The newest record of a subject (latest decision date) gives its current name and legal
     representative; every other name it was reported under is kept as a former name
-    (subject_name). Facts are written back once per batch (`flush`), not once per row.
+    (subject_name). Rows that agree with the subject as known — nearly all — cost nothing
+    beyond a comparison; only a row with another name or representative is looked into.
     """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.known: dict[str, _Known] = {}
-        self.newer: dict[str, Identity] = {}  # subjects whose name or representative changed
-        self.advanced: set[str] = set()  # subjects with a newer record in this batch
 
     def resolve(self, rows: Sequence[tuple[Identity, date]]) -> dict[str, int]:
-        """Subject id of each identity, given (identity, decision date) of the rows."""
+        """Subject id of each identity, given (identity, decision date) of the rows. Call it
+        before the rows' records are stored."""
         if len(self.known) > CACHE_LIMIT:
-            self.flush()
             self.known.clear()
         known = self.known
-        wanted = {identity.key for identity, _ in rows}
+        wanted = {identity.key for identity in {id(i): i for i, _ in rows}.values()}
         self._load(wanted.difference(known))
         missing = wanted.difference(known)
         if missing:
@@ -77,40 +75,70 @@ class SubjectResolver:
     def _load(self, keys: set[str]) -> None:
         if not keys:
             return
-        sql = ("SELECT id, key, name, name_since, last_seen, legal_rep FROM subject WHERE "
+        sql = ("SELECT id, key, name, name_since, legal_rep FROM subject WHERE "
                + in_list(self.conn, "key", "keys"))
-        for row in self.conn.execute(text(sql).columns(name_since=Date(), last_seen=Date()),
+        for row in self.conn.execute(text(sql).columns(name_since=Date()),
                                      {"keys": list_param(self.conn, list(keys))}):
-            self.known[row.key] = _Known(row.id, row.name, row.name_since, row.last_seen,
-                                         row.legal_rep)
+            self.known[row.key] = _Known(row.id, row.name, row.name_since, row.legal_rep)
 
     def _create(self, rows: Iterable[tuple[Identity, date]]) -> None:
         now = str(utcnow())
         bulk_insert(self.conn, "subject", SUBJECT_COLUMNS, [
-            (i.key, i.uscc, i.name, day.isoformat(), day.isoformat(), i.kind, i.region,
-             i.reg_no, i.org_code, i.legal_rep, i.legal_rep_id_type, i.legal_rep_id_number,
-             i.id_type, i.id_number, now, now)
+            (i.key, i.uscc, i.name, day.isoformat(), i.kind, i.region, i.reg_no,
+             i.org_code, i.legal_rep, i.legal_rep_id_type, i.legal_rep_id_number, i.id_type,
+             i.id_number, now, now)
             for i, day in rows
         ])
 
     def _track_facts(self, rows: Sequence[tuple[Identity, date]]) -> None:
-        seen: dict[tuple[int, str], list[date]] = {}
-        known, newer = self.known, self.newer
+        known = self.known
+        odd: dict[int, list[tuple[Identity, date]]] = {}
+        # Rows of one subject share one identity object: compare each object once.
+        for identity in {id(i): i for i, _ in rows}.values():
+            s = known[identity.key]
+            if identity.name != s.name or (identity.legal_rep and identity.legal_rep != s.legal_rep):
+                odd[s.id] = []
+        if not odd:
+            return
         for identity, day in rows:
-            subject = known[identity.key]
-            if subject.last_seen is None or day > subject.last_seen:
+            items = odd.get(known[identity.key].id)
+            if items is not None:
+                items.append((identity, day))
+        newest = text(
+            "SELECT subject_id AS sid, MAX(decision_date) AS day FROM record WHERE "
+            + in_list(self.conn, "subject_id", "ids") + " GROUP BY subject_id"
+        ).columns(day=Date())
+        stored: dict[int, date] = {
+            r.sid: r.day
+            for r in self.conn.execute(newest, {"ids": list_param(self.conn, list(odd))})}
+        seen: dict[tuple[int, str], list[date]] = {}
+        updates = []
+        for sid, items in odd.items():
+            subject = known[items[0][0].key]
+            top, top_day = max(items, key=lambda item: item[1])
+            last = stored.get(sid)
+            if last is None or top_day > last:
+                changed = False
+                if top.name != subject.name:
+                    _widen(seen, (sid, subject.name), subject.name_since or top_day)
+                    _widen(seen, (sid, subject.name), last or top_day)
+                    subject.name, subject.name_since = top.name, top_day
+                    changed = True
+                if top.legal_rep and top.legal_rep != subject.legal_rep:
+                    subject.legal_rep = top.legal_rep
+                    changed = True
+                if changed:
+                    updates.append({"id": sid, "name": subject.name, "since": subject.name_since,
+                                    "rep": subject.legal_rep, "rep_type": top.legal_rep_id_type,
+                                    "rep_id": top.legal_rep_id_number, "now": utcnow()})
+            for identity, day in items:
                 if identity.name != subject.name:
-                    _widen(seen, (subject.id, subject.name), subject.name_since or day)
-                    _widen(seen, (subject.id, subject.name), subject.last_seen or day)
-                    subject.name, subject.name_since = identity.name, day
-                    newer[identity.key] = identity
-                elif identity.legal_rep and identity.legal_rep != subject.legal_rep:
-                    newer[identity.key] = identity
-                subject.last_seen = day
-                self.advanced.add(identity.key)
-                subject.legal_rep = identity.legal_rep or subject.legal_rep
-            elif identity.name != subject.name:
-                _widen(seen, (subject.id, identity.name), day)
+                    _widen(seen, (sid, identity.name), day)
+        if updates:
+            self.conn.execute(text(
+                "UPDATE subject SET name = :name, name_since = :since, legal_rep = :rep, "
+                "legal_rep_id_type = :rep_type, legal_rep_id_number = :rep_id, "
+                "updated_at = :now WHERE id = :id"), updates)
         if seen:
             least = "min" if is_sqlite(self.conn) else "LEAST"
             most = "max" if is_sqlite(self.conn) else "GREATEST"
@@ -121,31 +149,6 @@ class SubjectResolver:
                 f"last_seen = {most}(subject_name.last_seen, excluded.last_seen)"),
                 [{"sid": sid, "name": n, "first": min(ds), "last": max(ds)}
                  for (sid, n), ds in seen.items()])
-
-    def flush(self) -> None:
-        """Write back the facts of subjects whose newest record came in this batch: its
-        name, legal representative and the date they are from. One statement per batch."""
-        touched = [(k, self.known[k]) for k in self.advanced if k in self.known]
-        rows = []
-        now = utcnow()
-        for key, subject in touched:
-            identity = self.newer.get(key)
-            rows.append({
-                "id": subject.id, "name": subject.name, "since": subject.name_since,
-                "seen": subject.last_seen, "rep": subject.legal_rep,
-                "rep_type": identity.legal_rep_id_type if identity else None,
-                "rep_id": identity.legal_rep_id_number if identity else None,
-                "changed": identity is not None, "now": now})
-        if rows:
-            self.conn.execute(text(
-                "UPDATE subject SET name = :name, name_since = :since, last_seen = :seen, "
-                "legal_rep = :rep, "
-                "legal_rep_id_type = CASE WHEN :changed THEN :rep_type ELSE legal_rep_id_type END, "
-                "legal_rep_id_number = CASE WHEN :changed THEN :rep_id "
-                "ELSE legal_rep_id_number END, updated_at = :now "
-                "WHERE id = :id AND (last_seen IS NULL OR last_seen <= :seen)"), rows)
-        self.newer.clear()
-        self.advanced.clear()
 
 
 def _widen(seen: dict[tuple[int, str], list[date]], key: tuple[int, str], day: date) -> None:

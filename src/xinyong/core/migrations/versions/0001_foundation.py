@@ -51,7 +51,6 @@ def upgrade() -> None:
     sa.Column('uscc', sa.String(length=18), nullable=True),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('name_since', sa.Date(), nullable=True),
-    sa.Column('last_seen', sa.Date(), nullable=True),
     sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('region', sa.String(length=6), nullable=True),
     sa.Column('reg_no', sa.String(length=50), nullable=True),
