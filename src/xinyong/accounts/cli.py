@@ -1,0 +1,196 @@
+"""`xinyong user …`, `xinyong token …` and `xinyong audit …`."""
+
+from __future__ import annotations
+
+import getpass
+import secrets
+import sys
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from xinyong.accounts import service
+from xinyong.accounts.rules import password_problems, role_table
+from xinyong.core import audit
+from xinyong.core.audit import Actor
+from xinyong.core.console import engine, out, print_json
+from xinyong.core.db import writing
+from xinyong.core.errors import InvalidInput
+
+user_app = typer.Typer(help="账号：创建与查看登录账号", no_args_is_help=True)
+token_app = typer.Typer(help="接口令牌：供业务系统和脚本调用接口", no_args_is_help=True)
+audit_app = typer.Typer(help="审计日志：校验哈希链、查看事件", no_args_is_help=True)
+
+STATUS_LABELS = {"active": "有效", "expired": "已过期", "revoked": "已吊销"}
+
+
+def _operator() -> Actor:
+    """Whoever runs the command on the server: it has the database, so it acts as admin."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor(f"cli:{user}"[:128], "admin", "cli")
+
+
+def _time(value: datetime | None) -> str:
+    return "—" if value is None else f"{value:%Y-%m-%d %H:%M}"
+
+
+def _generated_password() -> str:
+    while True:
+        candidate = secrets.token_urlsafe(12)
+        if not password_problems(candidate):
+            return candidate
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="用户名（登录名，不区分大小写）")],
+    role: Annotated[str, typer.Option("--role", "-r", help="角色，如 reporter、staff、reviewer、"
+                                                           "auditor、admin")],
+    department: Annotated[str | None, typer.Option("--department", "-d",
+                                                   help="所属部门（部门报送员必填）")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="显示名，如姓名")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="从标准输入读取密码（一行）")] = False,
+) -> None:
+    """创建登录账号。不给 --password-stdin 时：在终端上提示输入两次密码；否则生成一个强密码并
+    只显示这一次。密码至少 10 个字符，且不能全部是数字。"""
+    generated = False
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise InvalidInput("标准输入中没有密码")
+    elif sys.stdin.isatty():
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
+    else:
+        password, generated = _generated_password(), True
+    with writing(engine()) as conn:
+        account = service.create_account(conn, _operator(), username, role, password=password,
+                                         department=department, display_name=name)
+    role_name = role_table().role(account.role).name
+    where = f"，部门 {account.department}" if account.department else ""
+    out.print(f"已创建账号 {account.username}（{account.display_name}，{role_name}{where}）")
+    if generated:
+        out.print("初始密码（只显示这一次，请立即转交并要求修改）：")
+        sys.stdout.write(password + "\n")
+
+
+@user_app.command("list")
+def user_list(
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 数组输出")] = False,
+) -> None:
+    """列出全部账号（不含密码）。"""
+    with engine().connect() as conn:
+        accounts = service.list_accounts(conn)
+    if as_json:
+        print_json([a.as_dict() for a in accounts])
+        return
+    roles = role_table().roles
+    t = Table("用户名", "显示名", "角色", "部门", "状态", "创建时间", "最近登录", header_style="bold")
+    for a in accounts:
+        role = roles[a.role].name if a.role in roles else a.role
+        t.add_row(a.username, a.display_name, role, a.department or "—",
+                  "启用" if a.active else "停用", _time(a.created_at), _time(a.last_login_at))
+    out.print(t)
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option("--role", "-r", help="角色，如 system、reporter、staff")],
+    department: Annotated[str | None, typer.Option("--department", "-d",
+                                                   help="调用方所属部门（system、reporter 必填）")] = None,
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="授予的权限，可重复；不给时为该角色的全部权限")] = None,
+    days: Annotated[int, typer.Option("--days", help="有效天数")] = service.TOKEN_DEFAULT_DAYS,
+    name: Annotated[str | None, typer.Option("--name", help="令牌名称，如调用系统的名字")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="以 JSON 输出 {token, prefix, role, department, expires_at}")] = False,
+) -> None:
+    """签发接口令牌。令牌只显示这一次，数据库只保存其哈希。"""
+    with writing(engine()) as conn:
+        secret, token = service.create_token(conn, _operator(), role, department, scope or (),
+                                             days, name)
+    if as_json:
+        print_json({"token": secret, "prefix": token.prefix, "role": token.role,
+                    "department": token.department, "expires_at": token.expires_at.isoformat()})
+        return
+    out.print(f"已签发令牌 {token.prefix}（{token.name}），有效期至 {_time(token.expires_at)}")
+    out.print("令牌（只显示这一次，请妥善保存）：")
+    sys.stdout.write(secret + "\n")
+
+
+@token_app.command("list")
+def token_list(
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 数组输出")] = False,
+) -> None:
+    """列出全部接口令牌（只显示前缀，不显示令牌本身）。"""
+    with engine().connect() as conn:
+        tokens = service.list_tokens(conn)
+    if as_json:
+        print_json([t.as_dict() for t in tokens])
+        return
+    t = Table("前缀", "名称", "角色", "部门", "权限", "有效期至", "状态", "签发人", header_style="bold")
+    for tok in tokens:
+        t.add_row(tok.prefix, tok.name, tok.role, tok.department or "—",
+                  "、".join(tok.scopes) or "角色全部权限", _time(tok.expires_at),
+                  STATUS_LABELS[tok.status()], tok.created_by)
+    out.print(t)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    prefix: Annotated[str, typer.Argument(help="令牌前缀（token list 中显示的 8 个字符）")],
+) -> None:
+    """吊销接口令牌，立即失效。"""
+    with writing(engine()) as conn:
+        token = service.revoke_token(conn, _operator(), prefix)
+    out.print(f"已吊销令牌 {token.prefix}（{token.name}）")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="以 JSON 输出 {ok, events, first_bad_id, reason}")] = False,
+) -> None:
+    """校验审计日志的哈希链。完整时退出码为 0；被修改、删除或插入时为 1，并给出第一个出错的事件。"""
+    with engine().connect() as conn:
+        result = audit.verify(conn)
+    if as_json:
+        print_json({"ok": result.ok, "events": result.events, "first_bad_id": result.first_bad_id,
+                    "reason": result.reason})
+    elif result.ok:
+        out.print(f"[green]✓[/green] 审计日志完整：{result.events} 个事件，哈希链无断裂")
+    else:
+        out.print(f"[red]✗[/red] 审计日志在事件 {result.first_bad_id} 处断裂：{result.reason}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@audit_app.command("list")
+def audit_list(
+    action: Annotated[str | None, typer.Option("--action", "-a",
+                                               help="只看这一种操作，如 auth.failed")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="最多显示条数")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 数组输出")] = False,
+) -> None:
+    """查看最近的审计事件（新的在前）。"""
+    with engine().connect() as conn:
+        events = service.audit_events(conn, action=action, limit=limit)
+    if as_json:
+        print_json(events)
+        return
+    t = Table("编号", "时间", "操作人", "角色", "操作", "对象", "来源", header_style="bold")
+    for e in events:
+        obj = e["object_type"] + (f" {e['object_id']}" if e["object_id"] else "")
+        t.add_row(str(e["id"]), _time(e["at"]), e["actor"], e["role"] or "—", e["action"], obj,
+                  e["source"] or "—")
+    out.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(user_app, name="user")
+    app.add_typer(token_app, name="token")
+    app.add_typer(audit_app, name="audit")
