@@ -8,7 +8,7 @@ from sqlalchemy import Engine, text
 
 from xinyong.core import audit, db
 from xinyong.core.db import writing
-from xinyong.models import metadata
+from xinyong.models import include_name, metadata
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:
@@ -16,7 +16,8 @@ def test_migrations_match_the_models(engine: Engine) -> None:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        diff = compare_metadata(context, metadata)
     assert diff == []
     assert db.current_revision(engine) == db.head_revision()
 

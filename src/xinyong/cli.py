@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from xinyong import __version__
+from xinyong.accounts import cli as accounts_cli
 from xinyong.catalog import cli as catalog_cli
 from xinyong.core import db
 from xinyong.core.console import err, out
@@ -42,7 +43,7 @@ def version() -> None:
 
 
 app.add_typer(db_app, name="db")
-for module in (catalog_cli, ingest_cli, subjects_cli, demo_cli):
+for module in (catalog_cli, ingest_cli, subjects_cli, accounts_cli, demo_cli):
     module.register(app)
 
 

@@ -1,12 +1,41 @@
 """Every capability's tables, imported in one place for migrations and schema checks."""
 
+from xinyong.accounts.models import Account, ApiToken
 from xinyong.catalog.models import CatalogVersion
 from xinyong.core.audit import AuditEvent
 from xinyong.core.db import Base
 from xinyong.ingest.models import Batch, Rejection
-from xinyong.subjects.models import Record, Subject, SubjectName, UsccIssue
+from xinyong.subjects.models import (
+    Record,
+    Subject,
+    SubjectName,
+    SubjectSearch,
+    SubjectSearchQueue,
+    UsccIssue,
+    is_search_fts_table,
+)
 
 metadata = Base.metadata
 
-__all__ = ["AuditEvent", "Batch", "CatalogVersion", "Record", "Rejection", "Subject",
-           "SubjectName", "UsccIssue", "metadata"]
+__all__ = [
+    "Account",
+    "ApiToken",
+    "AuditEvent",
+    "Batch",
+    "CatalogVersion",
+    "Record",
+    "Rejection",
+    "Subject",
+    "SubjectName",
+    "SubjectSearch",
+    "SubjectSearchQueue",
+    "UsccIssue",
+    "include_name",
+    "metadata",
+]
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Schema comparisons skip SQLite's FTS5 search tables: they are virtual tables the
+    migrations make and no model can declare."""
+    return not (type_ == "table" and name is not None and is_search_fts_table(name))

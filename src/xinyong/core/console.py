@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from xinyong.core.db import ensure_schema, make_engine
 
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one error, one line
 
 
 @lru_cache(maxsize=1)

@@ -11,9 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import text
 
 from xinyong.core.console import engine, err, out, percent
+from xinyong.core.db import writing
 from xinyong.core.settings import get_settings
 from xinyong.demo.generator import generate_city
 from xinyong.ingest import service as ingest
+from xinyong.subjects import search
 
 
 def demo(
@@ -47,6 +49,8 @@ def demo(
             for k in totals:
                 totals[k] += getattr(receipt, k)
             bar.update(task, advance=1, rows=totals["rows"])
+    with writing(eng) as conn:
+        search.refresh(conn)  # make the new subjects findable by name
     elapsed = time.perf_counter() - started
     out.print(f"完成：{len(batches)} 个批次，{totals['rows']:,} 行，接收 {totals['accepted']:,}，"
               f"退回 {totals['rejected']:,}，更正 {totals['corrected']:,}；"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from xinyong.core import uscc
 from xinyong.core.console import engine, out, percent, print_json
 from xinyong.core.db import writing
 from xinyong.core.masking import mask_id_number
-from xinyong.subjects import service
+from xinyong.subjects import search, service
 
 uscc_app = typer.Typer(help="统一社会信用代码：校验与重错码工作队列", no_args_is_help=True)
 subject_app = typer.Typer(help="信用主体", no_args_is_help=True)
@@ -83,6 +83,43 @@ def show(
         t.add_row(str(r["id"]), r["kind"], r["doc_no"], r["decision_date"], r["department"],
                   str(r["version"]), r["status"])
     out.print(t)
+
+
+KIND_NAMES = {"organisation": "法人和非法人组织", "individual_business": "个体工商户",
+              "natural_person": "自然人"}
+
+
+@subject_app.command("search")
+def search_subjects(
+    query: Annotated[str, typer.Argument(help="名称的任意部分（一个字起，含曾用名），或统一社会信用代码")],
+    limit: Annotated[int, typer.Option("--limit", help="最多列出多少个主体（1–100）")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出 {query, items, …}")] = False,
+) -> None:
+    """按名称或统一社会信用代码查找主体（不含自然人）。全角/半角、括号、空格和大小写不影响匹配；
+    完全相同的名称排在最前，其次是以查询开头的名称，再按名称由短到长。"""
+    eng = engine()
+    with eng.connect() as conn:
+        stale = search.pending(conn)
+    if stale:  # a store filled before the index existed, or written by another tool
+        with writing(eng) as conn:
+            search.refresh(conn)
+    with eng.connect() as conn:
+        result = search.search(conn, query, limit=limit)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    if not result.items:
+        out.print(f"没有找到与“{query}”匹配的主体")
+        return
+    # fold, not cut: a Chinese name has no spaces to wrap at, and a cut name is no answer
+    t = Table(*(Column(h, overflow="fold") for h in ("统一社会信用代码", "名称", "曾用名（匹配）")),
+              "类型", "区划", header_style="bold")
+    for i in result.items:
+        t.add_row(i.uscc or "—", i.name, "" if i.matched_name == i.name else i.matched_name,
+                  KIND_NAMES.get(i.kind, i.kind), i.region or "—")
+    out.print(t)
+    if result.has_more:
+        out.print(f"仅列出前 {limit} 个；请输入更完整的名称以缩小范围")
 
 
 def register(app: typer.Typer) -> None:

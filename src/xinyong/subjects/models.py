@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -106,3 +107,48 @@ class UsccIssue(Base):
     detected_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class SubjectSearch(Base):
+    """The name search index: one row per name of a subject (current and former), with the
+    tokens it is found by (`xinyong.subjects.rules.name_tokens`). `id` is the name's order
+    key (`rules.order_key`), so index order is ranking order. SQLite indexes `tokens` in the
+    FTS5 table `subject_search_fts`, PostgreSQL in a GIN index; both are made by migration
+    0002, which also adds the triggers that queue changed subjects in SubjectSearchQueue."""
+
+    __tablename__ = "subject_search"
+    __table_args__ = (
+        # PostgreSQL's token index (SQLite's is the FTS5 table); alembic cannot compare
+        # expression indexes on SQLite and skips it there.
+        Index("ix_subject_search_tokens", text("string_to_array(tokens, ' ')"),
+              postgresql_using="gin").ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    # No foreign key: the index is derived data and must never stop a subject being deleted;
+    # the refresh after the deletion removes its names.
+    subject_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    key: Mapped[str] = mapped_column(String(200), nullable=False)
+    tokens: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class SubjectSearchQueue(Base):
+    """Subjects created, renamed, given a former name or deleted since the search index was
+    last refreshed; filled by triggers, emptied by `xinyong.subjects.search.refresh`."""
+
+    __tablename__ = "subject_search_queue"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+# SQLite's index of `subject_search.tokens`: an FTS5 virtual table made by migration 0002
+# (virtual tables cannot be models), with shadow tables named after it.
+SEARCH_FTS_TABLE = "subject_search_fts"
+
+
+def is_search_fts_table(name: str) -> bool:
+    """Whether a table is the FTS5 index or one of its shadow tables: schema comparisons
+    against the models skip these (alembic's `include_name`)."""
+    return name == SEARCH_FTS_TABLE or name.startswith(SEARCH_FTS_TABLE + "_")
