@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Connection, DateTime, Integer, String, Text, insert, select
+from sqlalchemy import BigInteger, Connection, DateTime, String, Text, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from xinyong.core.db import Base, lock_for_append, utcnow
+from xinyong.core.db import Base, BigId, lock_for_append, utcnow
 
 GENESIS = "0" * 64
 
@@ -25,7 +25,7 @@ GENESIS = "0" * 64
 class AuditEvent(Base):
     __tablename__ = "audit_event"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     actor: Mapped[str] = mapped_column(String(128), nullable=False)
     role: Mapped[str | None] = mapped_column(String(32))

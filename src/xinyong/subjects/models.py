@@ -22,9 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from xinyong.core.db import Base
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from xinyong.core.db import Base, BigId
 
 
 class Subject(Base):
