@@ -79,7 +79,7 @@ def _print_receipt(r: service.Receipt) -> None:
     if r.unknown_columns:
         out.print("[yellow]未识别的列（未入库）：[/yellow]" + "、".join(r.unknown_columns))
     if r.rejection_reasons:
-        out.print("退回原因：" + "；".join(f"{service._reason_label(k)} {v}"
+        out.print("退回原因：" + "；".join(f"{service.reason_label(k)} {v}"
                                        for k, v in r.rejection_reasons.items()))
     if r.error_report:
         out.print(f"错误报告：{r.error_report}")

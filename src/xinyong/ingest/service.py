@@ -323,13 +323,13 @@ def quality(conn: Connection, *, department: str | None = None,
         g["compliance_rate"] = _rate(g["accepted"], g["rows"])
         g["timeliness_rate"] = _rate(g["on_time"], g["on_time"] + g["late"])
         g["rejections_by_reason"] = [
-            {"reason": k, "label": _reason_label(k), "count": c}
+            {"reason": k, "label": reason_label(k), "count": c}
             for k, c in g.pop("reasons").most_common()]
         out.append(g)
     return out
 
 
-def _reason_label(key: str) -> str:
+def reason_label(key: str) -> str:
     code, _, field = key.partition(":")
     label = rules.REASONS.get(code, code)
     return f"{label}（{field}）" if field else label

@@ -58,7 +58,9 @@ class SubjectResolver:
         if len(self.known) > CACHE_LIMIT:
             self.known.clear()
         known = self.known
-        wanted = {identity.key for identity in {id(i): i for i, _ in rows}.values()}
+        # Rows of one subject share one identity object: look at each object once.
+        distinct = list({id(i): i for i, _ in rows}.values())
+        wanted = {identity.key for identity in distinct}
         self._load(wanted.difference(known))
         missing = wanted.difference(known)
         if missing:
@@ -69,7 +71,7 @@ class SubjectResolver:
                     newest[k] = (identity, day)
             self._create(newest.values())
             self._load(missing)
-        self._track_facts(rows)
+        self._track_facts(rows, distinct)
         return {k: known[k].id for k in wanted}
 
     def _load(self, keys: set[str]) -> None:
@@ -90,11 +92,11 @@ class SubjectResolver:
             for i, day in rows
         ])
 
-    def _track_facts(self, rows: Sequence[tuple[Identity, date]]) -> None:
+    def _track_facts(self, rows: Sequence[tuple[Identity, date]],
+                     distinct: Sequence[Identity]) -> None:
         known = self.known
         odd: dict[int, list[tuple[Identity, date]]] = {}
-        # Rows of one subject share one identity object: compare each object once.
-        for identity in {id(i): i for i, _ in rows}.values():
+        for identity in distinct:
             s = known[identity.key]
             if identity.name != s.name or (identity.legal_rep and identity.legal_rep != s.legal_rep):
                 odd[s.id] = []
