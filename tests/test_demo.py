@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 from sqlalchemy import Engine, text
 
+from xinyong.demo.accounts import DEMO_PASSWORD
 from xinyong.demo.generator import generate_city
 from xinyong.ingest import service as ingest
 
@@ -32,9 +39,53 @@ def test_demo_city_ingests_with_exactly_the_planted_bad_rows_returned(
 
 
 def test_demo_command_builds_once_and_then_leaves_the_store_alone(tmp_path: Path) -> None:
-    first = xinyong("demo", "--entities", "200", "--dir", str(tmp_path / "city"), check=True)
+    first = xinyong("demo", "--entities", "200", "--dir", str(tmp_path / "city"), "--no-serve",
+                    check=True)
     assert "完成" in first.stdout and "xinyong subject show" in first.stdout
+    assert "demo-reporter" in first.stdout and DEMO_PASSWORD in first.stdout
+    assert "xy_" in first.stdout  # the system token, shown on the first run only
     quality = json.loads(xinyong("quality", "--json", check=True).stdout)
     assert len({q["department"] for q in quality}) >= 20
-    second = xinyong("demo", "--entities", "200", "--dir", str(tmp_path / "city"), check=True)
-    assert "跳过生成" in second.stdout
+    second = xinyong("demo", "--entities", "200", "--dir", str(tmp_path / "city"), "--no-serve",
+                     check=True)
+    assert "跳过生成" in second.stdout and "demo-auditor" in second.stdout
+    assert "xy_" not in second.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_serves_the_platform(tmp_path: Path) -> None:
+    """`xinyong demo` builds the city and serves it: search, a subject page with a penalty
+    in publicity, and a demo account that signs in."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "xinyong", "demo", "--entities", "200", "--dir", str(tmp_path / "city"),
+         "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=os.environ.copy())
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, "the demo exited instead of serving"
+            assert time.monotonic() < deadline, "the demo did not start serving"
+            time.sleep(0.3)
+        with httpx.Client(base_url=base) as client:
+            uscc = client.get("/api/v1/publicity?kind=penalty&limit=1").json()["items"][0]["subject"]["uscc"]
+            page = client.get(f"/subjects/{uscc}")
+            assert page.status_code == 200 and "公示中" in page.text
+            me = client.post("/api/v1/session", json={"username": "demo-reporter",
+                                                      "password": DEMO_PASSWORD}).json()
+            assert me["role"] == "reporter" and me["department"]
+            assert client.get("/api/v1/batches").json()["items"]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

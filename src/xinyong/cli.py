@@ -18,7 +18,9 @@ from xinyong.core.errors import XinyongError
 from xinyong.core.settings import get_settings
 from xinyong.demo import cli as demo_cli
 from xinyong.ingest import cli as ingest_cli
+from xinyong.publicity import cli as publicity_cli
 from xinyong.subjects import cli as subjects_cli
+from xinyong.web import cli as web_cli
 
 app = typer.Typer(
     help="xinyong 公共信用信息平台：归集、公示、核查、权益保护与信用评价。",
@@ -43,7 +45,7 @@ def version() -> None:
 
 
 app.add_typer(db_app, name="db")
-for module in (catalog_cli, ingest_cli, subjects_cli, accounts_cli, demo_cli):
+for module in (catalog_cli, ingest_cli, subjects_cli, accounts_cli, demo_cli, web_cli, publicity_cli):
     module.register(app)
 
 

@@ -1,6 +1,6 @@
 """Every capability's tables, imported in one place for migrations and schema checks."""
 
-from xinyong.accounts.models import Account, ApiToken
+from xinyong.accounts.models import Account, ApiToken, WebSession
 from xinyong.catalog.models import CatalogVersion
 from xinyong.core.audit import AuditEvent
 from xinyong.core.db import Base
@@ -30,6 +30,7 @@ __all__ = [
     "SubjectSearch",
     "SubjectSearchQueue",
     "UsccIssue",
+    "WebSession",
     "include_name",
     "metadata",
 ]

@@ -21,12 +21,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
-from xinyong.accounts.models import Account, ApiToken
+from xinyong.accounts.models import Account, ApiToken, WebSession
 from xinyong.accounts.rules import (
     AuthenticationFailed,
     Principal,
     Role,
     RoleTable,
+    anonymous,
     department_problem,
     password_problems,
     role_table,
@@ -137,6 +138,10 @@ def _get_account(conn: Connection, username: str) -> RowMapping:
     return row
 
 
+def get_account(conn: Connection, username: str) -> AccountView:
+    return _account(_get_account(conn, username))
+
+
 def create_account(conn: Connection, actor: Actor, username: str, role: str, *, password: str,
                    department: str | None = None, display_name: str | None = None) -> AccountView:
     """Open an account that signs in with a password. Usernames are case-insensitive."""
@@ -188,6 +193,7 @@ def authenticate_password(conn: Connection, username: str, password: str, *,
     """Sign in. Success and failure are both audited. A failure is committed before
     `AuthenticationFailed` is raised, so that the caller's rollback cannot erase it: open
     the transaction for the sign-in alone."""
+    username = username.replace("\x00", "")  # no name holds one; PostgreSQL cannot compare it
     row = _find_account(conn, username)
     ok = _verify(row["password_hash"] if row else _dummy_hash(), password)
     role = role_table().roles.get(row["role"]) if row else None
@@ -296,13 +302,105 @@ def list_tokens(conn: Connection) -> list[TokenView]:
     return [_token(r) for r in conn.execute(select(t).order_by(t.c.id)).mappings()]
 
 
-def audit_events(conn: Connection, *, action: str | None = None,
-                 limit: int = 50) -> list[dict[str, Any]]:
-    """The most recent audit events, newest first (the auditor's view of the log)."""
-    if limit < 1:
-        raise InvalidInput("条数应为正整数")
+# Browser sessions -----------------------------------------------------------------------
+
+SESSION_DEFAULT_HOURS = 8
+
+
+@dataclass(frozen=True)
+class SessionView:
+    principal: Principal
+    csrf_token: str
+    expires_at: datetime
+
+
+def _with_public(principal: Principal) -> Principal:
+    """A person who signs in may still do all the public may: an auditor can search the
+    portal like anyone else. (Tokens are not widened: their scopes are deliberate.)"""
+    wider = principal.permissions | anonymous().permissions
+    return Principal(principal.name, principal.role, principal.department, wider, principal.kind)
+
+
+def start_session(conn: Connection, principal: Principal, *, source: str | None = None,
+                  hours: int = SESSION_DEFAULT_HOURS) -> tuple[str, SessionView]:
+    """Open a browser session for a person just signed in. Returns the cookie secret, which
+    is stored only as a hash, and the session (with its CSRF token)."""
+    account = _get_account(conn, principal.name)
+    secret = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = utcnow().replace(microsecond=0)
+    expires = now + timedelta(hours=hours)
+    conn.execute(insert(WebSession).values(
+        secret_hash=_hash_secret(secret), account_id=account["id"], csrf_token=csrf,
+        source=(source or "")[:64] or None, created_at=now, expires_at=expires))
+    return secret, SessionView(_with_public(principal), csrf, expires)
+
+
+def session_for(conn: Connection, secret: str, *, now: datetime | None = None) -> SessionView | None:
+    """The live session a cookie stands for, or None when it is unknown, ended or expired,
+    or its account has since been deactivated or may no longer sign in with a password."""
+    s, a = WebSession.__table__, Account.__table__
+    row = conn.execute(
+        select(s.c.csrf_token, s.c.expires_at, s.c.ended_at, a.c.username, a.c.role,
+               a.c.department, a.c.active)
+        .join(a, a.c.id == s.c.account_id)
+        .where(s.c.secret_hash == _hash_secret(secret))
+    ).mappings().one_or_none()
+    if row is None or row["ended_at"] is not None or not row["active"]:
+        return None
+    if row["expires_at"] <= (now or utcnow()):
+        return None
+    role = role_table().roles.get(row["role"])
+    if role is None or "password" not in role.credentials:
+        return None
+    principal = Principal(row["username"], role.code, row["department"], role.permissions)
+    return SessionView(_with_public(principal), row["csrf_token"], row["expires_at"])
+
+
+def end_session(conn: Connection, secret: str, actor: Actor) -> bool:
+    """Sign out: the session ends now. False when there was no live session to end."""
+    s = WebSession.__table__
+    ended = conn.execute(update(WebSession)
+                         .where(s.c.secret_hash == _hash_secret(secret), s.c.ended_at.is_(None))
+                         .values(ended_at=utcnow().replace(microsecond=0))).rowcount
+    if ended:
+        audit.record(conn, actor, "auth.sign_out", "account", actor.name)
+    return bool(ended)
+
+
+def audit_events(conn: Connection, *, action: str | None = None, actor: str | None = None,
+                 object_type: str | None = None, object_id: str | None = None,
+                 subject_id: int | None = None, since: datetime | None = None,
+                 until: datetime | None = None, limit: int = 50,
+                 offset: int = 0) -> list[dict[str, Any]]:
+    """Audit events matching every filter given, newest first (the auditor's view of the
+    log). `action` ending in `.` matches a family (`auth.` → every sign-in event)."""
+    if limit < 1 or offset < 0:
+        raise InvalidInput("条数应为正整数，偏移量不能为负")
     t = AuditEvent.__table__
-    query = select(t).order_by(t.c.id.desc()).limit(limit)
+    query = select(t).order_by(t.c.id.desc()).limit(limit).offset(offset)
     if action:
-        query = query.where(t.c.action == action)
+        query = query.where(t.c.action.startswith(action, autoescape=True) if action.endswith(".")
+                            else t.c.action == action)
+    for column, value in ((t.c.actor, actor), (t.c.object_type, object_type),
+                          (t.c.object_id, object_id)):
+        if value:
+            query = query.where(column == value)
+    if subject_id is not None:
+        query = query.where(t.c.subject_id == subject_id)
+    if since is not None:
+        query = query.where(t.c.at >= since)
+    if until is not None:
+        query = query.where(t.c.at < until)
     return [{**dict(r), "detail": orjson.loads(r["detail"])} for r in conn.execute(query).mappings()]
+
+
+def read_audit_log(conn: Connection, reader: Actor, **filters: Any) -> list[dict[str, Any]]:
+    """`audit_events` for a person, the reading itself audited: who looked at whose traces
+    is itself non-public."""
+    events = audit_events(conn, **filters)
+    shown = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in filters.items()
+             if v not in (None, "") and k not in ("limit",)}
+    audit.record(conn, reader, "audit.read", "audit_event", None, detail={"filters": shown,
+                                                                         "events": len(events)})
+    return events

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, insert, select
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, insert, select
 from xinyong.catalog import rules
 from xinyong.catalog.models import CatalogVersion
 from xinyong.core.db import utcnow
+from xinyong.core.errors import NotFound
 from xinyong.core.settings import get_settings
 
 NATIONAL = "national.yaml"
@@ -55,3 +57,29 @@ def register_version(conn: Connection, catalog: rules.Catalog) -> int:
     pk = result.inserted_primary_key
     assert pk is not None
     return int(pk[0])
+
+
+def items_view() -> dict[str, Any]:
+    """The catalog's items as every edge shows them (CLI, API, console)."""
+    catalog = current_catalog()
+    return {"version": catalog.version, "sources": list(catalog.sources), "items": [
+        {"code": i.code, "name": i.name, "category": catalog.categories[i.category],
+         "disclosure": i.disclosure, "legal_basis": i.legal_basis, "fields": len(i.fields),
+         "publicity": i.publicity, "timeliness_days": i.timeliness_days}
+        for i in catalog.items.values()]}
+
+
+def item_view(code: str) -> dict[str, Any]:
+    catalog = current_catalog()
+    item = catalog.item(code)
+    if item is None:
+        raise NotFound(f"目录中没有条目“{code}”")
+    return {"code": item.code, "name": item.name, "category": catalog.categories[item.category],
+            "disclosure": item.disclosure, "legal_basis": item.legal_basis,
+            "publicity": item.publicity, "timeliness_days": item.timeliness_days,
+            "timeliness_basis": item.timeliness_basis, "subject_kinds": list(item.subject_kinds),
+            "fields": [{"name": f.name, "label": f.label, "code": f.code, "type": f.type,
+                        "required": f.required, "enum": f.enum,
+                        "values": [v.value for v in catalog.enums.get(f.enum, ())]
+                        if f.enum else []}
+                       for f in item.fields]}

@@ -25,6 +25,18 @@ class Settings(BaseSettings):
     ingest_parallel_bytes: int = 4 << 20
     # How many processes read and validate a large file (each prepares every n-th chunk).
     ingest_workers: int = 2
+    # Web: hours a browser session lasts after sign-in.
+    session_hours: int = 8
+    # Send the session cookie only over HTTPS (turn on behind a TLS-terminating proxy).
+    cookie_secure: bool = False
+    # Anti-scraping: search and subject requests one client may make per minute, with bursts
+    # of up to `rate_limit_burst`; 0 turns the limit off. Counted per server process.
+    rate_limit_per_minute: int = 120
+    rate_limit_burst: int = 30
+    # Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
+    trust_proxy: bool = False
+    # Largest file a department may upload, in MiB.
+    max_upload_mib: int = 200
 
 
 @lru_cache(maxsize=1)

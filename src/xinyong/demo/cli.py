@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import text
+from rich.table import Table
+from sqlalchemy import Engine, select, text
 
+from xinyong.accounts.rules import role_table
 from xinyong.core.console import engine, err, out, percent
 from xinyong.core.db import writing
 from xinyong.core.settings import get_settings
+from xinyong.demo import accounts as accounts_demo
+from xinyong.demo.accounts import DEMO_PASSWORD
 from xinyong.demo.generator import generate_city
 from xinyong.ingest import service as ingest
+from xinyong.publicity.service import in_publicity
 from xinyong.subjects import search
+from xinyong.subjects.models import Record, Subject
+from xinyong.web.cli import serve as serve_platform
 
 
 def demo(
@@ -23,16 +31,47 @@ def demo(
                                           help="演示城市的组织数量")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="随机种子：相同种子生成相同城市")] = 20261122,
     folder: Annotated[Path, typer.Option("--dir", help="生成的报送文件存放目录")] = Path("demo-city"),
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="建好后启动平台")] = True,
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="端口")] = 8000,
 ) -> None:
     """生成一个演示城市（约30个部门报送的行政许可、行政处罚文件，含约2%错误行），
-    经真实归集流程入库，并打印归集结果。"""
+    经真实归集流程入库，为每个角色建一个演示账号，然后在 http://127.0.0.1:8000 启动平台。"""
     eng = engine()
     with eng.connect() as conn:
         existing = conn.execute(text("SELECT COUNT(*) FROM batch")).scalar_one()
     if existing:
         out.print(f"数据库中已有 {existing} 个批次，跳过生成（{get_settings().database_url}）。"
                   "如需重建，请删除数据库文件后重试。")
-        return
+    else:
+        _build(eng, entities, seed, folder)
+    _sign_ins(eng)
+    if serve:
+        sample = _sample(eng)
+        if sample:
+            out.print(f"有公示中行政处罚的主体：{sample[1]}  http://{host}:{port}/subjects/{sample[0]}")
+        serve_platform(host, port, banner=f"演示平台：http://{host}:{port}/  "
+                       f"（工作台 /console，接口文档 /api/v1/docs；Ctrl+C 停止）")
+
+
+def _sign_ins(eng: Engine) -> None:
+    """One demo account per role that signs in with a password, and a token for systems.
+    The token's secret exists only when it is made, so it is printed on the first run only."""
+    with writing(eng) as conn:
+        made = accounts_demo.ensure_accounts(conn, DEMO_PASSWORD)
+        token = accounts_demo.ensure_token(conn)
+    table = Table("角色", "用户名", "密码", "部门", header_style="bold", title="演示账号（仅供演示）")
+    for a in made:
+        table.add_row(role_table().role(a.role).name, a.username, DEMO_PASSWORD, a.department or "")
+    out.print(table)
+    if token:
+        out.print(f"业务系统接口令牌（只显示这一次）：{token}")
+        out.print("  curl -H 'Authorization: Bearer <令牌>' http://127.0.0.1:8000/api/v1/batches")
+    else:
+        out.print("业务系统接口令牌已在首次生成时显示；可用 xinyong token create 另行签发。")
+
+
+def _build(eng: Engine, entities: int, seed: int, folder: Path) -> None:
     started = time.perf_counter()
     out.print(f"生成演示城市：{entities:,} 个组织 → {folder}/")
     batches = generate_city(folder, entities=entities, seed=seed)
@@ -57,15 +96,24 @@ def demo(
               f"合规率 {percent(totals['accepted'] / totals['rows'] if totals['rows'] else None)}，"
               f"及时率 {percent(_share(totals['on_time'], totals['late']))}。"
               f"用时 {elapsed:.1f} 秒（生成 {generated:.1f} 秒）。")
-    with eng.connect() as conn:
-        sample = conn.execute(text(
-            "SELECT s.uscc, s.name FROM subject s JOIN record r ON r.subject_id = s.id "
-            "WHERE r.item_code = 'penalty' AND s.uscc IS NOT NULL ORDER BY s.id LIMIT 1")).first()
     out.print("试试：")
     out.print("  xinyong quality                       # 各部门报送质量")
     out.print("  xinyong uscc issues                   # 重错码工作队列")
+    sample = _sample(eng)
     if sample:
-        out.print(f"  xinyong subject show {sample.uscc}   # {sample.name}")
+        out.print(f"  xinyong subject show {sample[0]}   # {sample[1]}（有公示中的行政处罚）")
+
+
+def _sample(eng: Engine) -> tuple[str, str] | None:
+    """A subject with a penalty in publicity today, to point people at."""
+    t = Record.__table__
+    with eng.connect() as conn:
+        row = conn.execute(
+            select(Subject.uscc, Subject.name).join(t, t.c.subject_id == Subject.id)
+            .where(t.c.item_code == "penalty", t.c.status == "current", Subject.uscc.is_not(None),
+                   in_publicity(t, date.today()))
+            .order_by(Subject.id).limit(1)).first()
+    return (str(row.uscc), str(row.name)) if row else None
 
 
 def _share(part: int, rest: int) -> float | None:

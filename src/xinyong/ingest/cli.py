@@ -12,11 +12,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from xinyong.core.console import engine, err, out, percent, print_json
-from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
 from xinyong.ingest import service
 from xinyong.ingest.rules import REASONS
-from xinyong.subjects import search
 
 
 def _parse_day(value: str | None) -> date | None:
@@ -46,16 +44,12 @@ def ingest(
         with Progress(TextColumn("归集中"), BarColumn(), TextColumn("{task.fields[rows]} 行"),
                       TimeElapsedColumn(), console=err, transient=True) as bar:
             task = bar.add_task("ingest", total=1.0, rows=0)
-            receipt = service.ingest_file(
+            receipt = service.submit(
                 engine(), file, department, kind=kind, received=day, backfill=backfill,
                 progress=lambda rows, share: bar.update(task, completed=share, rows=rows))
     else:
-        receipt = service.ingest_file(engine(), file, department, kind=kind, received=day,
-                                      backfill=backfill)
-    # The search index follows in its own transaction: the batch is already safe, and a
-    # failure here only delays searchability (the next refresh catches up from its queue).
-    with writing(engine()) as conn:
-        search.refresh(conn)
+        receipt = service.submit(engine(), file, department, kind=kind, received=day,
+                                 backfill=backfill)
     if as_json:
         print_json(receipt.as_dict())
         return

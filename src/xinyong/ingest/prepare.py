@@ -30,6 +30,7 @@ from xinyong.core.errors import XinyongError
 from xinyong.core.workdays import add_workdays
 from xinyong.ingest import rules
 from xinyong.ingest.readers import SourceRow, open_table
+from xinyong.publicity import rules as publicity
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class Plan:
     received: date
     chunk_rows: int
     assess_timeliness: bool
+    # The publicity rules in force: each stored row carries its window (computed here, in the
+    # preparing process, so the storing one does no extra work).
+    publicity: publicity.PublicityRules
     # Files at least this large are prepared by `workers` processes; below, starting them
     # costs more than it saves.
     parallel_bytes: int = 4 << 20
@@ -50,9 +54,10 @@ class Plan:
 
 
 # A row ready to store: (row_no, doc_no, decision date as ISO text, payload, identity, on time
-# if it is a first report: True/False, or None when not assessed). Plain values only: text
-# pickles several times faster than date objects.
-Ready = tuple[int, str, str, str, rules.Identity, bool | None]
+# if it is a first report: True/False, or None when not assessed, publicity window). Plain
+# values only: text pickles several times faster than date objects, and rows with the same
+# window share one tuple, which pickle writes once per chunk.
+Ready = tuple[int, str, str, str, rules.Identity, bool | None, publicity.Stored]
 # A returned row: (row_no, reasons as JSON, the row as sent as JSON, the reasons for people)
 Returned = tuple[int, str, str, str]
 
@@ -90,6 +95,7 @@ class _Preparer:
         # million-row file small: a later row with the same number is returned.
         self.first_row: dict[int, int] = {}
         self.timeliness: dict[date, bool | None] = {}
+        self.windows = publicity.Windows(plan.publicity, item.publicity)
 
     def note_documents(self, rows: list[SourceRow]) -> None:
         """Remember where each document number first appears (for every chunk, own or not)."""
@@ -144,6 +150,7 @@ class _Preparer:
             self.reject(out, candidates[i], errors)
         first_row = self.first_row
         decision_field = self.item.decision_date_field
+        window = self.windows.of
         for v in valid:
             first = first_row.get(hash(v.doc_no), v.row_no)
             if first != v.row_no:
@@ -151,9 +158,10 @@ class _Preparer:
                     self.key_label, "duplicate_in_batch",
                     f"“{self.key_label}”{v.doc_no}与本批次第{first}行重复")])
                 continue
-            out.ready.append((v.row_no, v.doc_no, v.values[decision_field],
-                              orjson.dumps(v.values).decode(), v.identity,
-                              self.on_time(v.decision_date)))
+            decision = v.values[decision_field]
+            out.ready.append((v.row_no, v.doc_no, decision, orjson.dumps(v.values).decode(),
+                              v.identity, self.on_time(v.decision_date),
+                              window(v.values, decision, v.identity.kind)))
         out.returned.sort()
         return out
 

@@ -17,10 +17,12 @@ from datetime import date
 from operator import itemgetter
 from typing import NamedTuple
 
+from xinyong.accounts.rules import Forbidden, Principal, can
 from xinyong.catalog.rules import Catalog, Field, Item
 from xinyong.core import uscc
 from xinyong.core.amounts import format_wan, parse_wan
 from xinyong.core.dates import parse_date
+from xinyong.core.errors import InvalidInput
 from xinyong.core.masking import validate_resident_id
 
 MULTI_SEPARATORS = re.compile(r"[;；,，、]")
@@ -417,3 +419,38 @@ class RowValidator:
             legal_rep_id_number=values.get("legal_rep_id_number"),
             id_type=values.get("id_type"), id_number=values.get("id_number"),
         )
+
+
+# Who sees which batches -------------------------------------------------------------------
+
+def readable_department(principal: Principal) -> str | None:
+    """The one department whose batches the principal may read, or None for all of them.
+    Raises `Forbidden` when it may read none."""
+    if can(principal, "batch.read_all"):
+        return None
+    if can(principal, "batch.read_own") and principal.department:
+        return principal.department
+    raise Forbidden("没有权限：查看报送批次（batch.read_own）")
+
+
+def check_batch_readable(principal: Principal, department: str) -> None:
+    wanted = readable_department(principal)
+    if wanted is not None and wanted != department:
+        raise Forbidden(f"只能查看本部门（{wanted}）报送的批次", code="other_department")
+
+
+def submitting_department(principal: Principal, asked: str | None) -> str:
+    """The department a submission is for: a reporter or system submits for its own; staff
+    who may read every batch may submit for any department they name."""
+    asked = (asked or "").strip() or None
+    if asked and "\x00" in asked:
+        raise InvalidInput("部门名称中含有空字符", code="invalid_department")
+    if principal.department and not can(principal, "batch.read_all"):
+        if asked and asked != principal.department:
+            raise Forbidden(f"只能报送本部门（{principal.department}）的数据", code="other_department")
+        return principal.department
+    if asked is None:
+        if principal.department:
+            return principal.department
+        raise InvalidInput("请指明报送部门", code="department_required")
+    return asked

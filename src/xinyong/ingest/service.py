@@ -32,6 +32,7 @@ from xinyong.ingest.error_report import ErrorReport
 from xinyong.ingest.models import Batch
 from xinyong.ingest.prepare import Chunk, Plan, Ready, prepared, returned_row
 from xinyong.ingest.readers import Table, open_table
+from xinyong.publicity import service as publicity
 from xinyong.subjects import service as subjects
 
 Progress = Callable[[int, float], None]
@@ -98,8 +99,9 @@ class _Store:
     resolves subjects, writes new versions and returned rows."""
 
     def __init__(self, conn: Connection, item: Item, receipt: Receipt,
-                 catalog_version_id: int, report: ErrorReport) -> None:
+                 catalog_version_id: int, report: ErrorReport, regime: str) -> None:
         self.conn = conn
+        self.regime = regime
         self.report = report
         self.item = item
         self.receipt = receipt
@@ -155,7 +157,8 @@ class _Store:
         out = []
         superseded = []
         on_time = late = 0
-        for (row_no, doc_no, decision, payload, identity, timely), prev in keep:
+        regime = self.regime
+        for (row_no, doc_no, decision, payload, identity, timely, window), prev in keep:
             subject_id = ids[identity.key]
             if prev is None:
                 version = 1
@@ -171,7 +174,7 @@ class _Store:
                 self.corrections.append((prev.id, version, subject_id, doc_no))
             out.append((keys[doc_no], subject_id, item.code, department, doc_no, version, "current",
                         decision, received_iso, timely, receipt.batch, row_no,
-                        self.catalog_version_id, payload))
+                        self.catalog_version_id, payload, *window, regime))
         subjects.store_versions(self.conn, out, superseded)
         receipt.on_time += on_time
         receipt.late += late
@@ -202,6 +205,7 @@ def ingest_file(
     received = received or date.today()
     settings = get_settings()
     catalog = current_catalog()
+    rules_in_force = publicity.current_rules(catalog)
     table = open_table(path)
     try:
         item = resolve_item(table, kind)
@@ -229,9 +233,9 @@ def ingest_file(
                               received.isoformat(), catalog.version, backfill=backfill,
                               unknown_columns=list(header_map.unknown))
             report = ErrorReport(table, folder / "errors")
-            store = _Store(conn, item, receipt, catalog_version_id, report)
+            store = _Store(conn, item, receipt, catalog_version_id, report, rules_in_force.regime)
             plan = Plan(source, department, item.code, catalog, received,
-                        settings.ingest_chunk_rows, not backfill,
+                        settings.ingest_chunk_rows, not backfill, rules_in_force,
                         settings.ingest_parallel_bytes, settings.ingest_workers)
             try:
                 for chunk in prepared(plan):
@@ -281,6 +285,84 @@ def _close_batch(conn: Connection, r: Receipt, source: str) -> None:
         rejection_reasons=orjson.dumps(r.rejection_reasons).decode(),
         unknown_columns=orjson.dumps(r.unknown_columns, option=orjson.OPT_NON_STR_KEYS
                                      ).decode()))
+
+
+def submit(engine: Engine, path: Path, department: str, **options: Any) -> Receipt:
+    """Ingest a file (see `ingest_file`), then make its new subjects findable by name.
+
+    The search index follows in its own transaction: the batch is already safe, and a
+    failure there only delays searchability (the next refresh catches up from its queue)."""
+    from xinyong.subjects import search
+
+    receipt = ingest_file(engine, path, department, **options)
+    with writing(engine) as conn:
+        search.refresh(conn)
+    return receipt
+
+
+BATCH_VIEW = ("id", "department", "item_code", "filename", "format", "encoding", "received_date",
+              "submitted_at", "submitted_by", "rows", "accepted", "rejected", "new", "corrected",
+              "unchanged", "on_time", "late")
+
+
+def batch_view(row: Any) -> dict[str, Any]:
+    """A batch as the edges show it: its receipt figures, never the server's file paths."""
+    out = {k: row[k] for k in BATCH_VIEW}
+    out["compliance_rate"] = _rate(row["accepted"], row["rows"])
+    out["timeliness_rate"] = _rate(row["on_time"], row["on_time"] + row["late"])
+    out["has_error_report"] = bool(row["error_report"])
+    reasons = row["rejection_reasons"]
+    counts = orjson.loads(reasons) if isinstance(reasons, str) else reasons
+    out["rejection_reasons"] = [{"reason": k, "label": reason_label(k), "count": c}
+                                for k, c in sorted(counts.items(), key=lambda kv: -kv[1])]
+    unknown = row["unknown_columns"]
+    out["unknown_columns"] = orjson.loads(unknown) if isinstance(unknown, str) else unknown
+    return out
+
+
+def list_batches(conn: Connection, *, department: str | None = None, since: date | None = None,
+                 limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
+    """Batches newest first, of one department or all, received on or after `since`."""
+    t = Batch.__table__
+    query = select(t).order_by(t.c.id.desc()).limit(limit).offset(offset)
+    if department is not None:
+        query = query.where(t.c.department == department)
+    if since is not None:
+        query = query.where(t.c.received_date >= since)
+    return [batch_view(r) for r in conn.execute(query).mappings()]
+
+
+def department_summary(conn: Connection, *, since: date,
+                       department: str | None = None) -> list[dict[str, Any]]:
+    """Batches, rows, rejections and timeliness per department since a day (the dashboard)."""
+    where = "WHERE received_date >= :since" + (" AND department = :department" if department else "")
+    rows = conn.execute(text(
+        "SELECT department, COUNT(*) AS batches, SUM(rows) AS rows, SUM(accepted) AS accepted, "
+        "SUM(rejected) AS rejected, SUM(on_time) AS on_time, SUM(late) AS late "
+        f"FROM batch {where} GROUP BY department ORDER BY department"),
+        {"since": since, "department": department}).mappings()
+    return [{**r, "compliance_rate": _rate(r["accepted"], r["rows"]),
+             "timeliness_rate": _rate(r["on_time"], r["on_time"] + r["late"])} for r in rows]
+
+
+def error_report_path(conn: Connection, batch_id: int) -> Path:
+    """The batch's error report (退回数据), in the format the department submitted."""
+    batch = get_batch(conn, batch_id)
+    if not batch["error_report"]:
+        raise NotFound(f"批次 {batch_id} 没有退回的数据，没有错误报告", code="no_error_report")
+    path = Path(batch["error_report"])
+    if not path.exists():
+        raise NotFound(f"批次 {batch_id} 的错误报告文件已不在存储目录中（{path.name}）",
+                       code="error_report_missing")
+    return path
+
+
+def read_error_report(conn: Connection, reader: audit.Actor, batch_id: int) -> Path:
+    """The error report for a person to download, the read audited: it holds the rows as
+    submitted, identity numbers and all."""
+    path = error_report_path(conn, batch_id)
+    audit.record(conn, reader, "batch.error_report_read", "batch", batch_id)
+    return path
 
 
 def get_batch(conn: Connection, batch_id: int) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -71,6 +72,8 @@ class Record(Base):
         # versions at its source through an integer index.
         UniqueConstraint("source_key", "version"),
         Index("ix_record_subject", "subject_id"),
+        # The portal's listings of what is in publicity, newest decisions first.
+        Index("ix_record_publicity", "item_code", "published", "decision_date"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -89,6 +92,15 @@ class Record(Base):
     catalog_version_id: Mapped[int] = mapped_column(
         ForeignKey("catalog_version.id"), nullable=False)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
+    # The publicity window (xinyong.publicity), computed once when the version is stored and
+    # kept with the regime it was computed under. Being in publicity on a day is derived from
+    # these when asked (`publicity.service.in_publicity`), never stored as a flag.
+    publicity_tier: Mapped[str | None] = mapped_column(String(8))  # 轻微/一般/严重; None: no tiers
+    published: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    publicity_start: Mapped[date | None] = mapped_column(Date)
+    publicity_repair_from: Mapped[date | None] = mapped_column(Date)
+    publicity_end: Mapped[date | None] = mapped_column(Date)  # exclusive; None: open-ended
+    publicity_regime: Mapped[str | None] = mapped_column(String(16))  # None: not yet computed
 
 
 class UsccIssue(Base):

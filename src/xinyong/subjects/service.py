@@ -27,7 +27,8 @@ SUBJECT_COLUMNS = ("key", "uscc", "name", "name_since", "kind", "region", "reg_n
                    "id_number", "created_at", "updated_at")
 RECORD_COLUMNS = ("source_key", "subject_id", "item_code", "department", "doc_no", "version", "status",
                   "decision_date", "received_date", "on_time", "batch_id", "row_no",
-                  "catalog_version_id", "payload")
+                  "catalog_version_id", "payload", "publicity_tier", "published", "publicity_start",
+                  "publicity_repair_from", "publicity_end", "publicity_regime")
 CACHE_LIMIT = 500_000
 
 
@@ -352,3 +353,107 @@ def _codes_named(conn: Connection, name: str) -> list[str]:
     s = Subject.__table__
     return [c for (c,) in conn.execute(select(s.c.uscc).where(s.c.name == name,
                                                               s.c.uscc.is_not(None)))]
+
+
+# Views for the portal and the console ------------------------------------------------------
+
+KIND_LABELS = {"organisation": "法人和非法人组织", "individual_business": "个体工商户",
+               "natural_person": "自然人"}
+
+
+def _public_subject_row(conn: Connection, code: str) -> Any:
+    normal = uscc_rules.normalise(code)
+    if len(normal) != uscc_rules.LENGTH:
+        raise InvalidInput(f"“{code}”不是18位统一社会信用代码", code="invalid_uscc")
+    subject = _subject_row(conn, normal)
+    # Natural persons have no public page: they are found only by a check with a basis.
+    if subject is None or subject["kind"] == "natural_person":
+        raise NotFound(f"没有统一社会信用代码为 {normal} 的主体")
+    return subject
+
+
+def _basic(conn: Connection, subject: Any) -> dict[str, Any]:
+    n = SubjectName.__table__
+    names = conn.execute(select(n.c.name, n.c.first_seen, n.c.last_seen)
+                         .where(n.c.subject_id == subject["id"], n.c.name != subject["name"])
+                         .order_by(n.c.last_seen)).all()
+    return {
+        "uscc": subject["uscc"], "name": subject["name"], "kind": subject["kind"],
+        "kind_label": KIND_LABELS.get(subject["kind"], subject["kind"]),
+        "region": subject["region"], "legal_rep": subject["legal_rep"],
+        "former_names": [{"name": r.name, "first_seen": _iso(r.first_seen),
+                          "last_seen": _iso(r.last_seen)} for r in names],
+    }
+
+
+def _labelled(item_code: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's fields in catalog order with their labels, personal numbers masked."""
+    from xinyong.catalog.service import current_catalog
+
+    item = current_catalog().item(item_code)
+    fields = item.fields if item else ()
+    out = [{"name": f.name, "label": f.label,
+            "value": mask_id_number(payload[f.name]) if f.personal else payload[f.name]}
+           for f in fields if payload.get(f.name) not in (None, "")]
+    known = {f.name for f in fields}
+    out += [{"name": k, "label": k, "value": v} for k, v in payload.items()
+            if k not in known and v not in (None, "") and k not in PERSONAL_FIELDS]
+    return out
+
+
+def public_view(conn: Connection, code: str, day: date) -> dict[str, Any]:
+    """What the public may see of a subject on `day`: its basic information and the records
+    in publicity that day (current versions only), personal numbers masked."""
+    from xinyong.catalog.service import current_catalog
+    from xinyong.publicity.service import in_publicity
+
+    subject = _public_subject_row(conn, code)
+    t = Record.__table__
+    rows = conn.execute(select(t).where(t.c.subject_id == subject["id"], t.c.status == "current",
+                                        in_publicity(t, day))
+                        .order_by(t.c.decision_date.desc(), t.c.id.desc())).mappings()
+    catalog = current_catalog()
+    records = []
+    for r in rows:
+        item = catalog.item(r["item_code"])
+        records.append({
+            "id": r["id"], "kind": r["item_code"], "kind_name": item.name if item else r["item_code"],
+            "doc_no": r["doc_no"], "decision_date": _iso(r["decision_date"]),
+            "department": r["department"],
+            "publicity": {"tier": r["publicity_tier"], "start": _iso(r["publicity_start"]),
+                          "end": _iso(r["publicity_end"])},
+            "fields": _labelled(r["item_code"], orjson.loads(r["payload"])),
+        })
+    return {"subject": _basic(conn, subject), "records": records, "as_of": day.isoformat()}
+
+
+def history(conn: Connection, code: str) -> dict[str, Any]:
+    """Everything held about a subject, for staff: every version of every record, published
+    or not, with the batch and person that submitted it. Reading it is audited by the caller."""
+    from xinyong.ingest.models import Batch
+
+    normal = uscc_rules.normalise(code)
+    subject = _subject_row(conn, normal) if len(normal) == uscc_rules.LENGTH else None
+    if subject is None:
+        raise NotFound(f"没有统一社会信用代码为 {code} 的主体")
+    t, b = Record.__table__, Batch.__table__
+    rows = conn.execute(select(t, b.c.submitted_by, b.c.submitted_at, b.c.filename)
+                        .join(b, b.c.id == t.c.batch_id).where(t.c.subject_id == subject["id"])
+                        .order_by(t.c.item_code, t.c.department, t.c.doc_no, t.c.version)).mappings()
+    records = []
+    for r in rows:
+        view = _record_view(r)
+        view.update(submitted_by=r["submitted_by"], submitted_at=r["submitted_at"],
+                    filename=r["filename"],
+                    fields=_labelled(r["item_code"], orjson.loads(r["payload"])),
+                    publicity={"tier": r["publicity_tier"], "published": bool(r["published"]),
+                               "start": _iso(r["publicity_start"]),
+                               "repair_from": _iso(r["publicity_repair_from"]),
+                               "end": _iso(r["publicity_end"])})
+        records.append(view)
+    basic = _basic(conn, subject)
+    basic.update(id=subject["id"], reg_no=subject["reg_no"],
+                 legal_rep_id_type=subject["legal_rep_id_type"],
+                 legal_rep_id_number=mask_id_number(subject["legal_rep_id_number"]),
+                 id_type=subject["id_type"], id_number=mask_id_number(subject["id_number"]))
+    return {"subject": basic, "records": records}

@@ -1,0 +1,50 @@
+"""The demo city's sign-ins: one account per role that signs in with a password, and an
+API token for a business system. Demo only: every password is the same, printed openly."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from xinyong.accounts import service
+from xinyong.accounts.rules import role_table
+from xinyong.accounts.service import AccountView
+from xinyong.core.audit import SYSTEM
+from xinyong.core.errors import NotFound
+
+DEMO_PASSWORD = "xinyong-demo-2026"
+TOKEN_NAME = "演示业务系统"
+
+
+def _busiest_department(conn: Connection) -> str:
+    row = conn.execute(text("SELECT department FROM batch GROUP BY department "
+                            "ORDER BY COUNT(*) DESC, department LIMIT 1")).first()
+    return str(row[0]) if row else "演示部门"
+
+
+def ensure_accounts(conn: Connection, password: str) -> list[AccountView]:
+    """`demo-<role>` for every password role; reporters and the like get the department that
+    reported most, so their console has data. Existing accounts are left as they are."""
+    department = _busiest_department(conn)
+    made = []
+    for code, role in role_table().roles.items():
+        if "password" not in role.credentials:
+            continue
+        username = f"demo-{code}"
+        try:
+            made.append(service.get_account(conn, username))
+            continue
+        except NotFound:
+            pass
+        made.append(service.create_account(
+            conn, SYSTEM, username, code, password=password, display_name=f"演示{role.name}",
+            department=department if role.department == "required" else None))
+    return made
+
+
+def ensure_token(conn: Connection) -> str | None:
+    """A system token for the busiest department, made once; None when it exists already."""
+    if any(t.name == TOKEN_NAME for t in service.list_tokens(conn)):
+        return None
+    secret, _ = service.create_token(conn, SYSTEM, "system", _busiest_department(conn),
+                                     name=TOKEN_NAME, days=365)
+    return secret

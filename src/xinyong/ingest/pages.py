@@ -1,0 +1,118 @@
+"""Console pages for batches: the dashboard, upload with visible progress, receipts and
+error reports."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy import Connection
+
+from xinyong.accounts.rules import Principal, can
+from xinyong.catalog.service import items_view
+from xinyong.core.errors import XinyongError
+from xinyong.ingest import rules, service
+from xinyong.ingest.api import BatchId, batch_errors, ingest_upload, readable_batch
+from xinyong.web.errors import english, status_of
+from xinyong.web.security import OPEN, connection, requires
+from xinyong.web.templating import render
+
+router = APIRouter()
+PAGE_SIZE = 30
+
+
+@router.get("/console", response_class=HTMLResponse)
+def dashboard(request: Request, conn: Connection = Depends(connection),
+              principal: Principal = requires(OPEN)) -> Response:
+    if principal.kind == "anonymous":
+        return RedirectResponse("/console/sign-in?next=/console", 303)
+    context: dict[str, Any] = {"today": date.today()}
+    if can(principal, "batch.read_own") or can(principal, "batch.read_all"):
+        own = rules.readable_department(principal)
+        context["batches"] = service.list_batches(conn, department=own, since=date.today(), limit=50)
+        context["summary"] = service.department_summary(conn, since=date.today(), department=own)
+    return render(request, "ingest/dashboard.html", context)
+
+
+@router.get("/console/upload", response_class=HTMLResponse)
+def upload_form(request: Request, principal: Principal = requires("batch.submit")) -> HTMLResponse:
+    return render(request, "ingest/upload.html", {
+        "items": items_view()["items"], "choose_department": can(principal, "batch.read_all")})
+
+
+def _progress_stream(request: Request, principal: Principal, upload: UploadFile,
+                     department: str | None, kind: str | None) -> StreamingResponse:
+    """Progress as JSON lines while the file is ingested, then the receipt's address."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    def progress(rows: int, share: float) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, {"rows": rows, "share": round(share, 4)})
+
+    async def run() -> None:
+        try:
+            receipt = await ingest_upload(request, principal, upload, department, kind, False,
+                                          progress=progress)
+            await queue.put({"done": True, "batch": receipt.batch,
+                             "receipt": f"/console/batches/{receipt.batch}"})
+        except XinyongError as exc:
+            await queue.put({"error": {"code": exc.code, "message": exc.message,
+                                       "message_en": english(exc.code, status_of(exc))}})
+        finally:
+            await queue.put(None)
+
+    async def lines() -> Any:
+        task = asyncio.create_task(run())
+        while (event := await queue.get()) is not None:
+            yield orjson.dumps(event) + b"\n"
+        await task
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@router.post("/console/upload", response_class=HTMLResponse)
+async def upload(
+    request: Request,
+    file: Annotated[UploadFile, File()],
+    department: Annotated[str | None, Form(max_length=100)] = None,
+    kind: Annotated[str | None, Form(max_length=32)] = None,
+    principal: Principal = requires("batch.submit"),
+) -> Response:
+    if "application/x-ndjson" in request.headers.get("accept", ""):
+        return _progress_stream(request, principal, file, department, kind)
+    receipt = await ingest_upload(request, principal, file, department, kind, False)
+    return RedirectResponse(f"/console/batches/{receipt.batch}?new=1", 303)
+
+
+@router.get("/console/batches", response_class=HTMLResponse)
+def batches_page(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+                 department: Annotated[str | None, Query(max_length=100)] = None,
+                 conn: Connection = Depends(connection),
+                 principal: Principal = requires("batch.read_own")) -> HTMLResponse:
+    own = rules.readable_department(principal)
+    if own is not None and department and department != own:
+        rules.check_batch_readable(principal, department)
+    rows = service.list_batches(conn, department=own or department or None, limit=PAGE_SIZE + 1,
+                                offset=(page - 1) * PAGE_SIZE)
+    return render(request, "ingest/batches.html", {
+        "batches": rows[:PAGE_SIZE], "has_more": len(rows) > PAGE_SIZE, "page": page,
+        "department": own or department or ""})
+
+
+@router.get("/console/batches/{batch_id}", response_class=HTMLResponse)
+def batch_page(request: Request, batch_id: BatchId, conn: Connection = Depends(connection),
+               principal: Principal = requires("batch.read_own")) -> HTMLResponse:
+    batch = service.batch_view(readable_batch(conn, principal, batch_id))
+    return render(request, "ingest/batch.html", {"batch": batch,
+                                                 "new": request.query_params.get("new") == "1"})
+
+
+@router.get("/console/batches/{batch_id}/errors")
+def batch_errors_download(request: Request, batch_id: BatchId,
+                          principal: Principal = requires("batch.read_own")) -> Response:
+    response: Response = batch_errors(request, batch_id, principal)
+    return response

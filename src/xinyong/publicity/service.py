@@ -1,0 +1,227 @@
+"""Publicity verbs: which rules are in force, the window of a record, recomputing stored
+windows, and the SQL condition "in publicity on day D" the portal filters by.
+
+Windows are computed once, when ingest stores a record version (in the preparing worker,
+`windows_for`), and kept on the record with the regime they were computed under. Whether a
+record is in publicity is never stored: it follows from those dates on the day of asking.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Connection, Engine, FromClause, and_, func, or_, select, text, true
+
+from xinyong.catalog.rules import Catalog, Item
+from xinyong.catalog.service import current_catalog
+from xinyong.core import audit
+from xinyong.core.db import writing
+from xinyong.core.errors import NotFound
+from xinyong.core.settings import get_settings
+from xinyong.ingest.models import Batch
+from xinyong.publicity import rules
+from xinyong.subjects.models import Record, Subject
+
+FILE = "publicity.yaml"
+Progress = Callable[[int, int], None]
+
+
+def rules_paths(data_dir: Path | None = None) -> list[Path]:
+    """The national defaults shipped with the package, then the locality's own
+    `$XINYONG_DATA_DIR/publicity.yaml` if there is one."""
+    paths = [Path(str(resources.files("xinyong.data").joinpath(FILE)))]
+    local = data_dir if data_dir is not None else get_settings().data_dir
+    if local is not None and (local / FILE).is_file():
+        paths.append(local / FILE)
+    return paths
+
+
+_loaded: dict[tuple[tuple[Path, ...], tuple[float, ...], str], rules.PublicityRules] = {}
+
+
+def _load(paths: tuple[Path, ...], catalog: Catalog) -> rules.PublicityRules:
+    categories = [v.value for v in catalog.enums.get("penalty_category", ())]
+    loaded = rules.load(paths, categories or None)
+    for item in catalog.items.values():
+        rules.check_item(loaded, item.code, item.publicity, [f.name for f in item.fields])
+    return loaded
+
+
+def current_rules(catalog: Catalog | None = None) -> rules.PublicityRules:
+    """The publicity rules in force, checked against the catalog: an item naming an unknown
+    rule, or a rule naming a category the catalog does not know, is a RuleDataError.
+    Remembered until a rules file or the catalog changes."""
+    catalog = catalog or current_catalog()
+    paths = tuple(rules_paths())
+    key = (paths, tuple(p.stat().st_mtime for p in paths), catalog.digest)
+    found = _loaded.get(key)
+    if found is None:
+        if len(_loaded) > 8:
+            _loaded.clear()
+        found = _loaded[key] = _load(paths, catalog)
+    return found
+
+
+def windows_for(item: Item, publicity: rules.PublicityRules) -> rules.Windows:
+    """The window maker of one catalog item's records (used while preparing ingest chunks)."""
+    return rules.Windows(publicity, item.publicity)
+
+
+def in_publicity(table: FromClause, day: date) -> ColumnElement[bool]:
+    """SQL condition: a row of `table` (the record table or an alias of it) is in publicity on
+    `day` — published, started, and not yet ended (no end: open). Current versions only is
+    the caller's filter (`status = 'current'`): a superseded version keeps its window as
+    history."""
+    c = table.c
+    return and_(c.published == true(), c.publicity_start <= day,
+                or_(c.publicity_end.is_(None), c.publicity_end > day))
+
+
+# The 双公示 items the portal lists (C4: public records appear only inside their window).
+LISTED_KINDS = ("penalty", "licence")
+
+
+def listing(conn: Connection, day: date, *, kind: str = "penalty", department: str | None = None,
+            since: date | None = None, until: date | None = None, limit: int = 30,
+            offset: int = 0) -> list[dict[str, Any]]:
+    """Current records of one kind in publicity on `day`, newest decision first, optionally of
+    one department and decided between `since` and `until` (inclusive)."""
+    r, s = Record.__table__, Subject.__table__
+    query = (select(r.c.id, r.c.item_code, r.c.doc_no, r.c.decision_date, r.c.department,
+                    r.c.publicity_tier, r.c.publicity_start, r.c.publicity_end,
+                    s.c.uscc, s.c.name, s.c.kind)
+             .join(s, s.c.id == r.c.subject_id)
+             .where(r.c.item_code == kind, r.c.status == "current", in_publicity(r, day))
+             .order_by(r.c.decision_date.desc(), r.c.id.desc()).limit(limit).offset(offset))
+    if department is not None:
+        query = query.where(r.c.department == department)
+    if since is not None:
+        query = query.where(r.c.decision_date >= since)
+    if until is not None:
+        query = query.where(r.c.decision_date <= until)
+    item = current_catalog().item(kind)
+    kind_name = item.name if item else kind
+    return [{"id": row.id, "kind": row.item_code, "kind_name": kind_name, "doc_no": row.doc_no,
+             "decision_date": _iso(row.decision_date), "department": row.department,
+             "tier": row.publicity_tier, "start": _iso(row.publicity_start),
+             "end": _iso(row.publicity_end),
+             "subject": {"uscc": row.uscc, "name": row.name, "kind": row.kind}}
+            for row in conn.execute(query)]
+
+
+def departments(conn: Connection) -> list[str]:
+    """Departments that have reported 双公示 records, for the listing's filter (read from the
+    small batch table, not the records)."""
+    b = Batch.__table__
+    return list(conn.execute(
+        select(b.c.department).distinct().where(b.c.new > 0, b.c.item_code.in_(LISTED_KINDS))
+        .order_by(b.c.department)).scalars())
+
+
+def _subject_kinds(catalog: Catalog) -> dict[str, str]:
+    return {ev.value: ev.kind or "organisation" for ev in catalog.enums.get("subject_category", ())}
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def window(engine: Engine, record_id: int) -> dict[str, Any]:
+    """A record's window as stored, with why (`reason`, from the rules in force) and the
+    regime it was computed under. A record stored before windows existed (no regime yet)
+    gets its window computed now, not stored (`stored: false`)."""
+    t = Record.__table__
+    with engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.id == record_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"没有编号为 {record_id} 的信用记录")
+    catalog = current_catalog()
+    item = catalog.item(row["item_code"])
+    publicity = current_rules(catalog)
+    payload = orjson.loads(row["payload"])
+    kind = _subject_kinds(catalog).get(payload.get("subject_category", ""), "organisation")
+    computed = rules.window(publicity, item.publicity if item else None, payload,
+                            row["decision_date"], kind)
+    stored = row["publicity_regime"] is not None
+    return {
+        "record": row["id"], "item_code": row["item_code"], "doc_no": row["doc_no"],
+        "version": row["version"], "status": row["status"],
+        "decision_date": _iso(row["decision_date"]),
+        "tier": row["publicity_tier"] if stored else computed.tier,
+        "published": bool(row["published"]) if stored else computed.published,
+        "start": _iso(row["publicity_start"]) if stored else _iso(computed.start),
+        "earliest_repair": (_iso(row["publicity_repair_from"]) if stored
+                            else _iso(computed.earliest_repair)),
+        "end": _iso(row["publicity_end"]) if stored else _iso(computed.end),
+        "regime": row["publicity_regime"] if stored else computed.regime,
+        "stored": stored,
+        "reason": computed.reason,
+        "current_regime": publicity.regime,
+        "basis": publicity.basis,
+    }
+
+
+_UPDATE = text(
+    "UPDATE record SET publicity_tier = :tier, published = :published, "
+    "publicity_start = :start, publicity_repair_from = :repair, publicity_end = :end, "
+    "publicity_regime = :regime WHERE id = :id")
+
+
+def recompute(engine: Engine, *, all_records: bool = False, chunk_rows: int = 5000,
+              actor: audit.Actor = audit.SYSTEM,
+              progress: Progress | None = None) -> dict[str, Any]:
+    """Give stored records their windows under the rules in force: those stored before
+    windows existed (no regime), or with `all_records` every version. One transaction per
+    chunk of records (resumable: a second run continues where one stopped), then one audit
+    event `publicity.recompute` with the counts."""
+    catalog = current_catalog()
+    publicity = current_rules(catalog)
+    kinds = _subject_kinds(catalog)
+    makers = {code: windows_for(item, publicity) for code, item in catalog.items.items()}
+    no_rule = rules.Windows(publicity, None)
+    t = Record.__table__
+    scope = t.c.publicity_regime.is_(None) if not all_records else true()
+    with engine.connect() as conn:
+        total = int(conn.execute(select(func.count()).select_from(t).where(scope)).scalar_one())
+    tiers: Counter[str] = Counter()
+    done = published = 0
+    last = 0
+    while True:
+        with writing(engine) as conn:
+            rows = conn.execute(
+                select(t.c.id, t.c.item_code, t.c.decision_date, t.c.payload)
+                .where(scope, t.c.id > last).order_by(t.c.id).limit(chunk_rows)).all()
+            if not rows:
+                break
+            params = []
+            for rid, item_code, decision, payload in rows:
+                values = orjson.loads(payload)
+                maker = makers.get(item_code, no_rule)
+                tier, is_published, start, repair, end = maker.of(
+                    values, decision.isoformat() if isinstance(decision, date) else str(decision),
+                    kinds.get(values.get("subject_category", ""), "organisation"))
+                params.append({"id": rid, "tier": tier, "published": is_published,
+                               "start": _day(start), "repair": _day(repair), "end": _day(end),
+                               "regime": publicity.regime})
+                tiers[tier or "不分级"] += 1
+                published += is_published
+            conn.execute(_UPDATE, params)
+            last = rows[-1][0]
+            done += len(rows)
+        if progress:
+            progress(done, total)
+    counts = {"records": done, "published": published, "tiers": dict(tiers.most_common()),
+              "regime": publicity.regime, "all": all_records}
+    with writing(engine) as conn:
+        audit.record(conn, actor, "publicity.recompute", "record", None, detail=counts)
+    return counts
+
+
+def _day(iso: str | None) -> date | None:
+    return date.fromisoformat(iso) if iso is not None else None

@@ -1,0 +1,69 @@
+"""Portal pages: home with search, search results, the public subject page; the staff
+console's full subject history."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection
+
+from xinyong.accounts.rules import Principal
+from xinyong.core.errors import InvalidInput
+from xinyong.subjects import search as search_service
+from xinyong.subjects import service
+from xinyong.subjects.api import read_history
+from xinyong.web.ratelimit import limited
+from xinyong.web.security import connection, requires
+from xinyong.web.templating import render
+
+router = APIRouter()
+PAGE_SIZE = 20
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, _: Principal = requires("subject.read_public")) -> HTMLResponse:
+    return render(request, "subjects/home.html", {})
+
+
+@router.get("/search", response_class=HTMLResponse, dependencies=[Depends(limited)])
+def search_page(
+    request: Request,
+    q: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=500)] = 1,
+    conn: Connection = Depends(connection),
+    _: Principal = requires("subject.read_public"),
+) -> HTMLResponse:
+    q = q.strip()
+    if not q:
+        return render(request, "subjects/home.html", {"empty": True})
+    found = search_service.search(conn, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render(request, "subjects/search.html", {"q": q, "found": found, "page": page})
+
+
+@router.get("/subjects/{uscc}", response_class=HTMLResponse, dependencies=[Depends(limited)])
+def subject_page(request: Request, uscc: str, conn: Connection = Depends(connection),
+                 _: Principal = requires("subject.read_public")) -> HTMLResponse:
+    view = service.public_view(conn, uscc, date.today())
+    return render(request, "subjects/subject.html", view)
+
+
+@router.get("/console/subjects", response_class=HTMLResponse)
+def console_subjects(request: Request, q: Annotated[str, Query(max_length=100)] = "",
+                     conn: Connection = Depends(connection),
+                     _: Principal = requires("subject.read_full")) -> HTMLResponse:
+    found = None
+    if q.strip():
+        found = search_service.search(conn, q, limit=50, include_natural_persons=True)
+    return render(request, "subjects/console_search.html", {"q": q, "found": found})
+
+
+@router.get("/console/subjects/{uscc}", response_class=HTMLResponse)
+def console_subject(request: Request, uscc: str,
+                    principal: Principal = requires("subject.read_full")) -> HTMLResponse:
+    if not uscc.strip():
+        raise InvalidInput("请输入统一社会信用代码")
+    view = read_history(request, uscc, principal)
+    return render(request, "subjects/history.html", view)

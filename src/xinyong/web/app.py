@@ -1,0 +1,87 @@
+"""The app factory: one FastAPI application serving the JSON API under /api/v1, the public
+portal and the staff console, over the store the settings name."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from sqlalchemy import Engine, text
+
+from xinyong import __version__
+from xinyong.accounts import api as accounts_api
+from xinyong.accounts import pages as accounts_pages
+from xinyong.catalog import api as catalog_api
+from xinyong.catalog import pages as catalog_pages
+from xinyong.core.db import ensure_schema, make_engine
+from xinyong.ingest import api as ingest_api
+from xinyong.ingest import pages as ingest_pages
+from xinyong.publicity import api as publicity_api
+from xinyong.publicity import pages as publicity_pages
+from xinyong.subjects import api as subjects_api
+from xinyong.subjects import pages as subjects_pages
+from xinyong.web import errors
+from xinyong.web.guards import RejectNul
+from xinyong.web.logs import AccessLog
+from xinyong.web.ratelimit import make_buckets
+from xinyong.web.security import OPEN, engine_of, requires
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """公共信用信息平台接口。
+
+- 公众可匿名查询主体和公示信息（有频率限制）；
+- 部门报送员、信用办工作人员以账号登录（会话 Cookie，写操作须带 `X-CSRF-Token`）；
+- 业务系统以接口令牌调用：`Authorization: Bearer xy_…`（`xinyong token create` 签发）。
+
+错误统一返回 `{"code", "message", "message_en"}`，`code` 稳定可供程序判断；列表统一以
+`limit`/`offset` 分页，返回 `has_more`。"""
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    database: str
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz", response_model=Health, tags=["运维"], summary="健康检查",
+                dependencies=[requires(OPEN)])
+    def healthz() -> Any:
+        return Health(status="ok", version=__version__, database="ok")
+
+    @router.get("/healthz/db", response_model=Health, tags=["运维"], summary="健康检查（含数据库）",
+                dependencies=[requires(OPEN)])
+    def healthz_db(engine: Engine = Depends(engine_of)) -> Any:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return Health(status="ok", version=__version__, database="ok")
+
+    return router
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    if engine is None:
+        engine = make_engine()
+        ensure_schema(engine)
+    app = FastAPI(title="xinyong 公共信用信息平台", version=__version__, description=DESCRIPTION,
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs",
+                  redoc_url=None, responses=errors.ERROR_RESPONSES)
+    app.state.engine = engine
+    app.state.buckets = make_buckets()
+    errors.install(app)
+    app.include_router(_health_router())
+    for api in (subjects_api, publicity_api, catalog_api, ingest_api, accounts_api):
+        app.include_router(api.router, prefix=API_PREFIX)
+    for pages in (subjects_pages, publicity_pages, catalog_pages, ingest_pages, accounts_pages):
+        app.include_router(pages.router, include_in_schema=False)
+    static = resources.files("xinyong.web").joinpath("static")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.add_middleware(RejectNul)
+    app.add_middleware(AccessLog)
+    return app

@@ -1,0 +1,155 @@
+"""How failures leave the service: JSON with a stable code and a Chinese and an English
+message on the API, a page in Chinese elsewhere. Never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from xinyong.accounts.rules import AuthenticationFailed, Forbidden
+from xinyong.core.errors import BadFile, InvalidInput, NotFound, RuleDataError, XinyongError
+from xinyong.web.uploads import TooLarge
+
+log = logging.getLogger("xinyong.web")
+
+
+class AuthenticationRequired(XinyongError):
+    code = "authentication_required"
+
+
+class RateLimited(XinyongError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class CsrfFailed(XinyongError):
+    code = "csrf_failed"
+
+
+STATUS: dict[type[XinyongError], int] = {
+    AuthenticationRequired: 401,
+    AuthenticationFailed: 401,
+    CsrfFailed: 403,
+    Forbidden: 403,
+    NotFound: 404,
+    BadFile: 422,
+    InvalidInput: 422,
+    RateLimited: 429,
+    TooLarge: 413,
+    RuleDataError: 500,
+}
+
+# English for each stable code; the Chinese message carries the particulars.
+ENGLISH: dict[str, str] = {
+    "authentication_required": "Sign in or send an API token to use this.",
+    "authentication_failed": "Sign-in failed: wrong username or password, or the account is inactive.",
+    "token_unknown": "The API token is not valid.",
+    "token_revoked": "The API token has been revoked.",
+    "token_expired": "The API token has expired.",
+    "token_role": "The API token's role may no longer use tokens.",
+    "csrf_failed": "The form has expired or did not come from this site; reload it and try again.",
+    "forbidden": "Your role does not allow this.",
+    "not_found": "Not found.",
+    "invalid_input": "The request is not valid.",
+    "bad_file": "The file cannot be read as a table.",
+    "too_large": "The file is larger than the platform accepts.",
+    "rate_limited": "Too many requests; slow down and try again later.",
+    "rule_data_invalid": "A rules data file of the platform is invalid; tell the administrator.",
+    "method_not_allowed": "This method is not allowed here.",
+    "internal_error": "Internal error; it has been logged.",
+}
+
+
+class ErrorBody(BaseModel):
+    """Every error the API returns."""
+
+    code: str
+    message: str
+    message_en: str
+    details: list[dict[str, Any]] | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorBody} for s in (401, 403, 404, 413, 422, 429)
+}
+
+
+def status_of(exc: XinyongError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def english(code: str, status: int) -> str:
+    return ENGLISH.get(code) or {401: ENGLISH["authentication_required"], 403: ENGLISH["forbidden"],
+                                 404: ENGLISH["not_found"], 429: ENGLISH["rate_limited"]
+                                 }.get(status, ENGLISH["invalid_input"])
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith(("/api/", "/healthz")):
+        return True
+    accept = request.headers.get("accept", "")
+    return accept.startswith("application/json") or "application/x-ndjson" in accept
+
+
+def error_response(request: Request, status: int, code: str, message: str,
+                   details: list[dict[str, Any]] | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    if wants_json(request):
+        body = ErrorBody(code=code, message=message, message_en=english(code, status),
+                         details=details)
+        return JSONResponse(body.model_dump(exclude_none=True), status, headers=headers)
+    from xinyong.web.templating import render  # pages import errors; avoid the cycle
+
+    return render(request, "error.html", {"status": status, "code": code, "message": message,
+                                          "details": details or []},
+                  status_code=status, headers=headers)
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc if p not in ("query", "body", "path", "header", "form"))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(XinyongError)
+    async def on_xinyong_error(request: Request, exc: XinyongError) -> Response:
+        status = status_of(exc)
+        if status >= 500:
+            log.error("rule data error: %s", exc.message)
+        if (isinstance(exc, AuthenticationRequired) and not wants_json(request)
+                and request.url.path.startswith("/console")):
+            return RedirectResponse(f"/console/sign-in?next={quote(request.url.path)}", 303)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return error_response(request, status, exc.code, exc.message, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = [{"field": _field_name(e.get("loc", ())), "problem": e.get("msg", "")}
+                   for e in exc.errors()]
+        fields = "、".join(sorted({d["field"] for d in details if d["field"]})) or "请求"
+        return error_response(request, 422, "invalid_input", f"请求参数不正确：{fields}", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code, message = {
+            404: ("not_found", "页面或资源不存在"),
+            405: ("method_not_allowed", "不支持此请求方法"),
+        }.get(exc.status_code, ("invalid_input", str(exc.detail)))
+        return error_response(request, exc.status_code, code, message)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "internal_error", "内部错误，已记录，请稍后再试或联系管理员")

@@ -1,0 +1,119 @@
+"""Who is asking, and may they: bearer tokens for systems, session cookies with CSRF
+protection for people, the anonymous public otherwise.
+
+Every route declares its rule with `requires("permission")` (or `requires(OPEN)` for the
+few routes anyone may reach without a permission, such as the sign-in form). The role test
+walks the app's routes and fails on any route without one.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection, Engine
+
+from xinyong.accounts import service as accounts
+from xinyong.accounts.rules import AuthenticationFailed, Forbidden, Principal, anonymous, can, role_table
+from xinyong.core.audit import Actor
+from xinyong.core.settings import get_settings
+from xinyong.web.errors import AuthenticationRequired, CsrfFailed
+
+SESSION_COOKIE = "xinyong_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+OPEN = "open"  # the rule of a route anyone may reach, checked by no permission
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def connection(request: Request) -> Iterator[Connection]:
+    """A read connection for one request (writes go through `writing`)."""
+    with engine_of(request).connect() as conn:
+        yield conn
+
+
+def client_address(request: Request) -> str:
+    if get_settings().trust_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64]
+    return request.client.host if request.client else "unknown"
+
+
+def actor(request: Request, principal: Principal) -> Actor:
+    return principal.actor(client_address(request))
+
+
+async def _check_csrf(request: Request, expected: str) -> None:
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()  # Starlette caches it for the route
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not sent or not hmac.compare_digest(sent, expected):
+        raise CsrfFailed("表单已过期或不是从本站提交的，请刷新页面后重试")
+
+
+async def current_principal(request: Request) -> Principal:
+    """Resolved once per request and kept on `request.state`."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = await _resolve(request)
+    request.state.principal = principal
+    return principal
+
+
+async def _resolve(request: Request) -> Principal:
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise AuthenticationFailed("Authorization 头应为 Bearer 接口令牌", code="token_unknown")
+        with engine_of(request).connect() as conn:
+            return accounts.authenticate_token(conn, secret)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        with engine_of(request).connect() as conn:
+            session = accounts.session_for(conn, cookie)
+        if session is not None:
+            request.state.csrf_token = session.csrf_token
+            if request.method not in SAFE_METHODS:
+                await _check_csrf(request, session.csrf_token)
+            return session.principal
+    return anonymous()
+
+
+def requires(permission: str) -> Any:
+    """The route's rule: the principal must hold `permission` (or `OPEN`: anyone)."""
+
+    def check(principal: Principal = Depends(current_principal)) -> Principal:
+        if permission != OPEN and not can(principal, permission):
+            label = role_table().permissions.get(permission, permission)
+            if principal.kind == "anonymous":
+                raise AuthenticationRequired(f"请先登录：{label}需要相应的账号或接口令牌")
+            raise Forbidden(f"没有权限：{label}（{permission}）")
+        return principal
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def rule_of(dependency: Callable[..., Any]) -> str | None:
+    """The permission a `requires` dependency checks (for the role table test)."""
+    value = getattr(dependency, "permission", None)
+    return value if isinstance(value, str) else None
+
+
+def csrf_token(request: Request) -> str | None:
+    value = getattr(request.state, "csrf_token", None)
+    return value if isinstance(value, str) else None

@@ -1,0 +1,65 @@
+"""Server-rendered pages: one Jinja environment over every capability's `templates/`
+folder, addressed as `capability/name.html` (`web/base.html` is the layout)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, PrefixLoader, select_autoescape
+from starlette.templating import Jinja2Templates
+
+from xinyong.accounts.rules import Principal, anonymous, role_table
+
+CAPABILITIES = ("web", "subjects", "publicity", "ingest", "catalog", "accounts")
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _day(value: date | datetime | str | None) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+@lru_cache(maxsize=1)
+def templates() -> Jinja2Templates:
+    env = Environment(
+        loader=PrefixLoader({c: PackageLoader(f"xinyong.{c}", "templates") for c in CAPABILITIES}),
+        autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True,
+        auto_reload=False)
+    env.filters["percent"] = _percent
+    env.filters["day"] = _day
+    env.globals["role_name"] = lambda code: role_table().roles[code].name if code in role_table().roles \
+        else code
+    return Jinja2Templates(env=env)
+
+
+def query_with(request: Request, **changes: Any) -> str:
+    """The current query string with some parameters changed (for pagers and filters)."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return "?" + urlencode(params)
+
+
+def render(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
+    principal: Principal = getattr(request.state, "principal", None) or anonymous()
+    full = {"principal": principal, "csrf_token": getattr(request.state, "csrf_token", None),
+            "query_with": lambda **kw: query_with(request, **kw), **context}
+    name = name if "/" in name else f"web/{name}"
+    response: HTMLResponse = templates().TemplateResponse(request, name, full,
+                                                          status_code=status_code, headers=headers)
+    return response

@@ -1,0 +1,142 @@
+"""The role table: every route of the app has an explicit rule, and every route is called as
+every role; a role without the permission is refused (401 anonymous, 403 signed in), a role
+with it is let through (whatever the route then says of the request itself)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+
+from xinyong.accounts.rules import anonymous, role_table
+from xinyong.web.security import OPEN, rule_of
+
+from ..factories import numbered_uscc
+from .conftest import DEPARTMENT, Platform
+
+# (method, path) → the permission it requires. This table is the specification: a new route
+# fails the test until it is added here with its rule.
+ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/healthz"): OPEN,
+    ("GET", "/healthz/db"): OPEN,
+    ("GET", "/api/v1/subjects"): "subject.read_public",
+    ("GET", "/api/v1/subjects/{uscc}"): "subject.read_public",
+    ("GET", "/api/v1/subjects/{uscc}/history"): "subject.read_full",
+    ("GET", "/api/v1/publicity"): "subject.read_public",
+    ("GET", "/api/v1/catalog"): "catalog.read",
+    ("GET", "/api/v1/catalog/{code}"): "catalog.read",
+    ("POST", "/api/v1/batches"): "batch.submit",
+    ("GET", "/api/v1/batches"): "batch.read_own",
+    ("GET", "/api/v1/batches/{batch_id}"): "batch.read_own",
+    ("GET", "/api/v1/batches/{batch_id}/errors"): "batch.read_own",
+    ("POST", "/api/v1/session"): OPEN,
+    ("DELETE", "/api/v1/session"): OPEN,
+    ("GET", "/api/v1/me"): OPEN,
+    ("GET", "/api/v1/audit"): "audit.read",
+    ("GET", "/api/v1/audit/verify"): "audit.read",
+    ("GET", "/"): "subject.read_public",
+    ("GET", "/search"): "subject.read_public",
+    ("GET", "/subjects/{uscc}"): "subject.read_public",
+    ("GET", "/publicity"): "subject.read_public",
+    ("GET", "/console"): OPEN,
+    ("GET", "/console/sign-in"): OPEN,
+    ("POST", "/console/sign-in"): OPEN,
+    ("POST", "/console/sign-out"): OPEN,
+    ("GET", "/console/subjects"): "subject.read_full",
+    ("GET", "/console/subjects/{uscc}"): "subject.read_full",
+    ("GET", "/console/catalog"): "catalog.read",
+    ("GET", "/console/catalog/{code}"): "catalog.read",
+    ("GET", "/console/upload"): "batch.submit",
+    ("POST", "/console/upload"): "batch.submit",
+    ("GET", "/console/batches"): "batch.read_own",
+    ("GET", "/console/batches/{batch_id}"): "batch.read_own",
+    ("GET", "/console/batches/{batch_id}/errors"): "batch.read_own",
+    ("GET", "/console/audit"): "audit.read",
+}
+# Not application routes: the OpenAPI document and its viewer, and static files.
+UNGUARDED = {"/api/v1/openapi.json", "/api/v1/docs", "/docs/oauth2-redirect", "/static"}
+
+PATH_VALUES = {"{uscc}": numbered_uscc(42), "{code}": "penalty", "{batch_id}": "999999"}
+
+
+def _rules_of(dependant: Any) -> list[str]:
+    found = []
+    for d in dependant.dependencies:
+        rule = rule_of(d.call)
+        if rule:
+            found.append(rule)
+        found += _rules_of(d)
+    return found
+
+
+def _app_routes(app: Any) -> dict[tuple[str, str], list[str]]:
+    routes = {}
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            for method in route.methods:
+                routes[(method, context.path)] = _rules_of(route.dependant)
+        else:
+            assert getattr(route, "path", None) in UNGUARDED, route
+    return routes
+
+
+def test_every_route_has_exactly_one_rule_and_is_in_the_table(platform: Platform) -> None:
+    routes = _app_routes(platform.client.app)
+    assert set(routes) == set(ROUTES), "routes and the role table differ"
+    for key, rules in routes.items():
+        assert rules == [ROUTES[key]], f"{key}: rules {rules}, table says {ROUTES[key]}"
+    for permission in set(ROUTES.values()) - {OPEN}:
+        assert permission in role_table().permissions, permission
+
+
+def _request(client: TestClient, method: str, path: str) -> Any:
+    url = path
+    for placeholder, value in PATH_VALUES.items():
+        url = url.replace(placeholder, value)
+    kwargs: dict[str, Any] = {"follow_redirects": False}
+    if path in ("/api/v1/batches", "/console/upload") and method == "POST":
+        kwargs["files"] = {"file": ("x.txt", b"a,b\n1,2\n", "text/csv")}
+    elif path == "/api/v1/session" and method == "POST":
+        kwargs["json"] = {"username": "nobody", "password": "wrong-password"}
+    elif path in ("/search", "/api/v1/subjects"):
+        url += "?q=测试"
+    return client.request(method, url, **kwargs)
+
+
+ROLES = ["public", "reporter", "staff", "reviewer", "auditor", "admin", "system"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_as_every_role(platform: Platform, role: str) -> None:
+    table = role_table()
+    if role == "public":
+        client, permissions = TestClient(platform.client.app), anonymous().permissions
+    elif role == "system":
+        client = TestClient(platform.client.app)
+        client.headers["Authorization"] = f"Bearer {platform.token('system', DEPARTMENT)}"
+        permissions = table.role("system").permissions
+    else:
+        department = DEPARTMENT if table.role(role).department == "required" else None
+        client = platform.as_role(role, department)
+        # a person signed in may still do all the public may
+        permissions = table.role(role).permissions | anonymous().permissions
+    for (method, path), permission in ROUTES.items():
+        if path in ("/api/v1/session", "/console/sign-out") and role != "public":
+            continue  # signing in or out would change who this client is mid-table
+        response = _request(client, method, path)
+        allowed = permission == OPEN or permission in permissions
+        where = f"{role} {method} {path} → {response.status_code} {response.text[:200]}"
+        if allowed:
+            if (method, path) == ("POST", "/api/v1/session"):  # reached, and refused the password
+                assert response.json()["code"] == "authentication_failed", where
+                continue
+            assert response.status_code not in (401, 403), where
+        elif role == "public":
+            assert response.status_code in (401, 303), where
+            if response.status_code == 303:  # console pages send the public to sign in
+                assert response.headers["location"].startswith("/console/sign-in"), where
+        else:
+            assert response.status_code == 403, where
