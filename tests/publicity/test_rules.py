@@ -175,6 +175,19 @@ def test_licence_without_an_end_stays_open_and_an_expired_one_is_empty() -> None
     assert not expired.in_publicity(date(2025, 3, 3))
 
 
+def test_licence_written_as_valid_until_2099_is_open_ended() -> None:
+    for written in ("2099-12-31", "9999-12-31"):
+        w = rules.window(RULES, LICENCE_VALIDITY, {"valid_to": written}, date(2025, 3, 3), ORG)
+        assert (w.start, w.end) == (date(2025, 3, 3), None) and "长期" in w.reason
+    stricter = rules.parse(rules.merge(raw_national(), {"rules": {"licence_validity": {
+        "open_ended_from": "9999-12-31"}}}), categories=CATEGORIES)
+    w = rules.window(stricter, LICENCE_VALIDITY, {"valid_to": "2099-12-31"}, date(2025, 3, 3), ORG)
+    assert w.end == date(2100, 1, 1)
+    with pytest.raises(RuleDataError, match="open_ended_from"):
+        rules.parse(rules.merge(raw_national(), {"rules": {"licence_validity": {
+            "open_ended_from": "someday"}}}), categories=CATEGORIES)
+
+
 def test_item_without_a_rule_is_never_published() -> None:
     w = rules.window(RULES, None, {}, date(2025, 3, 3), ORG)
     assert (w.tier, w.published, w.start, w.end) == (None, False, None, None)

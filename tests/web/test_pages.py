@@ -4,6 +4,7 @@ form token, rate limiting with a clear 429 page, and audited reads of non-public
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -195,3 +196,26 @@ def test_publicity_listing_filters_by_kind_department_and_date(platform: Platfor
     page = c.get("/publicity", params={"department": OTHER_DEPARTMENT})
     assert page.status_code == 200 and "厦思市监罚〔2026〕3号" in page.text
     assert "厦思市监罚〔2026〕1号" not in page.text and f"/subjects/{numbered_uscc(3)}" in page.text
+
+
+def test_natural_persons_stay_off_the_portal_or_are_masked_where_published(
+        platform: Platform, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    person = {"行政相对人类别": "自然人", "行政相对人名称": "张三丰", "证件类型": "身份证",
+              "行政相对人代码_1(统一社会信用代码)": "", "证件号码": resident_id(seq="456")}
+    _load(platform, [published_penalty(1, **person, **{"行政处罚决定书文号": "厦思市监罚〔2026〕91号"})])
+    listed = platform.client.get("/api/v1/publicity").json()["items"]
+    assert listed == []  # by default natural persons' records are not published
+    # a locality that publishes them: the name is masked and no identity is shown
+    data = tmp_path / "rules"
+    data.mkdir()
+    (data / "publicity.yaml").write_text("natural_persons: {published: true}\n", encoding="utf-8")
+    monkeypatch.setenv("XINYONG_DATA_DIR", str(data))
+    get_settings.cache_clear()
+    _load(platform, [published_penalty(2, **person, **{"行政处罚决定书文号": "厦思市监罚〔2026〕92号"})])
+    response = platform.client.get("/api/v1/publicity")
+    [item] = response.json()["items"]
+    assert item["subject"] == {"uscc": None, "name": "张**", "kind": "natural_person"}
+    assert "张三丰" not in response.text and resident_id(seq="456") not in response.text
+    page = platform.client.get("/publicity")
+    assert "张**" in page.text and "张三丰" not in page.text
+    assert "张三丰" not in platform.client.get("/api/v1/subjects?q=张三丰").text

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from xinyong.accounts import service
@@ -16,6 +16,7 @@ from xinyong.core.db import writing
 from xinyong.core.settings import get_settings
 from xinyong.web.errors import ErrorBody
 from xinyong.web.pagination import Page, Paging, page_of
+from xinyong.web.schema import UtcDateTime
 from xinyong.web.security import (
     OPEN,
     SESSION_COOKIE,
@@ -96,7 +97,7 @@ def me(request: Request, principal: Principal = requires(OPEN)) -> Any:
 
 class AuditEventView(BaseModel):
     id: int
-    at: datetime
+    at: UtcDateTime
     actor: str
     role: str | None
     action: str
@@ -106,13 +107,6 @@ class AuditEventView(BaseModel):
     source: str | None
     detail: dict[str, Any]
     hash: str
-
-    @field_validator("at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        """Stored as naive UTC; sent with its offset, as an RFC 3339 date-time must be."""
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-
 
 class VerificationView(BaseModel):
     events: int

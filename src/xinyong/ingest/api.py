@@ -17,6 +17,7 @@ from xinyong.ingest import rules, service
 from xinyong.ingest.service import Progress, Receipt
 from xinyong.web.errors import ErrorBody
 from xinyong.web.pagination import Page, Paging, page_of
+from xinyong.web.schema import UtcDateTime
 from xinyong.web.security import actor, connection, engine_of, requires
 from xinyong.web.uploads import save_upload
 
@@ -41,7 +42,7 @@ class BatchView(BaseModel):
     format: str
     encoding: str | None
     received_date: date
-    submitted_at: Any
+    submitted_at: UtcDateTime
     submitted_by: str
     rows: int
     accepted: int

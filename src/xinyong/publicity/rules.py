@@ -62,6 +62,8 @@ class PenaltyRule:
 @dataclass(frozen=True)
 class LicenceRule:
     valid_to_field: str
+    # 有效期至 on or after this day is how departments write "no end" (长期有效).
+    open_ended_from: date | None = None
 
 
 @dataclass(frozen=True)
@@ -285,10 +287,16 @@ def _penalty_rule(value: Any, where: _Where, known: Collection[str] | None) -> P
 def _licence_rule(value: Any, where: _Where) -> LicenceRule:
     entry = f"rules.{LICENCE_VALIDITY}"
     raw = _mapping(value, where, entry)
-    _unknown_keys(raw, ("fields",), where, entry)
+    _unknown_keys(raw, ("fields", "open_ended_from"), where, entry)
     fields = _mapping(raw.get("fields"), where, f"{entry}.fields")
     _unknown_keys(fields, ("valid_to",), where, f"{entry}.fields")
-    return LicenceRule(_text(fields.get("valid_to"), where, f"{entry}.fields.valid_to"))
+    open_ended = raw.get("open_ended_from")
+    if open_ended is not None and not isinstance(open_ended, date):
+        try:
+            open_ended = date.fromisoformat(str(open_ended))
+        except ValueError:
+            raise where.fail(f"{entry}.open_ended_from", "应为日期 YYYY-MM-DD") from None
+    return LicenceRule(_text(fields.get("valid_to"), where, f"{entry}.fields.valid_to"), open_ended)
 
 
 def check_item(rules: PublicityRules, item_code: str, rule_name: str | None,
@@ -378,6 +386,10 @@ def licence_window(rules: PublicityRules, decision: date, valid_to: date | None,
     if valid_to is None:
         return Window(None, True, decision, None, None, rules.regime,
                       "行政许可未填写有效期至，公示不设截止日期")
+    open_ended = rules.licence.open_ended_from
+    if open_ended is not None and valid_to >= open_ended:
+        return Window(None, True, decision, None, None, rules.regime,
+                      f"行政许可长期有效（有效期至{valid_to.isoformat()}），公示不设截止日期")
     end = max(valid_to + timedelta(days=1), decision)
     return Window(None, True, decision, None, end, rules.regime,
                   f"行政许可按有效期公示，有效期至{valid_to.isoformat()}")

@@ -23,6 +23,7 @@ from xinyong.catalog.service import current_catalog
 from xinyong.core import audit
 from xinyong.core.db import writing
 from xinyong.core.errors import NotFound
+from xinyong.core.masking import mask_person_name
 from xinyong.core.settings import get_settings
 from xinyong.ingest.models import Batch
 from xinyong.publicity import rules
@@ -111,8 +112,16 @@ def listing(conn: Connection, day: date, *, kind: str = "penalty", department: s
              "decision_date": _iso(row.decision_date), "department": row.department,
              "tier": row.publicity_tier, "start": _iso(row.publicity_start),
              "end": _iso(row.publicity_end),
-             "subject": {"uscc": row.uscc, "name": row.name, "kind": row.kind}}
+             "subject": _listed_subject(row.uscc, row.name, row.kind)}
             for row in conn.execute(query)]
+
+
+def _listed_subject(uscc: str | None, name: str, kind: str) -> dict[str, Any]:
+    """A natural person (published only where a locality configures it) is listed by a masked
+    name and no code: a listing must not become a way to look people up."""
+    if kind == "natural_person":
+        return {"uscc": None, "name": mask_person_name(name) or "", "kind": kind}
+    return {"uscc": uscc, "name": name, "kind": kind}
 
 
 def departments(conn: Connection) -> list[str]:

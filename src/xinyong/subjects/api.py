@@ -16,6 +16,7 @@ from xinyong.subjects import search as search_service
 from xinyong.subjects import service
 from xinyong.web.pagination import Page, Paging
 from xinyong.web.ratelimit import limited
+from xinyong.web.schema import UtcDateTime
 from xinyong.web.security import actor, connection, engine_of, requires
 
 router = APIRouter(tags=["信用主体"])
@@ -93,7 +94,7 @@ class HistoryRecord(BaseModel):
     received_date: str | None
     on_time: bool | None
     submitted_by: str
-    submitted_at: Any
+    submitted_at: UtcDateTime
     filename: str
     publicity: HistoryWindow
     fields: list[FieldValue]
