@@ -34,7 +34,22 @@ class ReasonCount(BaseModel):
     count: int
 
 
-class BatchView(BaseModel):
+class Counts(BaseModel):
+    """A batch's row counts, the same on the receipt and in listings."""
+
+    rows: int
+    accepted: int
+    rejected: int
+    new: int
+    corrected: int
+    unchanged: int
+    on_time: int
+    late: int
+    compliance_rate: float | None
+    timeliness_rate: float | None
+
+
+class BatchView(Counts):
     id: int
     department: str
     item_code: str
@@ -44,22 +59,12 @@ class BatchView(BaseModel):
     received_date: date
     submitted_at: UtcDateTime
     submitted_by: str
-    rows: int
-    accepted: int
-    rejected: int
-    new: int
-    corrected: int
-    unchanged: int
-    on_time: int
-    late: int
-    compliance_rate: float | None
-    timeliness_rate: float | None
     has_error_report: bool
     rejection_reasons: list[ReasonCount]
     unknown_columns: list[str]
 
 
-class ReceiptView(BaseModel):
+class ReceiptView(Counts):
     batch: int
     department: str
     kind: str
@@ -69,18 +74,8 @@ class ReceiptView(BaseModel):
     encoding: str | None
     received: str
     catalog_version: str
-    rows: int
-    accepted: int
-    rejected: int
-    new: int
-    corrected: int
-    unchanged: int
-    on_time: int
-    late: int
     blank_rows: int
     backfill: bool
-    compliance_rate: float | None
-    timeliness_rate: float | None
     unknown_columns: list[str]
     rejection_reasons: dict[str, int]
     error_report_url: str | None
