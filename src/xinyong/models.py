@@ -5,6 +5,7 @@ from xinyong.catalog.models import CatalogVersion
 from xinyong.core.audit import AuditEvent
 from xinyong.core.db import Base
 from xinyong.ingest.models import Batch, Rejection
+from xinyong.publicity.models import PublicityStop
 from xinyong.subjects.models import (
     Record,
     Subject,
@@ -23,6 +24,7 @@ __all__ = [
     "AuditEvent",
     "Batch",
     "CatalogVersion",
+    "PublicityStop",
     "Record",
     "Rejection",
     "Subject",

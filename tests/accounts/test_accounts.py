@@ -33,6 +33,8 @@ from xinyong.core.audit import Actor
 from xinyong.core.db import utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound, RuleDataError
 
+from ..factories import numbered_uscc
+
 ADMIN = Actor("cli:test", "admin", "cli")
 GOOD = "correct-horse-battery"
 
@@ -41,8 +43,10 @@ GOOD = "correct-horse-battery"
 
 def test_shipped_role_table_loads_with_every_role() -> None:
     table = load_roles()
-    assert set(table.roles) == {"public", "reporter", "staff", "reviewer", "auditor", "admin",
-                                "system"}
+    assert set(table.roles) == {"public", "enterprise", "reporter", "staff", "reviewer", "auditor",
+                                "admin", "system"}
+    assert table.role("enterprise").subject == "required"
+    assert table.role("reporter").subject == "none"
     assert table.role("reporter").name == "部门报送员"
     assert table.role("reporter").department == "required"
     assert table.role("system").department == "required"
@@ -53,6 +57,11 @@ def test_shipped_role_table_loads_with_every_role() -> None:
 @pytest.mark.parametrize(("role", "permission", "allowed"), [
     ("public", "subject.read_public", True),
     ("public", "subject.read_full", False),
+    ("public", "objection.file", False),  # a subject objects signed in, as itself
+    ("enterprise", "objection.file", True),
+    ("enterprise", "repair.apply", True),
+    ("enterprise", "batch.submit", False),
+    ("reporter", "objection.decide", True),
     ("reporter", "batch.submit", True),
     ("reporter", "batch.read_own", True),
     ("reporter", "batch.read_all", False),
@@ -435,3 +444,21 @@ def test_account_commands_document_themselves() -> None:
                  ["token", "revoke"], ["audit", "verify"], ["audit", "list"]):
         r = xinyong(*args, "--help")
         assert r.returncode == 0 and "Usage" in r.stdout
+
+
+def test_enterprise_accounts_act_for_one_valid_subject(engine: Engine) -> None:
+    with writing(engine) as conn:
+        with pytest.raises(InvalidInput, match="必须指定所代表主体"):
+            service.create_account(conn, ADMIN, "firm1", "enterprise", password=GOOD)
+        with pytest.raises(InvalidInput, match="无效"):
+            service.create_account(conn, ADMIN, "firm1", "enterprise", password=GOOD,
+                           subject="91350203MA00000000")
+        with pytest.raises(InvalidInput, match="不代表信用主体"):
+            service.create_account(conn, ADMIN, "staff9", "staff", password=GOOD,
+                           subject=numbered_uscc(1))
+        made = service.create_account(conn, ADMIN, "firm1", "enterprise", password=GOOD,
+                              subject=numbered_uscc(1).lower())
+    assert made.subject_uscc == numbered_uscc(1)
+    with writing(engine) as conn:
+        principal = service.authenticate_password(conn, "firm1", GOOD)
+    assert principal.subject == numbered_uscc(1) and principal.role == "enterprise"

@@ -50,12 +50,13 @@ class Platform:
     tmp: Path
     made: list[str] = field(default_factory=list)
 
-    def account(self, role: str, department: str | None = None) -> str:
+    def account(self, role: str, department: str | None = None, subject: str | None = None) -> str:
+        """A new account; `subject` is the USCC an enterprise account acts for."""
         username = f"{role}{len(self.made) + 1}"
         self.made.append(username)
         with writing(self.engine) as conn:
             accounts.create_account(conn, SYSTEM, username, role, password=PASSWORD,
-                                    department=department)
+                                    department=department, subject=subject)
         return username
 
     def sign_in(self, username: str, client: TestClient | None = None) -> str:
@@ -65,10 +66,11 @@ class Platform:
         token: str = r.json()["csrf_token"]
         return token
 
-    def as_role(self, role: str, department: str | None = None) -> TestClient:
+    def as_role(self, role: str, department: str | None = None,
+                subject: str | None = None) -> TestClient:
         """A new client signed in with a new account of this role; its CSRF header preset."""
         client = TestClient(self.client.app)
-        csrf = self.sign_in(self.account(role, department), client)
+        csrf = self.sign_in(self.account(role, department, subject), client)
         client.headers["X-CSRF-Token"] = csrf
         return client
 

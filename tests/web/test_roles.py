@@ -54,6 +54,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/console/batches/{batch_id}"): "batch.read_own",
     ("GET", "/console/batches/{batch_id}/errors"): "batch.read_own",
     ("GET", "/console/audit"): "audit.read",
+    # objections (异议) ---------------------------------------------------------------------
+    # repair (信用修复) ---------------------------------------------------------------------
+    # lists (名单) --------------------------------------------------------------------------
 }
 # Not application routes: the OpenAPI document and its viewer, and static files.
 UNGUARDED = {"/api/v1/openapi.json", "/api/v1/docs", "/docs/oauth2-redirect", "/static"}
@@ -106,7 +109,7 @@ def _request(client: TestClient, method: str, path: str) -> Any:
     return client.request(method, url, **kwargs)
 
 
-ROLES = ["public", "reporter", "staff", "reviewer", "auditor", "admin", "system"]
+ROLES = ["public", "enterprise", "reporter", "staff", "reviewer", "auditor", "admin", "system"]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -120,7 +123,7 @@ def test_every_route_as_every_role(platform: Platform, role: str) -> None:
         permissions = table.role("system").permissions
     else:
         department = DEPARTMENT if table.role(role).department == "required" else None
-        client = platform.as_role(role, department)
+        client = platform.as_role(role, department, numbered_uscc(41) if role == "enterprise" else None)
         # a person signed in may still do all the public may
         permissions = table.role(role).permissions | anonymous().permissions
     for (method, path), permission in ROUTES.items():

@@ -50,9 +50,11 @@ def _generated_password() -> str:
 def user_create(
     username: Annotated[str, typer.Argument(help="用户名（登录名，不区分大小写）")],
     role: Annotated[str, typer.Option("--role", "-r", help="角色，如 reporter、staff、reviewer、"
-                                                           "auditor、admin")],
+                                                           "auditor、admin、enterprise")],
     department: Annotated[str | None, typer.Option("--department", "-d",
                                                    help="所属部门（部门报送员必填）")] = None,
+    subject: Annotated[str | None, typer.Option(
+        "--subject", "-s", help="所代表信用主体的统一社会信用代码（enterprise 必填）")] = None,
     name: Annotated[str | None, typer.Option("--name", help="显示名，如姓名")] = None,
     password_stdin: Annotated[bool, typer.Option(
         "--password-stdin", help="从标准输入读取密码（一行）")] = False,
@@ -70,9 +72,10 @@ def user_create(
         password, generated = _generated_password(), True
     with writing(engine()) as conn:
         account = service.create_account(conn, _operator(), username, role, password=password,
-                                         department=department, display_name=name)
+                                         department=department, display_name=name, subject=subject)
     role_name = role_table().role(account.role).name
-    where = f"，部门 {account.department}" if account.department else ""
+    where = (f"，部门 {account.department}" if account.department else "") + (
+        f"，代表主体 {account.subject_uscc}" if account.subject_uscc else "")
     out.print(f"已创建账号 {account.username}（{account.display_name}，{role_name}{where}）")
     if generated:
         out.print("初始密码（只显示这一次，请立即转交并要求修改）：")

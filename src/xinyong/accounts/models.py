@@ -18,6 +18,8 @@ class Account(Base):
     display_name: Mapped[str] = mapped_column(String(100), nullable=False)
     role: Mapped[str] = mapped_column(String(32), nullable=False)
     department: Mapped[str | None] = mapped_column(String(100))
+    # The credit subject an enterprise account (or its agent) acts for.
+    subject_uscc: Mapped[str | None] = mapped_column(String(18))
     # argon2id, in the PHC string format that carries its own parameters and salt.
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)

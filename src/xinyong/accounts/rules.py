@@ -19,6 +19,7 @@ from xinyong.core.audit import Actor
 from xinyong.core.errors import InvalidInput, RuleDataError, XinyongError
 
 DEPARTMENT_RULES = {"required", "optional", "none"}
+SUBJECT_RULES = {"required", "none"}
 CREDENTIALS = {"password", "token"}
 PERMISSION_NAME = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")
 ROLE_NAME = re.compile(r"^[a-z][a-z_]*$")
@@ -43,6 +44,9 @@ class Role:
     department: str  # required | optional | none
     credentials: frozenset[str]
     permissions: frozenset[str]
+    # required: the role acts for one credit subject (an enterprise or its agent), whose
+    # 统一社会信用代码 its accounts must name
+    subject: str = "none"
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class Principal:
     department: str | None
     permissions: frozenset[str]
     kind: str = "account"  # account | token | anonymous
+    subject: str | None = None  # the USCC of the subject an enterprise account acts for
 
     def actor(self, source: str | None = None) -> Actor:
         """The same person as the audit log names them."""
@@ -105,6 +110,15 @@ def password_problems(password: str, username: str | None = None) -> list[str]:
     return problems
 
 
+def subject_problem(role: Role, uscc: str | None) -> str | None:
+    """Why this subject binding does not fit the role, or None."""
+    if role.subject == "required" and not uscc:
+        return f"角色 {role.name}（{role.code}）必须指定所代表主体的统一社会信用代码"
+    if role.subject == "none" and uscc:
+        return f"角色 {role.name}（{role.code}）不代表信用主体"
+    return None
+
+
 def department_problem(role: Role, department: str | None) -> str | None:
     """Why this department does not fit the role, or None."""
     if role.department == "required" and not department:
@@ -136,7 +150,7 @@ def _parse_role(code: Any, raw: Any, permissions: dict[str, str], where: _Where)
         raise where.fail(entry, "角色代码只能由小写字母和下划线组成")
     if not isinstance(raw, dict):
         raise where.fail(entry, "角色定义应为映射")
-    unknown = set(raw) - {"name", "department", "credentials", "permissions"}
+    unknown = set(raw) - {"name", "department", "subject", "credentials", "permissions"}
     if unknown:
         raise where.fail(entry, f"未知的键 {'、'.join(sorted(unknown))}")
     if not isinstance(raw.get("name"), str) or not raw["name"].strip():
@@ -145,6 +159,9 @@ def _parse_role(code: Any, raw: Any, permissions: dict[str, str], where: _Where)
     if department not in DEPARTMENT_RULES:
         raise where.fail(entry, f"department 应为 {'、'.join(sorted(DEPARTMENT_RULES))} 之一，"
                                 f"而不是 {department}")
+    subject = raw.get("subject", "none")
+    if subject not in SUBJECT_RULES:
+        raise where.fail(entry, f"subject 应为 {'、'.join(sorted(SUBJECT_RULES))} 之一，而不是 {subject}")
     credentials = _names(raw.get("credentials"), where, f"{entry} credentials")
     for c in credentials:
         if c not in CREDENTIALS:
@@ -155,7 +172,8 @@ def _parse_role(code: Any, raw: Any, permissions: dict[str, str], where: _Where)
             raise where.fail(entry, f"引用了未定义的权限 {p}")
     if len(set(granted)) != len(granted):
         raise where.fail(entry, "权限重复")
-    return Role(code, raw["name"].strip(), department, frozenset(credentials), frozenset(granted))
+    return Role(code, raw["name"].strip(), department, frozenset(credentials), frozenset(granted),
+                subject)
 
 
 def parse_roles(content: Any, source: str) -> RoleTable:

@@ -31,8 +31,10 @@ from xinyong.accounts.rules import (
     department_problem,
     password_problems,
     role_table,
+    subject_problem,
 )
 from xinyong.core import audit
+from xinyong.core import uscc as uscc_rules
 from xinyong.core.audit import Actor, AuditEvent
 from xinyong.core.db import utcnow
 from xinyong.core.errors import InvalidInput, NotFound
@@ -62,6 +64,7 @@ class AccountView:
     active: bool
     created_at: datetime
     last_login_at: datetime | None
+    subject_uscc: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,7 +96,7 @@ class TokenView:
 def _account(row: RowMapping) -> AccountView:
     return AccountView(row["id"], row["username"], row["display_name"], row["role"],
                        row["department"], bool(row["active"]), row["created_at"],
-                       row["last_login_at"])
+                       row["last_login_at"], row["subject_uscc"])
 
 
 def _token(row: RowMapping) -> TokenView:
@@ -116,6 +119,19 @@ def _check_role(table: RoleTable, role_code: str, department: str | None,
     if problem:
         raise InvalidInput(problem, code="department")
     return role
+
+
+def _subject(role: Role, uscc: str | None) -> str | None:
+    """The normalised, valid code of the subject an account acts for (or None)."""
+    code = uscc_rules.normalise(uscc) if uscc and uscc.strip() else None
+    problem = subject_problem(role, code)
+    if problem:
+        raise InvalidInput(problem, code="subject")
+    if code is not None:
+        errors = uscc_rules.validate(code)
+        if errors:
+            raise InvalidInput(f"统一社会信用代码 {code} 无效：{errors[0].message}", code="invalid_uscc")
+    return code
 
 
 def _check_password(password: str, username: str | None) -> None:
@@ -143,23 +159,26 @@ def get_account(conn: Connection, username: str) -> AccountView:
 
 
 def create_account(conn: Connection, actor: Actor, username: str, role: str, *, password: str,
-                   department: str | None = None, display_name: str | None = None) -> AccountView:
+                   department: str | None = None, display_name: str | None = None,
+                   subject: str | None = None) -> AccountView:
     """Open an account that signs in with a password. Usernames are case-insensitive."""
     username = username.strip().lower()
     if not USERNAME.match(username):
         raise InvalidInput("用户名应为 2–64 个字符，由字母、数字和 _ . @ - 组成，以字母或数字开头",
                            code="username")
     department = _department(department)
-    _check_role(role_table(), role, department, "password")
+    role_row = _check_role(role_table(), role, department, "password")
+    subject = _subject(role_row, subject)
     _check_password(password, username)
     if _find_account(conn, username) is not None:
         raise InvalidInput(f"账号 {username} 已存在", code="account_exists")
     name = (display_name or "").strip() or username
     conn.execute(insert(Account).values(
-        username=username, display_name=name, role=role, department=department,
+        username=username, display_name=name, role=role, department=department, subject_uscc=subject,
         password_hash=_hasher.hash(password), active=True, created_at=utcnow()))
     audit.record(conn, actor, "account.create", "account", username,
-                 detail={"role": role, "department": department, "display_name": name})
+                 detail={"role": role, "department": department, "display_name": name,
+                         "subject": subject})
     return _account(_get_account(conn, username))
 
 
@@ -211,7 +230,8 @@ def authenticate_password(conn: Connection, username: str, password: str, *,
     if _hasher.check_needs_rehash(row["password_hash"]):
         values["password_hash"] = _hasher.hash(password)
     conn.execute(update(Account).where(Account.id == row["id"]).values(**values))
-    principal = Principal(row["username"], role.code, row["department"], role.permissions)
+    principal = Principal(row["username"], role.code, row["department"], role.permissions,
+                          subject=row["subject_uscc"])
     audit.record(conn, principal.actor(source), "auth.sign_in", "account", row["username"],
                  detail={"method": "password"})
     return principal
@@ -318,7 +338,8 @@ def _with_public(principal: Principal) -> Principal:
     """A person who signs in may still do all the public may: an auditor can search the
     portal like anyone else. (Tokens are not widened: their scopes are deliberate.)"""
     wider = principal.permissions | anonymous().permissions
-    return Principal(principal.name, principal.role, principal.department, wider, principal.kind)
+    return Principal(principal.name, principal.role, principal.department, wider, principal.kind,
+                     principal.subject)
 
 
 def start_session(conn: Connection, principal: Principal, *, source: str | None = None,
@@ -342,7 +363,7 @@ def session_for(conn: Connection, secret: str, *, now: datetime | None = None) -
     s, a = WebSession.__table__, Account.__table__
     row = conn.execute(
         select(s.c.csrf_token, s.c.expires_at, s.c.ended_at, a.c.username, a.c.role,
-               a.c.department, a.c.active)
+               a.c.department, a.c.active, a.c.subject_uscc)
         .join(a, a.c.id == s.c.account_id)
         .where(s.c.secret_hash == _hash_secret(secret))
     ).mappings().one_or_none()
@@ -353,7 +374,8 @@ def session_for(conn: Connection, secret: str, *, now: datetime | None = None) -
     role = role_table().roles.get(row["role"])
     if role is None or "password" not in role.credentials:
         return None
-    principal = Principal(row["username"], role.code, row["department"], role.permissions)
+    principal = Principal(row["username"], role.code, row["department"], role.permissions,
+                          subject=row["subject_uscc"])
     return SessionView(_with_public(principal), row["csrf_token"], row["expires_at"])
 
 

@@ -129,6 +129,8 @@ def _alembic_config(conn: Connection) -> Any:
 
 @lru_cache(maxsize=1)
 def head_revision() -> str:
+    """The schema's current revision: the head, or the heads joined by '+' while capabilities
+    built side by side each add a migration on the same parent (Alembic branches)."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
@@ -136,19 +138,20 @@ def head_revision() -> str:
     cfg.set_main_option(
         "script_location", str(resources.files("xinyong.core").joinpath("migrations"))
     )
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    assert head is not None
-    return head
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    assert heads
+    return "+".join(sorted(heads))
 
 
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return "+".join(sorted(heads)) if heads else None
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     from alembic import command
 
     with engine.begin() as conn:

@@ -21,13 +21,15 @@ def _busiest_department(conn: Connection) -> str:
     return str(row[0]) if row else "演示部门"
 
 
-def ensure_accounts(conn: Connection, password: str) -> list[AccountView]:
+def ensure_accounts(conn: Connection, password: str, subject: str | None) -> list[AccountView]:
     """`demo-<role>` for every password role; reporters and the like get the department that
-    reported most, so their console has data. Existing accounts are left as they are."""
+    reported most, so their console has data; the enterprise account acts for `subject` (a
+    subject with a penalty in publicity), and is skipped without one. Existing accounts are
+    left as they are."""
     department = _busiest_department(conn)
     made = []
     for code, role in role_table().roles.items():
-        if "password" not in role.credentials:
+        if "password" not in role.credentials or (role.subject == "required" and not subject):
             continue
         username = f"demo-{code}"
         try:
@@ -37,7 +39,8 @@ def ensure_accounts(conn: Connection, password: str) -> list[AccountView]:
             pass
         made.append(service.create_account(
             conn, SYSTEM, username, code, password=password, display_name=f"演示{role.name}",
-            department=department if role.department == "required" else None))
+            department=department if role.department == "required" else None,
+            subject=subject if role.subject == "required" else None))
     return made
 
 

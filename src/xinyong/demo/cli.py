@@ -58,11 +58,13 @@ def _sign_ins(eng: Engine) -> None:
     """One demo account per role that signs in with a password, and a token for systems.
     The token's secret exists only when it is made, so it is printed on the first run only."""
     with writing(eng) as conn:
-        made = accounts_demo.ensure_accounts(conn, DEMO_PASSWORD)
+        sample = _sample(eng)
+        made = accounts_demo.ensure_accounts(conn, DEMO_PASSWORD, sample[0] if sample else None)
         token = accounts_demo.ensure_token(conn)
-    table = Table("角色", "用户名", "密码", "部门", header_style="bold", title="演示账号（仅供演示）")
+    table = Table("角色", "用户名", "密码", "部门或主体", header_style="bold", title="演示账号（仅供演示）")
     for a in made:
-        table.add_row(role_table().role(a.role).name, a.username, DEMO_PASSWORD, a.department or "")
+        table.add_row(role_table().role(a.role).name, a.username, DEMO_PASSWORD,
+                      a.department or a.subject_uscc or "")
     out.print(table)
     if token:
         out.print(f"业务系统接口令牌（只显示这一次）：{token}")

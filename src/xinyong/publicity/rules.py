@@ -31,6 +31,13 @@ SUBJECT_KINDS = ("organisation", "individual_business", "natural_person")
 KIND_LABELS = {"organisation": "法人及非法人组织", "individual_business": "个体工商户",
                "natural_person": "自然人"}
 REGIME_MAX_LENGTH = 16  # record.publicity_regime
+# Why a record leaves publicity before its window ends (publicity_stop.reason).
+STOP_REASONS = {
+    "revoked": "行政决定已撤销（异议核实后撤销）",
+    "corrected": "信息已更正，以新版本公示",
+    "suspended": "异议处理期间暂停公示",
+    "repaired": "信用修复完成，停止公示",
+}
 _TOP_KEYS = {"regime", "basis", "tiers", "natural_persons", "rules"}
 
 # What a record stores: (tier, published, start, earliest_repair, end), dates as ISO text —

@@ -16,17 +16,32 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Engine, FromClause, and_, func, or_, select, text, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    FromClause,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 
 from xinyong.catalog.rules import Catalog, Item
 from xinyong.catalog.service import current_catalog
 from xinyong.core import audit
-from xinyong.core.db import writing
-from xinyong.core.errors import NotFound
+from xinyong.core.db import utcnow, writing
+from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
 from xinyong.core.settings import get_settings
 from xinyong.ingest.models import Batch
 from xinyong.publicity import rules
+from xinyong.publicity.models import PublicityStop
 from xinyong.subjects.models import Record, Subject
 
 FILE = "publicity.yaml"
@@ -76,12 +91,66 @@ def windows_for(item: Item, publicity: rules.PublicityRules) -> rules.Windows:
 
 def in_publicity(table: FromClause, day: date) -> ColumnElement[bool]:
     """SQL condition: a row of `table` (the record table or an alias of it) is in publicity on
-    `day` — published, started, and not yet ended (no end: open). Current versions only is
-    the caller's filter (`status = 'current'`): a superseded version keeps its window as
-    history."""
+    `day` — published, started, not yet ended (no end: open), and not stopped that day by an
+    objection or repair decision (`publicity_stop`). Current versions only is the caller's
+    filter (`status = 'current'`): a superseded version keeps its window as history."""
     c = table.c
+    stop = PublicityStop.__table__
+    stopped = exists().where(stop.c.record_id == c.id, stop.c.since <= day,
+                             or_(stop.c.until.is_(None), stop.c.until > day))
     return and_(c.published == true(), c.publicity_start <= day,
-                or_(c.publicity_end.is_(None), c.publicity_end > day))
+                or_(c.publicity_end.is_(None), c.publicity_end > day), ~stopped)
+
+
+def stop_publicity(conn: Connection, actor: audit.Actor, record_id: int, reason: str, since: date,
+                   case_type: str, case_id: str, *, until: date | None = None) -> int:
+    """Take a record out of publicity from `since` (until `until`, or for good), for the case
+    that decided it; audited as `publicity.stopped`. Returns the stop's id."""
+    if reason not in rules.STOP_REASONS:
+        raise InvalidInput(f"未知的停止公示原因 {reason}（{'、'.join(rules.STOP_REASONS)}）")
+    r = Record.__table__
+    subject_id = conn.execute(select(r.c.subject_id).where(r.c.id == record_id)).scalar_one_or_none()
+    if subject_id is None:
+        raise NotFound(f"没有编号为 {record_id} 的记录")
+    result = conn.execute(insert(PublicityStop).values(
+        record_id=record_id, subject_id=subject_id, reason=reason, since=since, until=until,
+        case_type=case_type, case_id=case_id, created_at=utcnow().replace(microsecond=0),
+        created_by=actor.name[:128]))
+    pk = result.inserted_primary_key
+    assert pk is not None
+    audit.record(conn, actor, "publicity.stopped", "record", record_id, subject_id=subject_id,
+                 detail={"reason": reason, "since": since.isoformat(),
+                         "until": until.isoformat() if until else None,
+                         "case_type": case_type, "case_id": case_id})
+    return int(pk[0])
+
+
+def resume_publicity(conn: Connection, actor: audit.Actor, stop_id: int, on: date) -> None:
+    """End a suspension: the record is back in publicity from `on` (if its window still runs)."""
+    t = PublicityStop.__table__
+    row = conn.execute(select(t).where(t.c.id == stop_id)).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"没有编号为 {stop_id} 的停止公示记录")
+    if row["until"] is not None:
+        raise InvalidInput(f"停止公示 {stop_id} 已于 {row['until']} 结束", code="already_resumed")
+    conn.execute(update(PublicityStop).where(t.c.id == stop_id).values(until=max(on, row["since"])))
+    audit.record(conn, actor, "publicity.resumed", "record", row["record_id"],
+                 subject_id=row["subject_id"],
+                 detail={"stop": stop_id, "on": on.isoformat(), "case_id": row["case_id"]})
+
+
+def stops(conn: Connection, record_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each record's stops, oldest first, with the reason in words: why it left publicity."""
+    t = PublicityStop.__table__
+    found: dict[int, list[dict[str, Any]]] = {}
+    if not record_ids:
+        return found
+    for row in conn.execute(select(t).where(t.c.record_id.in_(record_ids)).order_by(t.c.id)).mappings():
+        found.setdefault(row["record_id"], []).append({
+            "id": row["id"], "reason": row["reason"], "label": rules.STOP_REASONS[row["reason"]],
+            "since": _iso(row["since"]), "until": _iso(row["until"]),
+            "case_type": row["case_type"], "case_id": row["case_id"]})
+    return found
 
 
 # The 双公示 items the portal lists (C4: public records appear only inside their window).

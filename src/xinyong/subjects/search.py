@@ -77,11 +77,11 @@ def search(conn: Connection, q: str, *, limit: int = 20, offset: int = 0,
     if not 0 <= offset <= MAX_OFFSET:
         raise InvalidInput(f"起始位置应在 0 到 {MAX_OFFSET} 之间（收到 {offset}），请缩小查询范围")
     q = q.strip()
+    wanted = offset + limit + 1
     hits = chain(_by_code(conn, q, include_natural_persons),
-                 _by_name(conn, rules.search_key(q), include_natural_persons))
+                 _by_name(conn, rules.search_key(q), include_natural_persons, wanted))
     seen: set[int] = set()
     items: list[SearchItem] = []
-    wanted = offset + limit + 1
     for item in hits:
         if item.subject_id not in seen:
             seen.add(item.subject_id)
@@ -103,21 +103,22 @@ def _by_code(conn: Connection, q: str, persons: bool) -> Iterator[SearchItem]:
             yield SearchItem(r.id, r.uscc, r.name, r.name, r.kind, r.region)
 
 
-def _by_name(conn: Connection, key: str, persons: bool) -> Iterator[SearchItem]:
+def _by_name(conn: Connection, key: str, persons: bool, wanted: int) -> Iterator[SearchItem]:
     if not key:
         return
     for starting in (True, False):
-        streams = [_matches(conn, key, starting, natural_persons=False)]
+        streams = [_matches(conn, key, starting, natural_persons=False, page=wanted)]
         if persons:
-            streams.append(_matches(conn, key, starting, natural_persons=True))
+            streams.append(_matches(conn, key, starting, natural_persons=True, page=wanted))
         for _, item in heapq.merge(*streams, key=lambda hit: hit[0] & ~rules.PERSON_BIT):
             yield item
 
 
-def _matches(conn: Connection, key: str, starting: bool,
-             natural_persons: bool) -> Iterator[tuple[int, SearchItem]]:
+def _matches(conn: Connection, key: str, starting: bool, natural_persons: bool,
+             page: int) -> Iterator[tuple[int, SearchItem]]:
     """(order key, item) of the names containing `key` — those starting with it, or the
-    others — of organisations or of natural persons, in order, read a page at a time."""
+    others — of organisations or of natural persons, in order, read `page` rows at first
+    (what the caller needs when no subject has two matching names), then more at a time."""
     sql, order_by, params = (_sqlite_query if is_sqlite(conn) else _postgres_query)(key, starting)
     if natural_persons:
         after, below = rules.PERSON_BIT - 1, (1 << 63) - 1
@@ -126,7 +127,6 @@ def _matches(conn: Connection, key: str, starting: bool,
         after, below = 0, rules.PERSON_BIT
         kind = f"AND s.kind <> '{NATURAL_PERSON}'"
     statement = text(sql.format(kind=kind, order_by=order_by))
-    page = 64
     while True:
         rows = conn.execute(statement, {**params, "after": after, "below": below,
                                         "page": page}).all()

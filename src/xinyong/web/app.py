@@ -12,18 +12,8 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
 from xinyong import __version__
-from xinyong.accounts import api as accounts_api
-from xinyong.accounts import pages as accounts_pages
-from xinyong.catalog import api as catalog_api
-from xinyong.catalog import pages as catalog_pages
 from xinyong.core.db import ensure_schema, make_engine
-from xinyong.ingest import api as ingest_api
-from xinyong.ingest import pages as ingest_pages
-from xinyong.publicity import api as publicity_api
-from xinyong.publicity import pages as publicity_pages
-from xinyong.subjects import api as subjects_api
-from xinyong.subjects import pages as subjects_pages
-from xinyong.web import errors
+from xinyong.web import capabilities, errors
 from xinyong.web.guards import RejectNul
 from xinyong.web.logs import AccessLog
 from xinyong.web.ratelimit import make_buckets
@@ -76,9 +66,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.buckets = make_buckets()
     errors.install(app)
     app.include_router(_health_router())
-    for api in (subjects_api, publicity_api, catalog_api, ingest_api, accounts_api):
+    for api in capabilities.modules("api"):
         app.include_router(api.router, prefix=API_PREFIX)
-    for pages in (subjects_pages, publicity_pages, catalog_pages, ingest_pages, accounts_pages):
+    for pages in capabilities.modules("pages"):
         app.include_router(pages.router, include_in_schema=False)
     static = resources.files("xinyong.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

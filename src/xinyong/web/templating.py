@@ -14,8 +14,7 @@ from jinja2 import Environment, PackageLoader, PrefixLoader, select_autoescape
 from starlette.templating import Jinja2Templates
 
 from xinyong.accounts.rules import Principal, anonymous, role_table
-
-CAPABILITIES = ("web", "subjects", "publicity", "ingest", "catalog", "accounts")
+from xinyong.web import capabilities
 
 
 def _percent(rate: float | None) -> str:
@@ -33,7 +32,8 @@ def _day(value: date | datetime | str | None) -> str:
 @lru_cache(maxsize=1)
 def templates() -> Jinja2Templates:
     env = Environment(
-        loader=PrefixLoader({c: PackageLoader(f"xinyong.{c}", "templates") for c in CAPABILITIES}),
+        loader=PrefixLoader({c: PackageLoader(f"xinyong.{c}", "templates")
+                             for c in ("web", *capabilities.with_templates())}),
         autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True,
         auto_reload=False)
     env.filters["percent"] = _percent
