@@ -85,6 +85,7 @@ class HistoryWindow(Window):
 class HistoryRecord(BaseModel):
     id: int
     kind: str
+    kind_name: str
     doc_no: str
     decision_date: str | None
     department: str

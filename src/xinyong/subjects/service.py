@@ -436,6 +436,9 @@ def history(conn: Connection, code: str) -> dict[str, Any]:
     subject = _subject_row(conn, normal) if len(normal) == uscc_rules.LENGTH else None
     if subject is None:
         raise NotFound(f"没有统一社会信用代码为 {code} 的主体")
+    from xinyong.catalog.service import current_catalog
+
+    catalog = current_catalog()
     t, b = Record.__table__, Batch.__table__
     rows = conn.execute(select(t, b.c.submitted_by, b.c.submitted_at, b.c.filename)
                         .join(b, b.c.id == t.c.batch_id).where(t.c.subject_id == subject["id"])
@@ -443,7 +446,9 @@ def history(conn: Connection, code: str) -> dict[str, Any]:
     records = []
     for r in rows:
         view = _record_view(r)
-        view.update(submitted_by=r["submitted_by"], submitted_at=r["submitted_at"],
+        item = catalog.item(r["item_code"])
+        view.update(kind_name=item.name if item else r["item_code"],
+                    submitted_by=r["submitted_by"], submitted_at=r["submitted_at"],
                     filename=r["filename"],
                     fields=_labelled(r["item_code"], orjson.loads(r["payload"])),
                     publicity={"tier": r["publicity_tier"], "published": bool(r["published"]),

@@ -3,7 +3,7 @@ folder, addressed as `capability/name.html` (`web/base.html` is the layout)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +29,13 @@ def _day(value: date | datetime | str | None) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _last_day(end: str | None) -> str:
+    """An exclusive end date as the last day included, the way people read a period."""
+    if not end:
+        return "长期"
+    return (date.fromisoformat(end) - timedelta(days=1)).isoformat()
+
+
 @lru_cache(maxsize=1)
 def templates() -> Jinja2Templates:
     env = Environment(
@@ -38,6 +45,7 @@ def templates() -> Jinja2Templates:
         auto_reload=False)
     env.filters["percent"] = _percent
     env.filters["day"] = _day
+    env.filters["last_day"] = _last_day
     env.globals["role_name"] = lambda code: role_table().roles[code].name if code in role_table().roles \
         else code
     return Jinja2Templates(env=env)
