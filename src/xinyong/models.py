@@ -4,8 +4,12 @@ from xinyong.accounts.models import Account, ApiToken, WebSession
 from xinyong.catalog.models import CatalogVersion
 from xinyong.core.audit import AuditEvent
 from xinyong.core.db import Base
+from xinyong.exchange.models import OutboundEvent
 from xinyong.ingest.models import Batch, Rejection
+from xinyong.lists.models import ListEntry, ListProposal
+from xinyong.objections.models import Objection
 from xinyong.publicity.models import PublicityStop
+from xinyong.repair.models import RepairCase, RepairMaterial
 from xinyong.subjects.models import (
     Record,
     Subject,
@@ -24,9 +28,15 @@ __all__ = [
     "AuditEvent",
     "Batch",
     "CatalogVersion",
+    "ListEntry",
+    "ListProposal",
+    "Objection",
+    "OutboundEvent",
     "PublicityStop",
     "Record",
     "Rejection",
+    "RepairCase",
+    "RepairMaterial",
     "Subject",
     "SubjectName",
     "SubjectSearch",

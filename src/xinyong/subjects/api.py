@@ -60,8 +60,30 @@ class Window(BaseModel):
     end: str | None
 
 
+class Marker(BaseModel):
+    """An open case on the record: 异议处理中 or 信用修复中, and where to follow it."""
+
+    kind: str
+    label: str
+    case_no: str
+    status: str
+    url: str
+
+
+class ListEntryView(BaseModel):
+    kind: str
+    kind_name: str
+    list_type: str
+    authority: str | None
+    doc_no: str | None
+    basis: str | None
+    listed_on: str | None
+    ends_on: str | None
+
+
 class PublicRecord(BaseModel):
     id: int
+    markers: list[Marker]
     kind: str
     kind_name: str
     doc_no: str
@@ -74,6 +96,7 @@ class PublicRecord(BaseModel):
 class SubjectPublic(BaseModel):
     subject: SubjectBasic
     records: list[PublicRecord]
+    lists: list[ListEntryView]
     as_of: str
 
 

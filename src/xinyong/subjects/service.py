@@ -411,12 +411,14 @@ def public_view(conn: Connection, code: str, day: date) -> dict[str, Any]:
     t = Record.__table__
     rows = conn.execute(select(t).where(t.c.subject_id == subject["id"], t.c.status == "current",
                                         in_publicity(t, day))
-                        .order_by(t.c.decision_date.desc(), t.c.id.desc())).mappings()
+                        .order_by(t.c.decision_date.desc(), t.c.id.desc())).mappings().all()
     catalog = current_catalog()
     records = []
+    markers = _markers(conn, [r["id"] for r in rows])
     for r in rows:
         item = catalog.item(r["item_code"])
         records.append({
+            "markers": markers.get(r["id"], []),
             "id": r["id"], "kind": r["item_code"], "kind_name": item.name if item else r["item_code"],
             "doc_no": r["doc_no"], "decision_date": _iso(r["decision_date"]),
             "department": r["department"],
@@ -424,7 +426,34 @@ def public_view(conn: Connection, code: str, day: date) -> dict[str, Any]:
                           "end": _iso(r["publicity_end"])},
             "fields": _labelled(r["item_code"], orjson.loads(r["payload"])),
         })
-    return {"subject": _basic(conn, subject), "records": records, "as_of": day.isoformat()}
+    return {"subject": _basic(conn, subject), "records": records, "as_of": day.isoformat(),
+            "lists": _public_list_entries(conn, subject["id"], day)}
+
+
+def _markers(conn: Connection, record_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The open objection and repair cases on each record, as the markers pages show
+    ("异议处理中", "信用修复中") with the case to follow."""
+    from xinyong.objections.service import open_cases as objections_open
+    from xinyong.repair.service import open_cases as repairs_open
+
+    found: dict[int, list[dict[str, Any]]] = {}
+    for kind, path, cases in (("objection", "/objections/", objections_open(conn, record_ids)),
+                              ("repair", "/repairs/", repairs_open(conn, record_ids))):
+        for record_id, case in cases.items():
+            found.setdefault(record_id, []).append({
+                "kind": kind, "label": case["label"], "case_no": case["case_no"],
+                "status": case["status"], "url": path + case["case_no"]})
+    return found
+
+
+def _public_list_entries(conn: Connection, subject_id: int, day: date) -> list[dict[str, Any]]:
+    """The subject's list entries active on `day` that are published (not those only shared
+    between authorities)."""
+    from xinyong.lists.service import active_entries
+
+    return [{k: e[k] for k in ("kind", "kind_name", "list_type", "authority", "doc_no", "basis",
+                               "listed_on", "ends_on")}
+            for e in active_entries(conn, subject_id, day) if e.get("publicity") == "public"]
 
 
 def history(conn: Connection, code: str) -> dict[str, Any]:

@@ -80,7 +80,7 @@ class ErrorBody(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorBody} for s in (401, 403, 404, 413, 422, 429)
+    s: {"model": ErrorBody} for s in (400, 401, 403, 404, 413, 422, 429)
 }
 
 
@@ -129,8 +129,9 @@ def install(app: FastAPI) -> None:
         if status >= 500:
             log.error("rule data error: %s", exc.message)
         if (isinstance(exc, AuthenticationRequired) and not wants_json(request)
-                and request.url.path.startswith("/console")):
-            return RedirectResponse(f"/console/sign-in?next={quote(request.url.path)}", 303)
+                and request.method == "GET"):  # a page that needs an account: sign in, come back
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/console/sign-in?next={quote(target, safe='/')}", 303)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return error_response(request, status, exc.code, exc.message, headers=headers)
 

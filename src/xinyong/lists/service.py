@@ -1,0 +1,584 @@
+"""List verbs: the kinds in force, the admission workflow (propose → notify → object → decide, or
+withdraw), ending entries (repair, removal), and the entries active on a day.
+
+Active entries are the union of two sources: entries the workflow decided (`list_entry` table)
+and current `list_entry` records that departments submitted as data. Both are active on day D
+when listed on or before D and not yet at their end (term end, or the day they were ended) —
+derived from dates when asked, so an entry leaves its list on time without a job running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    cast,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from xinyong.catalog.service import current_catalog
+from xinyong.core import audit
+from xinyong.core import uscc as uscc_rules
+from xinyong.core.db import is_sqlite, utcnow
+from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.masking import mask_person_name
+from xinyong.core.settings import get_settings
+from xinyong.core.workdays import default_calendar
+from xinyong.lists import rules
+from xinyong.lists.models import ListEntry, ListProposal
+from xinyong.lists.rules import ListKind
+from xinyong.publicity import service as publicity
+from xinyong.publicity.models import PublicityStop
+from xinyong.subjects.models import Record, Subject
+
+FILE = "lists.yaml"
+ITEM = "list_entry"  # the catalog item of lists arriving as data
+LIMITS = {"facts": 5000, "basis": 2000, "notice": 5000, "objection": 5000, "reason": 2000,
+          "doc_no": 128}
+
+
+# --- kinds ----------------------------------------------------------------------------------
+
+def kinds_paths(data_dir: Path | None = None) -> list[Path]:
+    """The national kinds shipped with the package, then `$XINYONG_DATA_DIR/lists.yaml`."""
+    paths = [Path(str(resources.files("xinyong.data").joinpath(FILE)))]
+    local = data_dir if data_dir is not None else get_settings().data_dir
+    if local is not None and (local / FILE).is_file():
+        paths.append(local / FILE)
+    return paths
+
+
+_loaded: dict[tuple[tuple[Path, ...], tuple[float, ...]], rules.KindTable] = {}
+
+
+def current_kinds() -> rules.KindTable:
+    """The kinds in force; remembered until a file changes. Kinds without a legal basis are in
+    `refused`, never in `kinds`."""
+    paths = tuple(kinds_paths())
+    key = (paths, tuple(p.stat().st_mtime for p in paths))
+    found = _loaded.get(key)
+    if found is None:
+        _loaded.clear()
+        found = _loaded[key] = rules.load(paths)
+    return found
+
+
+def usable_kind(value: str) -> ListKind:
+    """The usable kind with this code or name; a kind without basis or an unknown one is
+    refused with the reason."""
+    table = current_kinds()
+    kind = table.by_name_or_code(value)
+    if kind is None:
+        code = "list_kind_without_basis" if table.refused_named(value) else "unknown_list_kind"
+        raise InvalidInput(rules.refusal_message(value, table), code=code)
+    return kind
+
+
+def catalog_problems(table: rules.KindTable | None = None) -> list[str]:
+    """Where the catalog's `list_kind` enumeration and the usable kinds disagree: data could be
+    submitted for a kind that cannot be used, or a usable kind cannot arrive as data."""
+    table = table or current_kinds()
+    values = [v.value for v in current_catalog().enums.get("list_kind", ())]
+    names = {k.name for k in table.kinds.values()}
+    problems = [f"目录枚举 list_kind 的取值“{v}”不是可用的名单种类"
+                + ("（没有法律依据）" if table.refused_named(v) else "（名单种类文件中没有）")
+                for v in values if v not in names]
+    problems += [f"名单种类“{n}”不在目录枚举 list_kind 中，不能作为数据报送"
+                 for n in sorted(names - set(values))]
+    return problems
+
+
+def kind_view(kind: ListKind) -> dict[str, Any]:
+    return {"code": kind.code, "name": kind.name, "list_type": kind.list_type,
+            "type_name": kind.type_name, "sector": kind.sector, "authority": kind.authority,
+            "basis": {"document": kind.basis.document, "articles": kind.basis.articles},
+            "criteria": kind.criteria, "notice_required": kind.notice_required,
+            "waiting_workdays": kind.waiting_workdays, "publicity": kind.publicity,
+            "term": kind.term_text, "term_months": kind.term_months, "repair": kind.repair,
+            "exit": kind.exit}
+
+
+def kinds_view(conn: Connection | None = None, day: date | None = None,
+               public_only: bool = False) -> dict[str, Any]:
+    """The usable kinds (with today's count of active entries when a connection is given) and
+    the refused ones with their reasons."""
+    table = current_kinds()
+    kinds = [k for k in table.kinds.values() if not public_only or k.publicity == "public"]
+    counts = _active_counts(conn, day or date.today()) if conn is not None else {}
+    return {
+        "kinds": [{**kind_view(k), "active": counts.get(k.code, 0)} for k in kinds],
+        "refused": [{"code": r.code, "name": r.name, "source": r.source, "reason": r.reason}
+                    for r in table.refused] if not public_only else [],
+        "problems": catalog_problems(table) if not public_only else [],
+    }
+
+
+# --- the admission workflow -----------------------------------------------------------------
+
+def _subject_by_uscc(conn: Connection, code: str) -> Any:
+    normal = uscc_rules.normalise(code or "")
+    errors = uscc_rules.validate(normal)
+    if errors:
+        raise InvalidInput("；".join(e.message for e in errors) + f"（“{code}”）", code="invalid_uscc")
+    s = Subject.__table__
+    row = conn.execute(select(s.c.id, s.c.uscc, s.c.name, s.c.kind).where(s.c.uscc == normal)
+                       .order_by(s.c.id).limit(1)).first()
+    if row is None:
+        raise NotFound(f"没有统一社会信用代码为 {normal} 的主体", code="unknown_subject")
+    return row
+
+
+def propose(conn: Connection, actor: audit.Actor, kind: ListKind, uscc: str, facts: str,
+            basis: str, day: date, record_id: int | None = None) -> int:
+    """Open an admission case for the subject with this code; `record_id` is the credit record
+    the proposal rests on (repairing it later ends the entry). Audited `list.proposed`."""
+    subject = _subject_by_uscc(conn, uscc)
+    facts = rules.require_text(facts, "认定事实", LIMITS["facts"])
+    basis = rules.require_text(basis, "认定依据", LIMITS["basis"])
+    if record_id is not None:
+        r = Record.__table__
+        owner = conn.execute(select(r.c.subject_id).where(r.c.id == record_id)).scalar_one_or_none()
+        if owner is None:
+            raise NotFound(f"没有编号为 {record_id} 的信用记录", code="unknown_record")
+        if owner != subject.id:
+            raise InvalidInput(f"信用记录 {record_id} 不属于主体 {subject.uscc}", code="record_other_subject")
+    result = conn.execute(insert(ListProposal).values(
+        subject_id=subject.id, kind_code=kind.code, status=rules.PROPOSED, facts=facts,
+        basis=basis, record_id=record_id, proposed_on=day, proposed_at=utcnow(),
+        proposed_by=actor.name[:128]))
+    pk = result.inserted_primary_key
+    assert pk is not None
+    proposal_id = int(pk[0])
+    audit.record(conn, actor, "list.proposed", "list_proposal", proposal_id,
+                 subject_id=subject.id, detail={"kind": kind.code, "record_id": record_id,
+                                                "basis": basis, "on": day.isoformat()})
+    return proposal_id
+
+
+def _proposal(conn: Connection, proposal_id: int) -> Any:
+    p = ListProposal.__table__
+    row = conn.execute(select(p).where(p.c.id == proposal_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"没有编号为 {proposal_id} 的名单认定申请", code="unknown_proposal")
+    return row
+
+
+def _move(conn: Connection, row: Any, to: str, **values: Any) -> None:
+    """Change status only if nobody changed it meanwhile: the check and the write are one."""
+    p = ListProposal.__table__
+    done = conn.execute(update(ListProposal).where(p.c.id == row["id"], p.c.status == row["status"])
+                        .values(status=to, **values))
+    if done.rowcount != 1:
+        raise InvalidInput("该名单认定申请已被他人处理，请刷新后重试", code="concurrent_change")
+
+
+def notify(conn: Connection, actor: audit.Actor, proposal_id: int, day: date,
+           content: str) -> date | None:
+    """Record the notice (告知) sent to the subject on `day`; returns the last day it may
+    object (None: no waiting period). Audited `list.notified`."""
+    row = _proposal(conn, proposal_id)
+    kind = usable_kind(row["kind_code"])
+    rules.check_step("notice", row["status"], kind)
+    content = rules.require_text(content, "告知内容", LIMITS["notice"])
+    if day < row["proposed_on"]:
+        raise InvalidInput(f"告知日期不能早于申请日期 {row['proposed_on'].isoformat()}", code="date_order")
+    _move(conn, row, rules.NOTIFIED, notified_on=day, notice_content=content,
+          notified_by=actor.name[:128])
+    last = rules.objection_last_day(kind, day, default_calendar())
+    audit.record(conn, actor, "list.notified", "list_proposal", proposal_id,
+                 subject_id=row["subject_id"],
+                 detail={"on": day.isoformat(), "objection_until": last.isoformat() if last else None})
+    return last
+
+
+def object_to(conn: Connection, actor: audit.Actor, proposal_id: int, day: date, note: str) -> None:
+    """The subject's objection (陈述、申辩) within the waiting period. Audited `list.objected`."""
+    row = _proposal(conn, proposal_id)
+    kind = usable_kind(row["kind_code"])
+    rules.check_step("objection", row["status"], kind)
+    if row["objection"]:
+        raise InvalidInput("已就该申请提出异议，不能重复提出", code="already_objected")
+    rules.check_objection_day(day, rules.objection_last_day(kind, row["notified_on"],
+                                                            default_calendar()))
+    note = rules.require_text(note, "异议理由", LIMITS["objection"])
+    _move(conn, row, rules.NOTIFIED, objection=note, objected_on=day, objected_by=actor.name[:128])
+    audit.record(conn, actor, "list.objected", "list_proposal", proposal_id,
+                 subject_id=row["subject_id"], detail={"on": day.isoformat()})
+
+
+def decide(conn: Connection, actor: audit.Actor, proposal_id: int, day: date, doc_no: str,
+           reply: str | None = None) -> int:
+    """The listing decision with its document number, after the waiting period; publishes the
+    entry. An objection on file must be answered (`reply`). Audited `list.decided`."""
+    row = _proposal(conn, proposal_id)
+    kind = usable_kind(row["kind_code"])
+    rules.check_step("decision", row["status"], kind)
+    rules.check_decision_day(day, rules.decide_from(kind, row["notified_on"], row["proposed_on"],
+                                                    default_calendar()))
+    doc_no = rules.require_text(doc_no, "认定决定文书号", LIMITS["doc_no"])
+    answer = None
+    if row["objection"]:
+        answer = rules.require_text(reply, "对当事人异议的答复（采纳情况及理由）", LIMITS["objection"])
+    _move(conn, row, rules.DECIDED, decided_on=day, decision_doc_no=doc_no, objection_reply=answer,
+          decided_by=actor.name[:128])
+    entry_id = _create_entry(conn, actor, kind, row, day, doc_no)
+    audit.record(conn, actor, "list.decided", "list_proposal", proposal_id,
+                 subject_id=row["subject_id"],
+                 detail={"kind": kind.code, "doc_no": doc_no, "entry": entry_id,
+                         "listed_on": day.isoformat(),
+                         "ends_on": _iso(kind.ends_on(day))})
+    return entry_id
+
+
+def _create_entry(conn: Connection, actor: audit.Actor, kind: ListKind, proposal: Any,
+                  day: date, doc_no: str) -> int:
+    """The only writer of `list_entry` rows; it takes a `ListKind`, which has a basis."""
+    result = conn.execute(insert(ListEntry).values(
+        proposal_id=proposal["id"], subject_id=proposal["subject_id"], kind_code=kind.code,
+        list_type=kind.list_type, authority=kind.authority, doc_no=doc_no,
+        basis=f"{kind.basis}；{proposal['basis']}"[:2000], record_id=proposal["record_id"],
+        listed_on=day, ends_on=kind.ends_on(day), created_at=utcnow(),
+        created_by=actor.name[:128]))
+    pk = result.inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
+def withdraw(conn: Connection, actor: audit.Actor, proposal_id: int, day: date, reason: str) -> None:
+    """Close a proposal without listing (withdrawn, or not upheld after the objection), with
+    the reason. Audited `list.withdrawn`."""
+    row = _proposal(conn, proposal_id)
+    kind = current_kinds().by_name_or_code(row["kind_code"])
+    if kind is not None:
+        rules.check_step("withdrawal", row["status"], kind)
+    elif row["status"] not in (rules.PROPOSED, rules.NOTIFIED):
+        raise InvalidInput("该名单认定申请已办结，不能撤回", code="illegal_transition")
+    reason = rules.require_text(reason, "撤回理由", LIMITS["reason"])
+    _move(conn, row, rules.WITHDRAWN, withdrawn_on=day, withdrawal_reason=reason,
+          withdrawn_by=actor.name[:128])
+    audit.record(conn, actor, "list.withdrawn", "list_proposal", proposal_id,
+                 subject_id=row["subject_id"], detail={"on": day.isoformat(), "reason": reason})
+
+
+def remove(conn: Connection, actor: audit.Actor, entry_id: int, day: date, reason: str,
+           doc_no: str) -> None:
+    """Removal by the deciding authority (移出), with reason and document number, from `day`.
+    Audited `list.removed`."""
+    e = ListEntry.__table__
+    row = conn.execute(select(e).where(e.c.id == entry_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"没有编号为 {entry_id} 的名单条目", code="unknown_entry")
+    if not rules.is_active(day, row["listed_on"], row["ends_on"], row["ended_on"]) \
+            and not (day < row["listed_on"] and row["ended_on"] is None):
+        raise InvalidInput(f"名单条目 {entry_id} 在 {day.isoformat()} 已不在名单上，无需移出",
+                           code="entry_not_active")
+    reason = rules.require_text(reason, "移出理由", LIMITS["reason"])
+    doc_no = rules.require_text(doc_no, "移出决定文书号", LIMITS["doc_no"])
+    done = conn.execute(update(ListEntry).where(e.c.id == entry_id, e.c.ended_on.is_(None)).values(
+        ended_on=max(day, row["listed_on"]), end_reason="removed", end_note=reason,
+        end_doc_no=doc_no))
+    if done.rowcount != 1:
+        raise InvalidInput("该名单条目已被他人处理，请刷新后重试", code="concurrent_change")
+    audit.record(conn, actor, "list.removed", "list_entry", entry_id, subject_id=row["subject_id"],
+                 detail={"on": day.isoformat(), "reason": reason, "doc_no": doc_no})
+
+
+def end_for_record(conn: Connection, actor: audit.Actor, record_id: int, day: date,
+                   case_id: str) -> int:
+    """End, from `day`, the entries resting on this record (any version of its document) because
+    it was repaired; when the record is itself a list entry submitted as data, take it out of
+    publicity as repaired. Each ending is audited `list.ended`; returns how many ended."""
+    r = Record.__table__
+    target = conn.execute(select(r.c.source_key, r.c.item_code, r.c.subject_id)
+                          .where(r.c.id == record_id)).first()
+    if target is None:
+        raise NotFound(f"没有编号为 {record_id} 的信用记录", code="unknown_record")
+    e = ListEntry.__table__
+    versions = select(r.c.id).where(r.c.source_key == target.source_key)
+    rows = conn.execute(select(e.c.id, e.c.subject_id, e.c.kind_code).where(
+        e.c.record_id.in_(versions), e.c.ended_on.is_(None), e.c.listed_on <= day,
+        or_(e.c.ends_on.is_(None), e.c.ends_on > day))).all()
+    for row in rows:
+        conn.execute(update(ListEntry).where(e.c.id == row.id).values(
+            ended_on=day, end_reason="repaired", end_case_id=case_id[:32]))
+        audit.record(conn, actor, "list.ended", "list_entry", row.id, subject_id=row.subject_id,
+                     detail={"on": day.isoformat(), "reason": "repaired", "record_id": record_id,
+                             "case_id": case_id})
+    ended = len(rows)
+    if target.item_code == ITEM and not _stopped(conn, record_id, day):
+        publicity.stop_publicity(conn, actor, record_id, "repaired", day, "repair", case_id)
+        audit.record(conn, actor, "list.ended", "record", record_id, subject_id=target.subject_id,
+                     detail={"on": day.isoformat(), "reason": "repaired", "case_id": case_id})
+        ended += 1
+    return ended
+
+
+def _stopped(conn: Connection, record_id: int, day: date) -> bool:
+    s = PublicityStop.__table__
+    return conn.execute(select(exists().where(
+        s.c.record_id == record_id, s.c.since <= day, s.c.until.is_(None)))).scalar_one()
+
+
+# --- reading proposals ----------------------------------------------------------------------
+
+def _proposal_view(row: Any, today: date, due_workdays: int) -> dict[str, Any]:
+    kind = current_kinds().by_name_or_code(row["kind_code"])
+    calendar = default_calendar()
+    last = first = due = None
+    if kind is not None and row["notified_on"] is not None:
+        last = rules.objection_last_day(kind, row["notified_on"], calendar)
+    if kind is not None and row["status"] in (rules.PROPOSED, rules.NOTIFIED) and \
+            (row["status"] == rules.NOTIFIED or not kind.notice_required):
+        first = rules.decide_from(kind, row["notified_on"], row["proposed_on"], calendar)
+        due = rules.decision_due(kind, row["notified_on"], row["proposed_on"], due_workdays, calendar)
+    open_case = row["status"] in (rules.PROPOSED, rules.NOTIFIED)
+    return {
+        "id": row["id"], "status": row["status"],
+        "status_name": rules.STATUS_NAMES.get(row["status"], row["status"]),
+        "kind": row["kind_code"], "kind_name": kind.name if kind else row["kind_code"],
+        "kind_usable": kind is not None,
+        "list_type": kind.list_type if kind else None,
+        "notice_required": kind.notice_required if kind else True,
+        "waiting_workdays": kind.waiting_workdays if kind else None,
+        "subject": {"uscc": row["uscc"], "name": row["name"], "kind": row["subject_kind"]},
+        "facts": row["facts"], "basis": row["basis"],
+        "kind_basis": str(kind.basis) if kind else None,
+        "record_id": row["record_id"], "proposed_on": _iso(row["proposed_on"]),
+        "proposed_by": row["proposed_by"], "notified_on": _iso(row["notified_on"]),
+        "notice_content": row["notice_content"], "objection_until": _iso(last),
+        "objection": row["objection"], "objected_on": _iso(row["objected_on"]),
+        "decide_from": _iso(first), "decision_due": _iso(due),
+        "overdue": bool(open_case and due is not None and today > due),
+        "in_waiting_period": bool(row["status"] == rules.NOTIFIED and first is not None
+                                  and today < first),
+        "decided_on": _iso(row["decided_on"]), "decision_doc_no": row["decision_doc_no"],
+        "objection_reply": row["objection_reply"], "withdrawn_on": _iso(row["withdrawn_on"]),
+        "withdrawal_reason": row["withdrawal_reason"],
+        "steps": sorted(rules.allowed_steps(row["status"], kind)) if kind else
+        (["withdrawal"] if open_case else []),
+    }
+
+
+def _proposal_select() -> Any:
+    p, s = ListProposal.__table__, Subject.__table__
+    return select(p, s.c.uscc, s.c.name, s.c.kind.label("subject_kind")).join(
+        s, s.c.id == p.c.subject_id)
+
+
+def proposal_view(conn: Connection, proposal_id: int, today: date) -> dict[str, Any]:
+    p = ListProposal.__table__
+    row = conn.execute(_proposal_select().where(p.c.id == proposal_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"没有编号为 {proposal_id} 的名单认定申请", code="unknown_proposal")
+    view = _proposal_view(row, today, current_kinds().decision_due_workdays)
+    e = ListEntry.__table__
+    entry = conn.execute(select(e).where(e.c.proposal_id == proposal_id)).mappings().first()
+    view["entry"] = None if entry is None else {
+        "id": entry["id"], "doc_no": entry["doc_no"], "listed_on": _iso(entry["listed_on"]),
+        "ends_on": _iso(entry["ends_on"]), "ended_on": _iso(entry["ended_on"]),
+        "end_reason": entry["end_reason"], "end_note": entry["end_note"],
+        "end_doc_no": entry["end_doc_no"],
+        "active": rules.is_active(today, entry["listed_on"], entry["ends_on"], entry["ended_on"])}
+    return view
+
+
+def proposals(conn: Connection, today: date, *, open_only: bool = False, uscc: str | None = None,
+              limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
+    """Proposals, open ones first then newest; `uscc` narrows to one subject's."""
+    p, s = ListProposal.__table__, Subject.__table__
+    query = _proposal_select()
+    if open_only:
+        query = query.where(p.c.status.in_((rules.PROPOSED, rules.NOTIFIED)))
+    if uscc is not None:
+        query = query.where(s.c.uscc == uscc)
+    rows = conn.execute(query.order_by(p.c.id.desc()).limit(limit).offset(offset)).mappings()
+    due = current_kinds().decision_due_workdays
+    return [_proposal_view(r, today, due) for r in rows]
+
+
+def subject_of_proposal(conn: Connection, proposal_id: int) -> str | None:
+    p, s = ListProposal.__table__, Subject.__table__
+    found = conn.execute(select(s.c.uscc).join(p, p.c.subject_id == s.c.id)
+                         .where(p.c.id == proposal_id)).first()
+    if found is None:
+        raise NotFound(f"没有编号为 {proposal_id} 的名单认定申请", code="unknown_proposal")
+    return found.uscc if found.uscc else None
+
+
+# --- active entries -------------------------------------------------------------------------
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _json_text(conn: Connection, column: Any, key: str) -> ColumnElement[Any]:
+    if is_sqlite(conn):
+        extracted: ColumnElement[Any] = func.json_extract(column, f"$.{key}")
+        return extracted
+    text: ColumnElement[Any] = cast(column, JSONB)[key].astext
+    return text
+
+
+def _workflow_active(day: date) -> ColumnElement[bool]:
+    e = ListEntry.__table__
+    return and_(e.c.listed_on <= day, or_(e.c.ends_on.is_(None), e.c.ends_on > day),
+                or_(e.c.ended_on.is_(None), e.c.ended_on > day))
+
+
+def _data_active(conn: Connection, day: date) -> ColumnElement[bool]:
+    """A current `list_entry` record listed by `day`, not past its 移出日期, and not taken out
+    of publicity that day (repaired, revoked or suspended after an objection)."""
+    r, s = Record.__table__, PublicityStop.__table__
+    ends = _json_text(conn, r.c.payload, "ends_on")
+    stopped = exists().where(s.c.record_id == r.c.id, s.c.since <= day,
+                             or_(s.c.until.is_(None), s.c.until > day))
+    return and_(r.c.item_code == ITEM, r.c.status == "current", r.c.decision_date <= day,
+                or_(ends.is_(None), ends == "", ends > day.isoformat()), ~stopped)
+
+
+def _subject_out(row: Any, public: bool) -> dict[str, Any]:
+    person = row.subject_kind == "natural_person"
+    name = mask_person_name(row.subject_name) if person and public else row.subject_name
+    return {"uscc": None if person else row.subject_uscc, "name": name or "", "kind": row.subject_kind}
+
+
+def _workflow_rows(conn: Connection, day: date, *, kinds: Sequence[str] | None = None,
+                   subject_ids: Sequence[int] | None = None, limit: int | None = None) -> list[Any]:
+    e, s = ListEntry.__table__, Subject.__table__
+    query = select(e, s.c.uscc.label("subject_uscc"), s.c.name.label("subject_name"),
+                   s.c.kind.label("subject_kind")).join(s, s.c.id == e.c.subject_id) \
+        .where(_workflow_active(day))
+    if kinds is not None:
+        query = query.where(e.c.kind_code.in_(list(kinds)))
+    if subject_ids is not None:
+        query = query.where(e.c.subject_id.in_(list(subject_ids)))
+    query = query.order_by(e.c.listed_on.desc(), e.c.id.desc())
+    return list(conn.execute(query if limit is None else query.limit(limit)))
+
+
+def _data_rows(conn: Connection, day: date, *, names: Sequence[str] | None = None,
+               subject_ids: Sequence[int] | None = None, limit: int | None = None) -> list[Any]:
+    r, s = Record.__table__, Subject.__table__
+    query = select(r.c.id, r.c.subject_id, r.c.doc_no, r.c.decision_date, r.c.department,
+                   r.c.payload, s.c.uscc.label("subject_uscc"), s.c.name.label("subject_name"),
+                   s.c.kind.label("subject_kind")).join(s, s.c.id == r.c.subject_id) \
+        .where(_data_active(conn, day))
+    if names is not None:
+        query = query.where(_json_text(conn, r.c.payload, "list_kind").in_(list(names)))
+    if subject_ids is not None:
+        query = query.where(r.c.subject_id.in_(list(subject_ids)))
+    query = query.order_by(r.c.decision_date.desc(), r.c.id.desc())
+    return list(conn.execute(query if limit is None else query.limit(limit)))
+
+
+def _from_workflow(row: Any, kind: ListKind, public: bool) -> dict[str, Any]:
+    return {"kind": kind.code, "kind_name": kind.name, "list_type": kind.list_type,
+            "authority": row.authority, "doc_no": row.doc_no, "basis": row.basis,
+            "listed_on": row.listed_on.isoformat(), "ends_on": _iso(row.ends_on),
+            "source": "workflow", "entry_id": row.id, "record_id": row.record_id,
+            "publicity": kind.publicity, "subject_id": row.subject_id,
+            "subject": _subject_out(row, public)}
+
+
+def _from_data(row: Any, kind: ListKind, payload: dict[str, Any], public: bool) -> dict[str, Any]:
+    return {"kind": kind.code, "kind_name": kind.name, "list_type": kind.list_type,
+            "authority": payload.get("authority") or kind.authority, "doc_no": row.doc_no,
+            "basis": payload.get("basis") or str(kind.basis),
+            "listed_on": row.decision_date.isoformat(), "ends_on": payload.get("ends_on") or None,
+            "source": "data", "entry_id": None, "record_id": row.id,
+            "publicity": kind.publicity, "subject_id": row.subject_id,
+            "subject": _subject_out(row, public)}
+
+
+def _entries(conn: Connection, day: date, *, kinds: Sequence[ListKind] | None = None,
+             subject_ids: Sequence[int] | None = None, limit: int | None = None,
+             public: bool = False) -> list[dict[str, Any]]:
+    """Active entries of both sources, newest listing first. Rows of a kind that is not (or no
+    longer) usable are left out: nothing is listed without a basis."""
+    table = current_kinds()
+    codes = [k.code for k in kinds] if kinds is not None else None
+    names = [k.name for k in kinds] if kinds is not None else None
+    out: list[dict[str, Any]] = []
+    for row in _workflow_rows(conn, day, kinds=codes, subject_ids=subject_ids, limit=limit):
+        kind = table.kinds.get(row.kind_code)
+        if kind is not None:
+            out.append(_from_workflow(row, kind, public))
+    for row in _data_rows(conn, day, names=names, subject_ids=subject_ids, limit=limit):
+        payload = orjson.loads(row.payload)
+        kind = table.by_name_or_code(str(payload.get("list_kind", "")))
+        if kind is not None:
+            out.append(_from_data(row, kind, payload, public))
+    out.sort(key=lambda x: (x["listed_on"], x["source"], x["entry_id"] or x["record_id"]),
+             reverse=True)
+    return out if limit is None else out[:limit]
+
+
+def active_entries(conn: Connection, subject_id: int, day: date) -> list[dict[str, Any]]:
+    """The subject's entries active on `day`, both sources: kind (code), kind_name, list_type
+    (red|black), authority, doc_no, listed_on, ends_on, source ("workflow"|"data"), publicity
+    (public|shared), basis, entry_id / record_id."""
+    return active_entries_many(conn, [subject_id], day).get(subject_id, [])
+
+
+def active_entries_many(conn: Connection, subject_ids: Sequence[int],
+                        day: date) -> dict[int, list[dict[str, Any]]]:
+    """Active entries of many subjects at once (batch checks), by subject id; subjects with
+    none are absent."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    ids = list(dict.fromkeys(subject_ids))
+    for start in range(0, len(ids), 500):
+        for entry in _entries(conn, day, subject_ids=ids[start:start + 500]):
+            found.setdefault(entry["subject_id"], []).append(entry)
+    return found
+
+
+def kind_entries(conn: Connection, kind: ListKind, day: date, *, limit: int, offset: int,
+                 public: bool = True) -> list[dict[str, Any]]:
+    """One list's active entries on `day`, paged (`limit` + `offset`), natural persons masked."""
+    rows = _entries(conn, day, kinds=[kind], limit=offset + limit, public=public)
+    return rows[offset:offset + limit]
+
+
+def all_entries(conn: Connection, day: date, kind: ListKind | None = None) -> list[dict[str, Any]]:
+    return _entries(conn, day, kinds=[kind] if kind else None)
+
+
+def public_kind(value: str) -> ListKind:
+    """A kind whose list is published; shared-only and unusable kinds have no public list."""
+    table = current_kinds()
+    kind = table.by_name_or_code(value)
+    if kind is None or kind.publicity != "public":
+        raise NotFound(f"没有公开的名单“{value}”", code="unknown_list_kind")
+    return kind
+
+
+def _active_counts(conn: Connection, day: date) -> dict[str, int]:
+    table = current_kinds()
+    e = ListEntry.__table__
+    counts: dict[str, int] = {}
+    for code, n in conn.execute(select(e.c.kind_code, func.count()).where(_workflow_active(day))
+                                .group_by(e.c.kind_code)):
+        counts[code] = counts.get(code, 0) + int(n)
+    r = Record.__table__
+    name = _json_text(conn, r.c.payload, "list_kind")
+    for value, n in conn.execute(select(name, func.count()).where(_data_active(conn, day))
+                                 .group_by(name)):
+        kind = table.by_name_or_code(str(value or ""))
+        if kind is not None:
+            counts[kind.code] = counts.get(kind.code, 0) + int(n)
+    return counts
+

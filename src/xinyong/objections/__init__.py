@@ -1,0 +1,1 @@
+"""C5 Objections (异议): a subject challenges a record; the source department decides."""

@@ -1,0 +1,291 @@
+"""Repair routes: a record's eligibility (public), applying and completing materials (the
+subject), the queue and decisions (reviewers), a case by its number."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection
+from starlette.datastructures import UploadFile
+
+from xinyong.accounts.rules import Principal, can
+from xinyong.core.db import writing
+from xinyong.core.errors import InvalidInput
+from xinyong.core.settings import get_settings
+from xinyong.repair import rules, service
+from xinyong.repair.service import Staged
+from xinyong.web.errors import ErrorBody
+from xinyong.web.pagination import Page, Paging, page_of
+from xinyong.web.schema import UtcDateTime
+from xinyong.web.security import actor, connection, engine_of, requires
+from xinyong.web.uploads import TooLarge
+
+router = APIRouter(tags=["信用修复"])
+
+RecordId = Annotated[int, Path(ge=1, le=2**62, description="信用记录编号")]
+CaseNo = Annotated[str, Path(pattern=rules.CASE_NO_PATTERN, description="信用修复案件编号（XF…）")]
+CHUNK = 1 << 20
+UNPARSABLE: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "请求体无法解析（不是 JSON 或 multipart 表单）"}}
+
+
+class EligibilityView(BaseModel):
+    record: int
+    eligible: bool
+    eligible_from: str | None
+    reasons: list[str]
+    to_prove: list[str] = []
+
+
+class CaseRecord(BaseModel):
+    id: int
+    doc_no: str
+    department: str
+    decision_date: str | None
+    tier: str | None
+    published: bool
+    start: str | None
+    earliest_repair: str | None
+    end: str | None
+
+
+class CaseSubject(BaseModel):
+    uscc: str | None
+    name: str
+    kind: str
+
+
+class CaseMaterial(BaseModel):
+    id: int | None
+    material: str
+    name: str
+    filename: str | None
+    file_type: str
+    size: int
+    round: int
+    uploaded_at: UtcDateTime
+
+
+class CaseStep(BaseModel):
+    at: UtcDateTime
+    action: str
+    label: str
+    reason: str | None
+    missing: list[str]
+
+
+class CaseView(BaseModel):
+    case_no: str
+    kind: str
+    status: str
+    status_label: str
+    open: bool
+    applied_on: str
+    applicant: str | None
+    step_since: str
+    due_on: str | None
+    overdue: bool
+    accepted_on: str | None
+    decided_on: str | None
+    decided_by: str | None
+    reason: str | None
+    missing: list[str]
+    rounds: int
+    statement: str | None
+    record: CaseRecord
+    subject: CaseSubject
+    materials: list[CaseMaterial]
+    history: list[CaseStep]
+
+
+class QueueItem(BaseModel):
+    case_no: str
+    status: str
+    status_label: str
+    applied_on: str
+    due_on: str | None
+    overdue: bool
+    rounds: int
+    record: int
+    doc_no: str
+    department: str
+    tier: str | None
+    subject: CaseSubject
+
+
+class Decision(BaseModel):
+    action: Literal["accept", "return", "approve", "reject"] = Field(
+        description="accept 受理；return 退回补正；approve 准予修复；reject 不予修复")
+    reason: str = Field("", max_length=5000, description="理由（准予、不予修复时必填）")
+    missing: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list, max_length=20, description="退回补正时需补充的材料（必填）")
+
+
+# --- uploads ------------------------------------------------------------------------------
+
+async def _stage_one(upload: UploadFile, material: str, repair_rules: rules.RepairRules) -> Staged:
+    """Stream one file to a temporary place, checking its real type and its size."""
+    name = upload.filename or material
+    head = await upload.read(CHUNK)
+    kind = rules.sniff(head)
+    allowed = "、".join(t.upper() for t in repair_rules.file_types)
+    if not head:
+        raise InvalidInput(f"材料“{name}”是空文件", code="file_type")
+    if kind is None or kind not in repair_rules.file_types:
+        raise InvalidInput(f"材料“{name}”不是 {allowed} 文件（按文件内容判断）", code="file_type")
+    limit = repair_rules.max_file_mib << 20
+    folder = get_settings().files_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"repair-{uuid.uuid4().hex}.{kind}"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("wb") as out:
+            block = head
+            while block:
+                size += len(block)
+                if size > limit:
+                    raise TooLarge(f"材料“{name}”超过 {repair_rules.max_file_mib} MiB 的上限")
+                digest.update(block)
+                out.write(block)
+                block = await upload.read(CHUNK)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return Staged(material, name, path, kind, size, digest.hexdigest())
+
+
+async def stage_files(request: Request, repair_rules: rules.RepairRules) -> list[Staged]:
+    """Every file of the multipart form, each under the code of its material."""
+    form = await request.form()
+    staged: list[Staged] = []
+    try:
+        for key, value in form.multi_items():
+            if not isinstance(value, UploadFile):
+                continue
+            if value.filename == "" and value.size == 0:
+                continue  # a file input left empty in a browser form
+            if repair_rules.material(key) is None:
+                codes = "、".join(m.code for m in repair_rules.materials)
+                raise InvalidInput(f"未知的材料类别“{key}”（可用：{codes}）", code="unknown_material")
+            staged.append(await _stage_one(value, key, repair_rules))
+    except BaseException:
+        discard(staged)
+        raise
+    return staged
+
+
+def discard(staged: list[Staged]) -> None:
+    for s in staged:
+        s.path.unlink(missing_ok=True)
+
+
+def _subject_of(principal: Principal) -> str | None:
+    return principal.subject
+
+
+async def apply_from_form(request: Request, principal: Principal, record: int,
+                          statement: str) -> dict[str, Any]:
+    """Check the record is the applicant's and eligible before reading any file, then stage
+    the files and file the application (which checks all again in its transaction)."""
+    day = date.today()
+    engine = engine_of(request)
+    with engine.connect() as conn:
+        brief = service.record_brief(conn, record)
+        service.check_own(brief, _subject_of(principal))
+        service.refuse_unless_eligible(
+            service.eligibility_of(conn, brief, day))
+    staged = await stage_files(request, service.current_rules())
+    try:
+        return await run_in_threadpool(service.apply, engine, actor(request, principal),
+                                       _subject_of(principal), record, statement, staged, day)
+    finally:
+        discard(staged)
+
+
+async def resubmit_from_form(request: Request, principal: Principal, case_no: str,
+                             statement: str) -> dict[str, Any]:
+    staged = await stage_files(request, service.current_rules())
+    try:
+        return await run_in_threadpool(service.resubmit, engine_of(request), actor(request, principal),
+                                       _subject_of(principal), case_no, statement, staged, date.today())
+    finally:
+        discard(staged)
+
+
+def may_see_all(principal: Principal, view: dict[str, Any]) -> bool:
+    """Reviewers, and the subject itself, see the statement and the files."""
+    return can(principal, "repair.decide") or (
+        principal.subject is not None and principal.subject == view["subject"]["uscc"])
+
+
+def shown(principal: Principal, view: dict[str, Any]) -> dict[str, Any]:
+    return view if may_see_all(principal, view) else service.public_case_view(view)
+
+
+# --- routes -------------------------------------------------------------------------------
+
+@router.get("/records/{record_id}/repair-eligibility", response_model=EligibilityView,
+            summary="信用记录能否申请信用修复、自何日起可申请及理由")
+def record_eligibility(record_id: RecordId, conn: Connection = Depends(connection),
+                       principal: Principal = requires("subject.read_public")) -> Any:
+    day = date.today()
+    brief = service.record_brief(conn, record_id)
+    service.check_visible(brief, principal.subject, can(principal, "subject.read_full"))
+    found = service.eligibility_of(conn, brief, day)
+    return {**found.as_json(), "to_prove": list(found.to_prove)}
+
+
+@router.post("/repairs", response_model=CaseView, status_code=201, responses=UNPARSABLE,
+             summary="提出信用修复申请（multipart：record、statement，以及每类材料的文件，"
+                     "字段名为材料代码：commitment 信用承诺书、performance 履行义务证明等；"
+                     "PDF/JPG/PNG，每个≤10 MiB）")
+async def apply_repair(
+    request: Request,
+    record: Annotated[int, Form(ge=1, le=2**62, description="信用记录编号")],
+    statement: Annotated[str, Form(min_length=1, max_length=5000, description="申请说明")],
+    principal: Principal = requires("repair.apply"),
+) -> Any:
+    return await apply_from_form(request, principal, record, statement)
+
+
+@router.get("/repairs", response_model=Page[QueueItem], summary="信用修复待办队列（按办理期限排序）")
+def repair_queue(page: Paging,
+                 status: Annotated[str | None, Query(max_length=16,
+                                                     description="案件状态；省略时为办理中的案件")] = None,
+                 overdue: bool = False, conn: Connection = Depends(connection),
+                 _: Principal = requires("repair.decide")) -> Any:
+    rows = service.queue(conn, date.today(), status=status or None, overdue_only=overdue,
+                         limit=page.limit + 1, offset=page.offset)
+    return page_of(rows, page)
+
+
+@router.get("/repairs/{case_no}", response_model=CaseView, summary="按案件编号查看信用修复进度")
+def repair_case(case_no: CaseNo, conn: Connection = Depends(connection),
+                principal: Principal = requires("subject.read_public")) -> Any:
+    return shown(principal, service.case_view(conn, case_no, date.today()))
+
+
+@router.post("/repairs/{case_no}/decision", response_model=CaseView, responses=UNPARSABLE,
+             summary="受理、退回补正、准予或不予修复（须写明理由）")
+def decide_repair(request: Request, case_no: CaseNo, decision: Decision,
+                  principal: Principal = requires("repair.decide")) -> Any:
+    with writing(engine_of(request)) as conn:
+        return service.decide(conn, actor(request, principal), case_no, decision.action,
+                              decision.reason, decision.missing, date.today())
+
+
+@router.post("/repairs/{case_no}/materials", response_model=CaseView, responses=UNPARSABLE,
+             summary="补正材料后重新提交（multipart：statement 可选，材料文件字段名为材料代码）")
+async def resubmit_repair(
+    request: Request, case_no: CaseNo,
+    statement: Annotated[str, Form(max_length=5000, description="补正说明")] = "",
+    principal: Principal = requires("repair.apply"),
+) -> Any:
+    return await resubmit_from_form(request, principal, case_no, statement)

@@ -1,0 +1,125 @@
+"""Repair pages: the online application (eligibility shown before the form), the public
+follow page of a case, the printable 信用修复告知书, and the console's queue and case page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Connection
+
+from xinyong.accounts.rules import Principal, can
+from xinyong.core import audit
+from xinyong.core.db import writing
+from xinyong.repair import rules, service
+from xinyong.repair.api import CaseNo, RecordId, apply_from_form, resubmit_from_form, shown
+from xinyong.web.security import actor, connection, engine_of, requires
+from xinyong.web.templating import render
+
+router = APIRouter()
+PAGE_SIZE = 30
+
+
+@router.get("/repairs/new", response_class=HTMLResponse)
+def new_repair(request: Request, record: Annotated[int, Query(ge=1, le=2**62)],
+               conn: Connection = Depends(connection),
+               principal: Principal = requires("repair.apply")) -> HTMLResponse:
+    day = date.today()
+    brief = service.record_brief(conn, record)
+    service.check_own(brief, principal.subject)
+    repair_rules = service.current_rules()
+    found = service.eligibility_of(conn, brief, day)
+    return render(request, "repair/new.html", {
+        "record": service.record_view(brief), "eligibility": found,
+        "rules": repair_rules, "accept": ",".join(
+            {"pdf": ".pdf,application/pdf", "jpg": ".jpg,.jpeg,image/jpeg", "png": ".png,image/png"}[t]
+            for t in repair_rules.file_types)})
+
+
+@router.post("/repairs", response_class=HTMLResponse)
+async def submit_repair(request: Request, record: Annotated[int, Form(ge=1, le=2**62)],
+                        statement: Annotated[str, Form(max_length=5000)] = "",
+                        principal: Principal = requires("repair.apply")) -> Response:
+    case = await apply_from_form(request, principal, record, statement)
+    return RedirectResponse(f"/repairs/{case['case_no']}?new=1", 303)
+
+
+@router.get("/repairs/{case_no}", response_class=HTMLResponse)
+def follow_repair(request: Request, case_no: CaseNo, conn: Connection = Depends(connection),
+                  principal: Principal = requires("subject.read_public")) -> HTMLResponse:
+    view = service.case_view(conn, case_no, date.today())
+    own = principal.subject is not None and principal.subject == view["subject"]["uscc"]
+    return render(request, "repair/case.html", {
+        "case": shown(principal, view), "own": own and can(principal, "repair.apply"),
+        "rules": service.current_rules(), "new": request.query_params.get("new") == "1"})
+
+
+@router.post("/repairs/{case_no}/materials", response_class=HTMLResponse)
+async def resubmit_page(request: Request, case_no: CaseNo,
+                        statement: Annotated[str, Form(max_length=5000)] = "",
+                        principal: Principal = requires("repair.apply")) -> Response:
+    await resubmit_from_form(request, principal, case_no, statement)
+    return RedirectResponse(f"/repairs/{case_no}", 303)
+
+
+@router.get("/records/{record_id}/repair-notice", response_class=HTMLResponse)
+def repair_notice(request: Request, record_id: RecordId, conn: Connection = Depends(connection),
+                  principal: Principal = requires("subject.read_public")) -> HTMLResponse:
+    service.check_visible(service.record_brief(conn, record_id), principal.subject,
+                          can(principal, "subject.read_full"))
+    return render(request, "repair/notice.html", {"n": service.notice(conn, record_id, date.today())})
+
+
+@router.get("/console/repairs", response_class=HTMLResponse)
+def console_queue(request: Request, status: Annotated[str, Query(max_length=16)] = "",
+                  overdue: bool = False, page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+                  conn: Connection = Depends(connection),
+                  _: Principal = requires("repair.decide")) -> HTMLResponse:
+    day = date.today()
+    status = status if status in rules.STATUSES else ""
+    rows = service.queue(conn, day, status=status or None, overdue_only=overdue,
+                         limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    return render(request, "repair/queue.html", {
+        "rows": rows[:PAGE_SIZE], "has_more": len(rows) > PAGE_SIZE, "page": page, "status": status,
+        "overdue": overdue, "statuses": rules.STATUSES, "counts": service.counts(conn, day),
+        "today": day})
+
+
+@router.get("/console/repairs/{case_no}", response_class=HTMLResponse)
+def console_case(request: Request, case_no: CaseNo, conn: Connection = Depends(connection),
+                 _: Principal = requires("repair.decide")) -> HTMLResponse:
+    day = date.today()
+    view = service.case_view(conn, case_no, day)
+    # judged as approval would judge it: as if this case were not open
+    eligibility = (service.eligibility(conn, view["record"]["id"], day, excluding=case_no)
+                   if view["open"] else None)
+    actions = [a for (s, a) in rules.TRANSITIONS if s == view["status"] and a != "resubmit"]
+    return render(request, "repair/console_case.html", {
+        "case": view, "eligibility": eligibility, "actions": actions, "labels": rules.ACTIONS,
+        "rules": service.current_rules()})
+
+
+@router.post("/console/repairs/{case_no}/decision", response_class=HTMLResponse)
+def console_decide(request: Request, case_no: CaseNo,
+                   action: Annotated[str, Form(max_length=16)],
+                   reason: Annotated[str, Form(max_length=5000)] = "",
+                   missing: Annotated[str, Form(max_length=5000)] = "",
+                   principal: Principal = requires("repair.decide")) -> Response:
+    with writing(engine_of(request)) as conn:
+        service.decide(conn, actor(request, principal), case_no, action, reason,
+                       [line for line in missing.splitlines() if line.strip()], date.today())
+    return RedirectResponse(f"/console/repairs/{case_no}?done={action}", 303)
+
+
+@router.get("/console/repairs/{case_no}/files/{material_id}")
+def console_material(request: Request, case_no: CaseNo,
+                     material_id: Annotated[int, Path(ge=1, le=2**62)],
+                     principal: Principal = requires("repair.decide")) -> Response:
+    """A filed material, for the reviewer; reading it is audited (it is not public data)."""
+    with writing(engine_of(request)) as conn:
+        path, filename = service.material_file(conn, case_no, material_id)
+        audit.record(conn, actor(request, principal), "repair.material_read", "repair_case", case_no,
+                     detail={"material": material_id})
+    return FileResponse(path, filename=filename)

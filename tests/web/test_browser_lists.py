@@ -1,0 +1,104 @@
+"""A list admission in a real browser: staff propose a demo subject, send the notice, decide
+with a document number (the locality sets no waiting period), and the public list shows the
+entry; an entry whose 移出日期 is today is already gone (automatic exit at term)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from xinyong.accounts import service as accounts
+from xinyong.core import db
+from xinyong.core.audit import SYSTEM
+from xinyong.core.settings import get_settings
+from xinyong.ingest import service as ingest
+from xinyong.web.app import create_app
+
+from ..factories import AUTHORITY_USCC, numbered_uscc, write_csv
+from .browser_server import LiveServer
+from .conftest import DEPARTMENT, PASSWORD, published_penalty
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, pytestmark  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("lists-browser")
+    (folder / "data").mkdir()
+    (folder / "data" / "lists.yaml").write_text(
+        "kinds:\n  - {code: market_serious_illegal, waiting_workdays: 0}\n", "utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XINYONG_FILES_DIR", str(folder / "files"))
+        mp.setenv("XINYONG_DATA_DIR", str(folder / "data"))
+        mp.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
+        get_settings.cache_clear()
+        shutil.copyfile(sqlite_template, folder / "store.db")
+        engine = db.make_engine(f"sqlite:///{folder / 'store.db'}")
+        penalties = [published_penalty(31), published_penalty(32)]
+        ingest.ingest_file(engine, write_csv(folder / "p.csv", penalties), DEPARTMENT)
+        today = date.today()
+        ingest.ingest_file(engine, write_csv(folder / "l.csv", [{
+            "主体名称": "厦门市思明区第32测试贸易有限公司", "主体类别": "法人及非法人组织",
+            "统一社会信用代码": numbered_uscc(32), "名单种类": "严重违法失信名单",
+            "认定单位": DEPARTMENT, "认定单位统一社会信用代码": AUTHORITY_USCC,
+            "认定文书号": "厦市监列〔2023〕9号", "列入依据": "总局令第44号第二条",
+            "列入日期": (today - timedelta(days=1000)).isoformat(), "移出日期": today.isoformat()}]),
+            DEPARTMENT, kind="list_entry")
+        with db.writing(engine) as conn:
+            accounts.create_account(conn, SYSTEM, "staff-lists", "staff", password=PASSWORD)
+        app = create_app(engine)
+        try:
+            with LiveServer(app) as server:
+                yield server.url
+        finally:
+            engine.dispose()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_staff_list_a_subject_and_the_public_list_shows_it(browser: Browser, served: str) -> None:
+    context = browser.new_context(base_url=served, locale="zh-CN")
+    page = context.new_page()
+    page.goto("/console/sign-in")
+    page.fill("#username", "staff-lists")
+    page.fill("#password", PASSWORD)
+    page.click("form[action='/console/sign-in'] button[type=submit]")
+    page.wait_for_url("**/console")
+
+    page.goto("/console/lists")
+    page.fill("#uscc", numbered_uscc(31))
+    page.select_option("#kind", "market_serious_illegal")
+    page.fill("#facts", "受到吊销营业执照的行政处罚")
+    page.fill("#basis", "《市场监督管理严重违法失信名单管理办法》第二条")
+    page.click("#propose button[type=submit]")
+    page.wait_for_url(re.compile(r"/console/list-proposals/\d+$"))
+    assert "待告知" in page.locator("#status").inner_text()
+    page.click("#notice button[type=submit]")
+    page.wait_for_selector("#print-notice")
+    assert page.locator("#objection-until").inner_text() == "不设异议期"
+    page.fill("#doc-no", "厦市监列〔2026〕31号")
+    page.click("#decide button[type=submit]")
+    page.wait_for_selector("#entry")
+    assert "当前在列" in page.locator("#entry").inner_text()
+
+    page.goto("/lists")
+    row = page.locator('tr[data-kind="market_serious_illegal"]')
+    assert row.locator(".count").inner_text() == "1"
+    row.locator("a").click()
+    page.wait_for_url("**/lists/market_serious_illegal")
+    text = page.locator("table.entries").inner_text()
+    assert "厦市监列〔2026〕31号" in text
+    assert "厦市监列〔2023〕9号" not in text  # its 移出日期 is today: no longer listed
+    context.close()
