@@ -97,10 +97,13 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def make_engine(url: str | None = None) -> Engine:
+def make_engine(url: str | None = None, *, pool_size: int = 5) -> Engine:
+    """The store's engine. `pool_size` connections are kept open, as many again may be opened
+    for bursts (the web app sizes it to the requests it admits at once)."""
     url = normalise_url(url or get_settings().database_url)
+    pool = {"pool_size": pool_size, "max_overflow": pool_size * 2}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
 
         @event.listens_for(engine, "connect")
@@ -109,7 +112,7 @@ def make_engine(url: str | None = None) -> Engine:
 
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def is_sqlite(conn: Connection | Engine) -> bool:

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 30
     # Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
     trust_proxy: bool = False
+    # Requests one server process works on at once; more wait their turn in the event loop.
+    # Bounds the database connections a process needs (each request holds at most a few).
+    max_concurrent_requests: int = 8
     # Largest file a department may upload, in MiB.
     max_upload_mib: int = 200
 

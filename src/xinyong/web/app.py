@@ -13,8 +13,9 @@ from sqlalchemy import Engine, text
 
 from xinyong import __version__
 from xinyong.core.db import ensure_schema, make_engine
+from xinyong.core.settings import get_settings
 from xinyong.web import capabilities, errors
-from xinyong.web.guards import RejectNul
+from xinyong.web.guards import Admission, RejectNul
 from xinyong.web.logs import AccessLog
 from xinyong.web.ratelimit import make_buckets
 from xinyong.web.security import OPEN, engine_of, requires
@@ -42,7 +43,7 @@ def _health_router() -> APIRouter:
 
     @router.get("/healthz", response_model=Health, tags=["运维"], summary="健康检查",
                 dependencies=[requires(OPEN)])
-    def healthz() -> Any:
+    async def healthz() -> Any:
         return Health(status="ok", version=__version__, database="ok")
 
     @router.get("/healthz/db", response_model=Health, tags=["运维"], summary="健康检查（含数据库）",
@@ -56,8 +57,9 @@ def _health_router() -> APIRouter:
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
+    settings = get_settings()
     if engine is None:
-        engine = make_engine()
+        engine = make_engine(pool_size=settings.max_concurrent_requests)
         ensure_schema(engine)
     app = FastAPI(title="xinyong 公共信用信息平台", version=__version__, description=DESCRIPTION,
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs",
@@ -72,6 +74,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         app.include_router(pages.router, include_in_schema=False)
     static = resources.files("xinyong.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.add_middleware(Admission, limit=settings.max_concurrent_requests)
     app.add_middleware(RejectNul)
     app.add_middleware(AccessLog)
     return app

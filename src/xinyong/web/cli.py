@@ -19,8 +19,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level
     logs.configure(log_level)
     out.print(banner or f"平台已启动：http://{host}:{port}/  （接口文档 http://{host}:{port}/api/v1/docs，"
                         "Ctrl+C 停止）")
+    from xinyong.web.server import NoDelayHTTPProtocol
+
     uvicorn.run("xinyong.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, proxy_headers=False, server_header=False)
+                log_level="warning", access_log=False, proxy_headers=False, server_header=False,
+                http=NoDelayHTTPProtocol)
 
 
 def register(app: typer.Typer) -> None:

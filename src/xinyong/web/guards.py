@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -27,3 +29,23 @@ class RejectNul:
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
+
+
+class Admission:
+    """Works on at most `limit` requests at once; the rest wait here, in the event loop.
+
+    Without it, a burst parks up to 40 requests in the thread pool, each holding or awaiting
+    a database connection, until the pool runs dry and requests that already hold one wait
+    for threads that wait for connections: every request then stalls until the pool times
+    out. Admitting no more than the pool can serve keeps the queue where waiting is free."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.slots = asyncio.Semaphore(max(1, limit))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") == "/healthz":
+            await self.app(scope, receive, send)
+            return
+        async with self.slots:
+            await self.app(scope, receive, send)

@@ -16,7 +16,7 @@ class PageParams(BaseModel):
     offset: int
 
 
-def _page(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")] = 20,
+async def _page(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")] = 20,
           offset: Annotated[int, Query(ge=0, le=1_000_000, description="跳过的条数")] = 0) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

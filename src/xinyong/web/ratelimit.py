@@ -47,7 +47,7 @@ class Buckets:
             del self._state[key]
 
 
-def limited(request: Request, principal: Principal = Depends(current_principal)) -> None:
+async def limited(request: Request, principal: Principal = Depends(current_principal)) -> None:
     buckets: Buckets | None = request.app.state.buckets
     if buckets is None or principal.kind != "anonymous":
         return

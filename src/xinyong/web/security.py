@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection, Engine
 
 from xinyong.accounts import service as accounts
@@ -79,12 +80,10 @@ async def _resolve(request: Request) -> Principal:
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise AuthenticationFailed("Authorization 头应为 Bearer 接口令牌", code="token_unknown")
-        with engine_of(request).connect() as conn:
-            return accounts.authenticate_token(conn, secret)
+        return await run_in_threadpool(_token_principal, engine_of(request), secret)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        with engine_of(request).connect() as conn:
-            session = accounts.session_for(conn, cookie)
+        session = await run_in_threadpool(_session, engine_of(request), cookie)
         if session is not None:
             request.state.csrf_token = session.csrf_token
             if request.method not in SAFE_METHODS:
@@ -93,10 +92,21 @@ async def _resolve(request: Request) -> Principal:
     return anonymous()
 
 
+def _token_principal(engine: Engine, secret: str) -> Principal:
+    with engine.connect() as conn:
+        return accounts.authenticate_token(conn, secret)
+
+
+def _session(engine: Engine, cookie: str) -> accounts.SessionView | None:
+    with engine.connect() as conn:
+        return accounts.session_for(conn, cookie)
+
+
 def requires(permission: str) -> Any:
     """The route's rule: the principal must hold `permission` (or `OPEN`: anyone)."""
 
-    def check(principal: Principal = Depends(current_principal)) -> Principal:
+    # async: a check this small is not worth a thread-pool round trip
+    async def check(principal: Principal = Depends(current_principal)) -> Principal:
         if permission != OPEN and not can(principal, permission):
             label = role_table().permissions.get(permission, permission)
             if principal.kind == "anonymous":
