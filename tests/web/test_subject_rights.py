@@ -65,6 +65,10 @@ def test_active_list_entries_on_the_subject_page(platform: Platform, tmp_path: P
     assert entry["doc_no"] == "厦市监列〔2026〕9号"
     page = platform.client.get(f"/subjects/{uscc}").text
     assert "名单信息（1）" in page and "厦市监列〔2026〕9号" in page
+    assert entry["ref"].startswith("L") and entry["repair"] is True
+    assert f"/repairs/new?entry={entry['ref']}" not in page
+    own = platform.as_role("enterprise", subject=uscc).get(f"/subjects/{uscc}").text
+    assert f"/repairs/new?entry={entry['ref']}" in own
 
 
 def test_enterprise_pages_send_the_anonymous_to_sign_in_and_back(platform: Platform) -> None:

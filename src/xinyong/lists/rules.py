@@ -26,7 +26,8 @@ from xinyong.core.workdays import WorkCalendar
 LIST_TYPES = {"black": "失信惩戒名单", "red": "守信激励名单"}
 PUBLICITY = {"public": "向社会公开", "shared": "政务共享（不向社会公开）"}
 KIND_KEYS = {"code", "name", "list_type", "sector", "authority", "basis", "criteria",
-             "notice_required", "waiting_workdays", "publicity", "term", "repair", "exit"}
+             "notice_required", "waiting_workdays", "publicity", "term", "repair", "repair_after",
+             "exit"}
 TOP_KEYS = {"decision_due_workdays", "kinds"}
 
 
@@ -60,6 +61,8 @@ class ListKind:
     term_months: int | None  # None: until removed
     repair: bool
     exit: str
+    # how long an entry must have been listed before repair may be applied for (None: at once)
+    repair_after_months: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.basis, LegalBasis):
@@ -177,7 +180,21 @@ def _kind(raw: Mapping[str, Any], source: str) -> ListKind | Refused:
         notice_required=notice, waiting_workdays=waiting,
         publicity=raw.get("publicity", "public"),
         term_months=_term_months(raw.get("term"), source, entry),
-        repair=bool(raw.get("repair", False)), exit=str(raw["exit"]))
+        repair=bool(raw.get("repair", False)), exit=str(raw["exit"]),
+        repair_after_months=_repair_after(raw, source, entry))
+
+
+def _repair_after(raw: Mapping[str, Any], source: str, entry: str) -> int | None:
+    """`repair_after: {years: 1}`: the minimum time listed before repair may be applied for;
+    only meaningful (and only allowed) where the kind allows repair."""
+    value = raw.get("repair_after")
+    if value is None:
+        return None
+    if not isinstance(raw.get("repair", False), bool) or not raw.get("repair"):
+        raise _fail(source, entry, "repair_after 只适用于允许信用修复（repair: true）的名单种类")
+    if not isinstance(value, dict) or len(value) != 1 or not set(value) <= {"years", "months"}:
+        raise _fail(source, entry, "repair_after 应为 {years: N} 或 {months: N}")
+    return _term_months(value, source, entry)
 
 
 def load(paths: Iterable[Path]) -> KindTable:

@@ -109,7 +109,7 @@ def kind_view(kind: ListKind) -> dict[str, Any]:
             "criteria": kind.criteria, "notice_required": kind.notice_required,
             "waiting_workdays": kind.waiting_workdays, "publicity": kind.publicity,
             "term": kind.term_text, "term_months": kind.term_months, "repair": kind.repair,
-            "exit": kind.exit}
+            "repair_after_months": kind.repair_after_months, "exit": kind.exit}
 
 
 def kinds_view(conn: Connection | None = None, day: date | None = None,
@@ -327,6 +327,106 @@ def end_for_record(conn: Connection, actor: audit.Actor, record_id: int, day: da
     return ended
 
 
+# --- one entry, by reference (leaving a list by repair) ------------------------------------
+
+def entry_ref(entry: dict[str, Any]) -> str:
+    """An active entry's reference, whichever its source: `L<entry id>` for an entry the
+    workflow decided, `R<record id>` for a `list_entry` record submitted as data. The repair
+    application of an entry is at `/repairs/new?entry=<ref>`."""
+    return f"L{entry['entry_id']}" if entry.get("entry_id") is not None else f"R{entry['record_id']}"
+
+
+ENTRY_REF_PATTERN = r"^[LlRr]?\d{1,18}$"
+
+
+def parse_ref(ref: str) -> tuple[str, int]:
+    """(`workflow` | `data`, id) of a reference; plain digits are a workflow entry's id (as in
+    `/api/v1/list-entries/{id}/removal`)."""
+    text = (ref or "").strip().upper()
+    source = "data" if text.startswith("R") else "workflow"
+    digits = text[1:] if text[:1] in ("L", "R") else text
+    if not digits.isdigit() or not 0 < int(digits) < 2**62:
+        raise InvalidInput(f"“{ref}”不是名单条目编号（L+条目编号，或 R+名单信息记录编号）",
+                           code="invalid_entry")
+    return source, int(digits)
+
+
+def entry_brief(conn: Connection, ref: str) -> dict[str, Any]:
+    """One entry, active or not, whichever its source: ref, source, entry_id, record_id,
+    kind (ListKind | None when not usable), kind_code, kind_name, list_type, authority,
+    doc_no, basis, listed_on, ends_on, ended_on, end_reason, superseded, subject (id, uscc,
+    name, kind). NotFound (`entry_not_found`) if there is none."""
+    source, pk = parse_ref(ref)
+    s = Subject.__table__
+    table = current_kinds()
+    subject_cols = (s.c.id.label("subject_id"), s.c.uscc, s.c.name.label("subject_name"),
+                    s.c.kind.label("subject_kind"))
+    if source == "workflow":
+        e = ListEntry.__table__
+        row = conn.execute(select(e, *subject_cols[1:]).join(s, s.c.id == e.c.subject_id)
+                           .where(e.c.id == pk)).mappings().first()
+        if row is None:
+            raise NotFound(f"没有编号为 L{pk} 的名单条目", code="entry_not_found")
+        kind = table.kinds.get(row["kind_code"])
+        return {"ref": f"L{pk}", "source": source, "entry_id": pk, "record_id": row["record_id"],
+                "kind": kind, "kind_code": row["kind_code"],
+                "kind_name": kind.name if kind else row["kind_code"],
+                "list_type": row["list_type"], "authority": row["authority"], "doc_no": row["doc_no"],
+                "basis": row["basis"], "listed_on": row["listed_on"], "ends_on": row["ends_on"],
+                "ended_on": row["ended_on"], "end_reason": row["end_reason"], "superseded": False,
+                "subject_id": row["subject_id"], "uscc": row["uscc"], "name": row["subject_name"],
+                "subject_kind": row["subject_kind"]}
+    r = Record.__table__
+    found = conn.execute(select(r.c.id, r.c.item_code, r.c.status, r.c.doc_no, r.c.decision_date,
+                                r.c.payload, *subject_cols).join(s, s.c.id == r.c.subject_id)
+                         .where(r.c.id == pk)).mappings().first()
+    if found is None or found["item_code"] != ITEM:
+        raise NotFound(f"没有编号为 R{pk} 的名单信息", code="entry_not_found")
+    payload = orjson.loads(found["payload"])
+    kind = table.by_name_or_code(str(payload.get("list_kind", "")))
+    ends = payload.get("ends_on") or None
+    return {"ref": f"R{pk}", "source": source, "entry_id": None, "record_id": pk, "kind": kind,
+            "kind_code": kind.code if kind else str(payload.get("list_kind", "")),
+            "kind_name": kind.name if kind else str(payload.get("list_kind", "")),
+            "list_type": kind.list_type if kind else None,
+            "authority": payload.get("authority") or (kind.authority if kind else ""),
+            "doc_no": found["doc_no"], "basis": payload.get("basis") or (str(kind.basis) if kind else ""),
+            "listed_on": found["decision_date"], "ends_on": None,
+            # a data entry's 移出日期 is the day the authority took it off: it ended then
+            "ended_on": date.fromisoformat(ends) if ends else None,
+            "end_reason": "removed" if ends else None, "superseded": found["status"] != "current",
+            "subject_id": found["subject_id"], "uscc": found["uscc"], "name": found["subject_name"],
+            "subject_kind": found["subject_kind"]}
+
+
+def end_for_repair(conn: Connection, actor: audit.Actor, ref: str, day: date, case_id: str) -> None:
+    """End one entry from `day` because its subject's repair application was approved: a
+    workflow entry gets `ended_on` (reason `repaired`), a data entry a publicity stop
+    `repaired`. Audited `list.ended`. Refused (nothing changed) if it is not active that day."""
+    brief = entry_brief(conn, ref)
+    if brief["source"] == "workflow":
+        e = ListEntry.__table__
+        done = conn.execute(update(ListEntry).where(
+            e.c.id == brief["entry_id"], e.c.ended_on.is_(None), e.c.listed_on <= day,
+            or_(e.c.ends_on.is_(None), e.c.ends_on > day)).values(
+            ended_on=day, end_reason="repaired", end_case_id=case_id[:32]))
+        if done.rowcount != 1:
+            raise InvalidInput(f"名单条目 {brief['ref']} 在 {day.isoformat()} 已不在名单上",
+                               code="entry_not_active")
+        audit.record(conn, actor, "list.ended", "list_entry", brief["entry_id"],
+                     subject_id=brief["subject_id"],
+                     detail={"on": day.isoformat(), "reason": "repaired", "case_id": case_id})
+        return
+    record_id = brief["record_id"]
+    if brief["superseded"] or _stopped(conn, record_id, day) or (
+            brief["ended_on"] is not None and brief["ended_on"] <= day):
+        raise InvalidInput(f"名单信息 {brief['ref']} 在 {day.isoformat()} 已不在名单上",
+                           code="entry_not_active")
+    publicity.stop_publicity(conn, actor, record_id, "repaired", day, "repair", case_id)
+    audit.record(conn, actor, "list.ended", "record", record_id, subject_id=brief["subject_id"],
+                 detail={"on": day.isoformat(), "reason": "repaired", "case_id": case_id})
+
+
 def _stopped(conn: Connection, record_id: int, day: date) -> bool:
     s = PublicityStop.__table__
     return conn.execute(select(exists().where(
@@ -491,7 +591,8 @@ def _from_workflow(row: Any, kind: ListKind, public: bool) -> dict[str, Any]:
             "listed_on": row.listed_on.isoformat(), "ends_on": _iso(row.ends_on),
             "source": "workflow", "entry_id": row.id, "record_id": row.record_id,
             "publicity": kind.publicity, "subject_id": row.subject_id,
-            "subject": _subject_out(row, public)}
+            "subject": _subject_out(row, public), "ref": f"L{row.id}",
+            "repair": kind.repair}
 
 
 def _from_data(row: Any, kind: ListKind, payload: dict[str, Any], public: bool) -> dict[str, Any]:
@@ -501,7 +602,7 @@ def _from_data(row: Any, kind: ListKind, payload: dict[str, Any], public: bool) 
             "listed_on": row.decision_date.isoformat(), "ends_on": payload.get("ends_on") or None,
             "source": "data", "entry_id": None, "record_id": row.id,
             "publicity": kind.publicity, "subject_id": row.subject_id,
-            "subject": _subject_out(row, public)}
+            "subject": _subject_out(row, public), "ref": f"R{row.id}", "repair": kind.repair}
 
 
 def _entries(conn: Connection, day: date, *, kinds: Sequence[ListKind] | None = None,

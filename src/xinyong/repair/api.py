@@ -16,8 +16,9 @@ from starlette.datastructures import UploadFile
 
 from xinyong.accounts.rules import Principal, can
 from xinyong.core.db import writing
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.settings import get_settings
+from xinyong.lists import service as lists
 from xinyong.repair import rules, service
 from xinyong.repair.service import Staged
 from xinyong.web.errors import ErrorBody
@@ -29,6 +30,9 @@ from xinyong.web.uploads import TooLarge
 router = APIRouter(tags=["信用修复"])
 
 RecordId = Annotated[int, Path(ge=1, le=2**62, description="信用记录编号")]
+EntryRef = Annotated[str, Path(pattern=lists.ENTRY_REF_PATTERN,
+                               description="名单条目编号：L+条目编号（本平台认定），"
+                                           "或 R+名单信息记录编号（部门报送）")]
 CaseNo = Annotated[str, Path(pattern=rules.CASE_NO_PATTERN, description="信用修复案件编号（XF…）")]
 CHUNK = 1 << 20
 UNPARSABLE: dict[int | str, dict[str, Any]] = {
@@ -41,6 +45,28 @@ class EligibilityView(BaseModel):
     eligible_from: str | None
     reasons: list[str]
     to_prove: list[str] = []
+
+
+class EntryEligibilityView(BaseModel):
+    entry: str
+    eligible: bool
+    eligible_from: str | None
+    reasons: list[str]
+    to_prove: list[str] = []
+
+
+class CaseEntry(BaseModel):
+    """The list entry a list-exit case is about."""
+
+    ref: str  # L<entry id> (decided on this platform) or R<record id> (submitted as data)
+    source: str  # workflow | data
+    kind: str
+    kind_name: str
+    authority: str
+    doc_no: str
+    listed_on: str | None
+    ends_on: str | None
+    ended_on: str | None
 
 
 class CaseRecord(BaseModel):
@@ -82,7 +108,8 @@ class CaseStep(BaseModel):
 
 class CaseView(BaseModel):
     case_no: str
-    kind: str
+    kind: str  # penalty | list_exit
+    kind_name: str
     status: str
     status_label: str
     open: bool
@@ -98,7 +125,8 @@ class CaseView(BaseModel):
     missing: list[str]
     rounds: int
     statement: str | None
-    record: CaseRecord
+    record: CaseRecord | None  # kind penalty
+    entry: CaseEntry | None  # kind list_exit
     subject: CaseSubject
     materials: list[CaseMaterial]
     history: list[CaseStep]
@@ -106,13 +134,16 @@ class CaseView(BaseModel):
 
 class QueueItem(BaseModel):
     case_no: str
+    kind: str
+    kind_name: str
     status: str
     status_label: str
     applied_on: str
     due_on: str | None
     overdue: bool
     rounds: int
-    record: int
+    record: int | None
+    entry: str | None
     doc_no: str
     department: str
     tier: str | None
@@ -161,8 +192,11 @@ async def _stage_one(upload: UploadFile, material: str, repair_rules: rules.Repa
     return Staged(material, name, path, kind, size, digest.hexdigest())
 
 
-async def stage_files(request: Request, repair_rules: rules.RepairRules) -> list[Staged]:
-    """Every file of the multipart form, each under the code of its material."""
+async def stage_files(request: Request, repair_rules: rules.RepairRules,
+                      materials: tuple[rules.Material, ...] | None = None) -> list[Staged]:
+    """Every file of the multipart form, each under the code of its material (the penalty
+    materials unless `materials` names those of a list kind)."""
+    known = materials if materials is not None else repair_rules.materials
     form = await request.form()
     staged: list[Staged] = []
     try:
@@ -171,8 +205,8 @@ async def stage_files(request: Request, repair_rules: rules.RepairRules) -> list
                 continue
             if value.filename == "" and value.size == 0:
                 continue  # a file input left empty in a browser form
-            if repair_rules.material(key) is None:
-                codes = "、".join(m.code for m in repair_rules.materials)
+            if not any(m.code == key for m in known):
+                codes = "、".join(m.code for m in known)
                 raise InvalidInput(f"未知的材料类别“{key}”（可用：{codes}）", code="unknown_material")
             staged.append(await _stage_one(value, key, repair_rules))
     except BaseException:
@@ -209,9 +243,29 @@ async def apply_from_form(request: Request, principal: Principal, record: int,
         discard(staged)
 
 
+async def apply_entry_from_form(request: Request, principal: Principal, entry: str,
+                                statement: str) -> dict[str, Any]:
+    """As `apply_from_form`, for leaving a list: the entry is the applicant's subject's and
+    eligible before any file is read; the files are the list kind's materials."""
+    day = date.today()
+    engine = engine_of(request)
+    repair_rules = service.current_rules()
+    with engine.connect() as conn:
+        brief = lists.entry_brief(conn, entry)
+        service.check_own_entry(brief, _subject_of(principal))
+        service.refuse_unless_eligible(service.entry_eligibility_of(conn, brief, day))
+    staged = await stage_files(request, repair_rules, service.list_exit_materials(repair_rules, brief))
+    try:
+        return await run_in_threadpool(service.apply_entry, engine, actor(request, principal),
+                                       _subject_of(principal), entry, statement, staged, day)
+    finally:
+        discard(staged)
+
+
 async def resubmit_from_form(request: Request, principal: Principal, case_no: str,
                              statement: str) -> dict[str, Any]:
-    staged = await stage_files(request, service.current_rules())
+    repair_rules = service.current_rules()
+    staged = await stage_files(request, repair_rules, service.all_materials(repair_rules))
     try:
         return await run_in_threadpool(service.resubmit, engine_of(request), actor(request, principal),
                                        _subject_of(principal), case_no, statement, staged, date.today())
@@ -242,16 +296,44 @@ def record_eligibility(record_id: RecordId, conn: Connection = Depends(connectio
     return {**found.as_json(), "to_prove": list(found.to_prove)}
 
 
+def check_entry_visible(brief: dict[str, Any], principal: Principal) -> None:
+    """Entries of shared-only (or unusable) kinds are not public: only their own subject and
+    staff who may read everything learn they exist."""
+    kind = brief["kind"]
+    public = kind is not None and kind.publicity == "public"
+    own = principal.subject is not None and principal.subject == brief["uscc"]
+    if not (public or own or can(principal, "subject.read_full") or can(principal, "list.manage")):
+        raise NotFound(f"没有编号为 {brief['ref']} 的名单条目", code="entry_not_found")
+
+
+@router.get("/list-entries/{entry}/repair-eligibility", response_model=EntryEligibilityView,
+            summary="名单条目能否申请信用修复提前移出、自何日起可申请及理由")
+def entry_eligibility(entry: EntryRef, conn: Connection = Depends(connection),
+                      principal: Principal = requires("subject.read_public")) -> Any:
+    brief = lists.entry_brief(conn, entry)
+    check_entry_visible(brief, principal)
+    found = service.entry_eligibility_of(conn, brief, date.today())
+    return {**found.as_json(), "to_prove": list(found.to_prove)}
+
+
 @router.post("/repairs", response_model=CaseView, status_code=201, responses=UNPARSABLE,
-             summary="提出信用修复申请（multipart：record、statement，以及每类材料的文件，"
+             summary="提出信用修复申请（multipart：record 信用记录编号，或 entry 名单条目编号"
+                     "（移出严重失信主体名单）；statement，以及每类材料的文件，"
                      "字段名为材料代码：commitment 信用承诺书、performance 履行义务证明等；"
                      "PDF/JPG/PNG，每个≤10 MiB）")
 async def apply_repair(
     request: Request,
-    record: Annotated[int, Form(ge=1, le=2**62, description="信用记录编号")],
     statement: Annotated[str, Form(min_length=1, max_length=5000, description="申请说明")],
+    record: Annotated[int | None, Form(ge=1, le=2**62, description="信用记录编号（终止公示）")] = None,
+    entry: Annotated[str | None, Form(pattern=lists.ENTRY_REF_PATTERN,
+                                      description="名单条目编号（移出名单），L…或R…")] = None,
     principal: Principal = requires("repair.apply"),
 ) -> Any:
+    if (record is None) == (entry is None):
+        raise InvalidInput("请给出 record（信用记录编号）或 entry（名单条目编号）之一", code="missing_field")
+    if entry is not None:
+        return await apply_entry_from_form(request, principal, entry, statement)
+    assert record is not None
     return await apply_from_form(request, principal, record, statement)
 
 

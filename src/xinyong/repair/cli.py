@@ -26,21 +26,33 @@ def _day(on: str | None) -> date:
 
 @app.command("eligibility")
 def eligibility(
-    record: Annotated[int, typer.Option("--record", "-r", help="信用记录编号")],
+    record: Annotated[int | None, typer.Option("--record", "-r", help="信用记录编号（终止公示）")] = None,
+    entry: Annotated[str | None, typer.Option(
+        "--entry", "-e", help="名单条目编号（移出名单）：L+条目编号，或 R+名单信息记录编号")] = None,
     on: Annotated[str | None, typer.Option("--on", help="按哪一天判断（默认今天），YYYY-MM-DD")] = None,
     as_json: Annotated[bool, typer.Option(
-        "--json", help="以 JSON 输出 {record, eligible, eligible_from, reasons}")] = False,
+        "--json", help="以 JSON 输出 {record|entry, eligible, eligible_from, reasons}")] = False,
 ) -> None:
-    """判断一条行政处罚信息在某日能否申请信用修复，自何日起可申请，及理由。"""
+    """判断一条行政处罚信息（--record）或一个名单条目（--entry）在某日能否申请信用修复，
+    自何日起可申请，及理由。"""
+    if (record is None) == (entry is None):
+        fail("请给出 --record（信用记录编号）或 --entry（名单条目编号）之一")
     day = _day(on)
+    found: rules.Eligibility | rules.EntryEligibility
     with engine().connect() as conn:
-        found = service.eligibility(conn, record, day)
+        if entry is not None:
+            found = service.entry_eligibility(conn, entry, day)
+            what = f"名单条目 {found.entry}"
+        else:
+            assert record is not None
+            found = service.eligibility(conn, record, day)
+            what = f"信用记录 {record}"
     if as_json:
         print_json(found.as_json())
         return
     verdict = "可以申请" if found.eligible else (
         f"暂不能申请，自 {found.eligible_from} 起可申请" if found.eligible_from else "不能申请")
-    out.print(f"[bold]信用记录 {record}[/bold]（{day.isoformat()}）：{verdict}")
+    out.print(f"[bold]{what}[/bold]（{day.isoformat()}）：{verdict}")
     for reason in found.reasons:
         out.print(f"  · {reason}")
     for item in found.to_prove:

@@ -11,21 +11,26 @@ from xinyong.core.db import Base, BigId
 
 
 class RepairCase(Base):
-    """One application to end a penalty record's publicity. Its status moves only through
-    `repair.service` (the state machine of `repair.rules.TRANSITIONS`); each move is an audit
-    event `repair.*` with the actor, the day and the reason."""
+    """One application to end a penalty record's publicity, or to leave a list early. Its
+    status moves only through `repair.service` (the state machine of
+    `repair.rules.TRANSITIONS`); each move is an audit event `repair.*` with the actor, the day
+    and the reason."""
 
     __tablename__ = "repair_case"
     __table_args__ = (
         Index("ix_repair_case_record", "record_id"),
+        Index("ix_repair_case_entry", "entry_id"),
         Index("ix_repair_case_queue", "status", "due_on"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_no: Mapped[str] = mapped_column(String(18), nullable=False, unique=True)
-    record_id: Mapped[int] = mapped_column(ForeignKey("record.id"), nullable=False)
+    # kind `penalty`: the penalty record; kind `list_exit`: the `list_entry` record of a list
+    # entry submitted as data, or None for an entry the lists workflow decided (`entry_id`)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("list_entry.id"))
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), nullable=False)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # penalty
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # penalty | list_exit
     status: Mapped[str] = mapped_column(String(16), nullable=False)  # see rules.STATUSES
     statement: Mapped[str] = mapped_column(Text, nullable=False)
     applicant: Mapped[str] = mapped_column(String(128), nullable=False)

@@ -4,7 +4,7 @@ follow page of a case, the printable 信用修复告知书, and the console's qu
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -13,8 +13,17 @@ from sqlalchemy import Connection
 from xinyong.accounts.rules import Principal, can
 from xinyong.core import audit
 from xinyong.core.db import writing
+from xinyong.core.errors import InvalidInput
+from xinyong.lists import service as lists
 from xinyong.repair import rules, service
-from xinyong.repair.api import CaseNo, RecordId, apply_from_form, resubmit_from_form, shown
+from xinyong.repair.api import (
+    CaseNo,
+    RecordId,
+    apply_entry_from_form,
+    apply_from_form,
+    resubmit_from_form,
+    shown,
+)
 from xinyong.web.security import actor, connection, engine_of, requires
 from xinyong.web.templating import render
 
@@ -23,26 +32,48 @@ PAGE_SIZE = 30
 
 
 @router.get("/repairs/new", response_class=HTMLResponse)
-def new_repair(request: Request, record: Annotated[int, Query(ge=1, le=2**62)],
+def new_repair(request: Request, record: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+               entry: Annotated[str | None, Query(pattern=lists.ENTRY_REF_PATTERN)] = None,
                conn: Connection = Depends(connection),
                principal: Principal = requires("repair.apply")) -> HTMLResponse:
+    """Eligibility and why first, then the form (only when eligible): for a penalty record
+    (`?record=ID`) or a list entry (`?entry=L12` / `?entry=R34`, 移出名单)."""
     day = date.today()
+    repair_rules = service.current_rules()
+    accept = ",".join(
+        {"pdf": ".pdf,application/pdf", "jpg": ".jpg,.jpeg,image/jpeg", "png": ".png,image/png"}[t]
+        for t in repair_rules.file_types)
+    if entry is not None:
+        brief = lists.entry_brief(conn, entry)
+        service.check_own_entry(brief, principal.subject)
+        exit_rules = repair_rules.list_exit
+        return render(request, "repair/new.html", {
+            "record": None, "entry": service.entry_view(brief),
+            "eligibility": service.entry_eligibility_of(conn, brief, day), "rules": repair_rules,
+            "kind_name": exit_rules.name if exit_rules else repair_rules.kind_name,
+            "materials": service.list_exit_materials(repair_rules, brief), "accept": accept})
+    if record is None:
+        raise InvalidInput("请指明信用记录（record）或名单条目（entry）", code="missing_field")
     brief = service.record_brief(conn, record)
     service.check_own(brief, principal.subject)
-    repair_rules = service.current_rules()
     found = service.eligibility_of(conn, brief, day)
     return render(request, "repair/new.html", {
-        "record": service.record_view(brief), "eligibility": found,
-        "rules": repair_rules, "accept": ",".join(
-            {"pdf": ".pdf,application/pdf", "jpg": ".jpg,.jpeg,image/jpeg", "png": ".png,image/png"}[t]
-            for t in repair_rules.file_types)})
+        "record": service.record_view(brief), "entry": None, "eligibility": found,
+        "rules": repair_rules, "kind_name": repair_rules.kind_name,
+        "materials": repair_rules.materials, "accept": accept})
 
 
 @router.post("/repairs", response_class=HTMLResponse)
-async def submit_repair(request: Request, record: Annotated[int, Form(ge=1, le=2**62)],
+async def submit_repair(request: Request, record: Annotated[int | None, Form(ge=1, le=2**62)] = None,
+                        entry: Annotated[str | None, Form(pattern=lists.ENTRY_REF_PATTERN)] = None,
                         statement: Annotated[str, Form(max_length=5000)] = "",
                         principal: Principal = requires("repair.apply")) -> Response:
-    case = await apply_from_form(request, principal, record, statement)
+    if entry is not None:
+        case = await apply_entry_from_form(request, principal, entry, statement)
+    elif record is not None:
+        case = await apply_from_form(request, principal, record, statement)
+    else:
+        raise InvalidInput("请指明信用记录（record）或名单条目（entry）", code="missing_field")
     return RedirectResponse(f"/repairs/{case['case_no']}?new=1", 303)
 
 
@@ -51,9 +82,13 @@ def follow_repair(request: Request, case_no: CaseNo, conn: Connection = Depends(
                   principal: Principal = requires("subject.read_public")) -> HTMLResponse:
     view = service.case_view(conn, case_no, date.today())
     own = principal.subject is not None and principal.subject == view["subject"]["uscc"]
+    repair_rules = service.current_rules()
+    materials = (service.list_exit_materials(repair_rules, lists.entry_brief(conn, view["entry"]["ref"]))
+                 if view["entry"] else repair_rules.materials)
     return render(request, "repair/case.html", {
         "case": shown(principal, view), "own": own and can(principal, "repair.apply"),
-        "rules": service.current_rules(), "new": request.query_params.get("new") == "1"})
+        "rules": repair_rules, "materials": materials,
+        "new": request.query_params.get("new") == "1"})
 
 
 @router.post("/repairs/{case_no}/materials", response_class=HTMLResponse)
@@ -93,8 +128,11 @@ def console_case(request: Request, case_no: CaseNo, conn: Connection = Depends(c
     day = date.today()
     view = service.case_view(conn, case_no, day)
     # judged as approval would judge it: as if this case were not open
-    eligibility = (service.eligibility(conn, view["record"]["id"], day, excluding=case_no)
-                   if view["open"] else None)
+    eligibility: Any = None
+    if view["open"] and view["entry"]:
+        eligibility = service.entry_eligibility(conn, view["entry"]["ref"], day, excluding=case_no)
+    elif view["open"]:
+        eligibility = service.eligibility(conn, view["record"]["id"], day, excluding=case_no)
     actions = [a for (s, a) in rules.TRANSITIONS if s == view["status"] and a != "resubmit"]
     return render(request, "repair/console_case.html", {
         "case": view, "eligibility": eligibility, "actions": actions, "labels": rules.ACTIONS,

@@ -24,7 +24,7 @@ from xinyong.publicity.rules import STOP_REASONS, TIERS, merge
 
 FILE = "repair.yaml"
 FILE_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
-_TOP_KEYS = {"basis", "deadlines", "penalty", "files"}
+_TOP_KEYS = {"basis", "deadlines", "penalty", "files", "list_exit"}
 
 # The case's states and the verbs that move it. `resubmit` is the subject's, the rest staff's.
 STATUSES = {
@@ -69,6 +69,7 @@ class RepairRules:
     max_file_mib: int
     file_types: tuple[str, ...]
     sources: tuple[str, ...] = ()
+    list_exit: ListExitRules | None = None  # None: no repair of list entries configured
 
     def material(self, code: str) -> Material | None:
         return next((m for m in self.materials if m.code == code), None)
@@ -76,6 +77,24 @@ class RepairRules:
     @property
     def required(self) -> tuple[Material, ...]:
         return tuple(m for m in self.materials if m.required)
+
+
+@dataclass(frozen=True)
+class ListExitRules:
+    """Leaving a list by repair (移出严重失信主体名单): the common materials and what each list
+    kind adds (by kind code)."""
+
+    name: str
+    to_prove: tuple[str, ...]
+    materials: tuple[Material, ...]
+    kind_materials: Mapping[str, tuple[Material, ...]] = field(default_factory=dict)
+    kind_to_prove: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def materials_for(self, kind: str) -> tuple[Material, ...]:
+        return self.materials + tuple(self.kind_materials.get(kind, ()))
+
+    def to_prove_for(self, kind: str) -> tuple[str, ...]:
+        return self.to_prove + tuple(self.kind_to_prove.get(kind, ()))
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -153,23 +172,7 @@ def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = (FILE,)) -> RepairR
             raise where.fail("penalty.tiers", f"“{t}”不是失信严重程度（应为{'、'.join(TIERS)}之一）")
     excluded = {str(k): _text(v, where, f"penalty.excluded_regimes.{k}") for k, v in
                 _mapping(penalty.get("excluded_regimes", {}), where, "penalty.excluded_regimes").items()}
-    materials: list[Material] = []
-    raw_materials = penalty.get("materials")
-    if not isinstance(raw_materials, list) or not raw_materials:
-        raise where.fail("penalty.materials", "应为非空列表")
-    for i, m in enumerate(raw_materials):
-        entry = f"penalty.materials[{i}]"
-        m = _mapping(m, where, entry)
-        _unknown_keys(m, ("code", "name", "required", "note"), where, entry)
-        code = _text(m.get("code"), where, f"{entry}.code")
-        if not code.isidentifier() or not code.isascii() or code in ("record", "statement"):
-            raise where.fail(f"{entry}.code", f"“{code}”应为英文字母、数字和下划线组成的代码")
-        if any(x.code == code for x in materials):
-            raise where.fail(f"{entry}.code", f"材料代码“{code}”重复")
-        if not isinstance(m.get("required"), bool):
-            raise where.fail(f"{entry}.required", "应为 true 或 false")
-        materials.append(Material(code, _text(m.get("name"), where, f"{entry}.name"),
-                                  bool(m["required"]), str(m.get("note") or "")))
+    materials = _materials(penalty.get("materials"), where, "penalty.materials")
     files = _mapping(raw.get("files"), where, "files")
     _unknown_keys(files, ("max_mib", "types"), where, "files")
     types = _texts(files.get("types"), where, "files.types")
@@ -180,8 +183,49 @@ def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = (FILE,)) -> RepairR
         basis=str(raw.get("basis") or ""), kind_name=_text(penalty.get("name"), where, "penalty.name"),
         tiers=tiers, excluded_regimes=excluded,
         to_prove=_texts(penalty.get("to_prove", []), where, "penalty.to_prove"),
-        materials=tuple(materials), max_file_mib=_count(files.get("max_mib"), where, "files.max_mib"),
-        file_types=types, sources=sources, **days)
+        materials=materials, max_file_mib=_count(files.get("max_mib"), where, "files.max_mib"),
+        file_types=types, sources=sources, list_exit=_list_exit(raw.get("list_exit"), where), **days)
+
+
+def _materials(raw: Any, where: _Where, entry_name: str, *, empty: bool = False,
+               taken: Collection[str] = ()) -> tuple[Material, ...]:
+    materials: list[Material] = []
+    if not isinstance(raw, list) or (not raw and not empty):
+        raise where.fail(entry_name, "应为非空列表" if not empty else "应为列表")
+    for i, m in enumerate(raw):
+        entry = f"{entry_name}[{i}]"
+        m = _mapping(m, where, entry)
+        _unknown_keys(m, ("code", "name", "required", "note"), where, entry)
+        code = _text(m.get("code"), where, f"{entry}.code")
+        if not code.isidentifier() or not code.isascii() or code in ("record", "entry", "statement"):
+            raise where.fail(f"{entry}.code", f"“{code}”应为英文字母、数字和下划线组成的代码")
+        if any(x.code == code for x in materials) or code in taken:
+            raise where.fail(f"{entry}.code", f"材料代码“{code}”重复")
+        if not isinstance(m.get("required"), bool):
+            raise where.fail(f"{entry}.required", "应为 true 或 false")
+        materials.append(Material(code, _text(m.get("name"), where, f"{entry}.name"),
+                                  bool(m["required"]), str(m.get("note") or "")))
+    return tuple(materials)
+
+
+def _list_exit(raw: Any, where: _Where) -> ListExitRules | None:
+    if raw is None:
+        return None
+    raw = _mapping(raw, where, "list_exit")
+    _unknown_keys(raw, ("name", "to_prove", "materials", "kinds"), where, "list_exit")
+    common = _materials(raw.get("materials"), where, "list_exit.materials")
+    kind_materials: dict[str, tuple[Material, ...]] = {}
+    kind_to_prove: dict[str, tuple[str, ...]] = {}
+    for code, extra in _mapping(raw.get("kinds", {}), where, "list_exit.kinds").items():
+        entry = f"list_exit.kinds.{code}"
+        extra = _mapping(extra, where, entry)
+        _unknown_keys(extra, ("materials", "to_prove"), where, entry)
+        kind_materials[str(code)] = _materials(extra.get("materials", []), where, f"{entry}.materials",
+                                               empty=True, taken=[m.code for m in common])
+        kind_to_prove[str(code)] = _texts(extra.get("to_prove", []), where, f"{entry}.to_prove")
+    return ListExitRules(_text(raw.get("name"), where, "list_exit.name"),
+                         _texts(raw.get("to_prove", []), where, "list_exit.to_prove"), common,
+                         kind_materials, kind_to_prove)
 
 
 # --- eligibility --------------------------------------------------------------------------
@@ -272,6 +316,98 @@ def eligibility(rules: RepairRules, state: RecordState, day: date) -> Eligibilit
     if state.end is not None:
         reasons.append(f"未修复的，公示至{state.end.isoformat()}（不含当日）自动停止")
     return Eligibility(state.record, True, repair_from, tuple(reasons), rules.to_prove)
+
+
+# --- leaving a list by repair ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EntryState:
+    """What list-exit eligibility needs to know of an entry (workflow or data) and its cases.
+    `ref` is the entry's reference (`L<entry id>` or `R<record id>`)."""
+
+    ref: str
+    kind_code: str
+    kind_name: str
+    usable: bool  # the kind is in the usable table (has a basis)
+    list_type: str | None  # black | red
+    repair_allowed: bool
+    repair_after_months: int | None
+    authority: str
+    exit: str
+    listed_on: date
+    ends_on: date | None  # term end (exclusive)
+    ended_on: date | None = None  # left early (removed, repaired, or a data entry's 移出日期)
+    end_reason: str | None = None  # repaired | removed
+    superseded: bool = False  # a data entry corrected by a newer version
+    # publicity stops in force on the day of a data entry: (reason, since)
+    stops: tuple[tuple[str, date], ...] = ()
+    open_case: str | None = None
+
+
+@dataclass(frozen=True)
+class EntryEligibility:
+    entry: str
+    eligible: bool
+    eligible_from: date | None
+    reasons: tuple[str, ...]
+    to_prove: tuple[str, ...] = field(default=())
+
+    def as_json(self) -> dict[str, Any]:
+        return {"entry": self.entry, "eligible": self.eligible,
+                "eligible_from": self.eligible_from.isoformat() if self.eligible_from else None,
+                "reasons": list(self.reasons)}
+
+
+def entry_eligibility(rules: RepairRules, state: EntryState, day: date,
+                      add_months: Callable[[date, int], date]) -> EntryEligibility:
+    """May the subject apply on `day` to leave this list early by repair, and why (Chinese,
+    specific): the kind must allow repair, the entry be active, no case open, and the minimum
+    time listed (`repair_after`) passed."""
+
+    def no(reason: str, eligible_from: date | None = None) -> EntryEligibility:
+        return EntryEligibility(state.ref, False, eligible_from, (reason,))
+
+    if rules.list_exit is None:
+        return no("本平台未配置名单信用修复（repair.yaml 缺少 list_exit）")
+    if not state.usable:
+        return no(f"名单种类“{state.kind_name}”没有法律依据或已停用，不能办理")
+    if state.list_type == "red":
+        return no(f"“{state.kind_name}”是守信激励名单，无需信用修复")
+    if state.superseded:
+        return no("该名单信息已被更正，请对现行版本申请")
+    if state.end_reason == "repaired" and state.ended_on is not None:
+        return no(f"该名单条目已于{state.ended_on.isoformat()}经信用修复移出")
+    if day < state.listed_on:
+        return no(f"该主体自{state.listed_on.isoformat()}起列入名单，尚未列入")
+    if state.ended_on is not None and day >= state.ended_on:
+        why = "由认定单位移出" if state.end_reason == "removed" else "移出"
+        return no(f"该名单条目已于{state.ended_on.isoformat()}{why}，无需信用修复")
+    if state.ends_on is not None and day >= state.ends_on:
+        return no(f"列入期限已于{state.ends_on.isoformat()}届满，已自动移出，无需信用修复")
+    for reason, since in state.stops:
+        if reason == "suspended":
+            return no(f"该名单信息自{since.isoformat()}起因异议处理暂停公示，请待异议处理完毕后再申请")
+        if reason == "repaired":
+            return no(f"该名单条目已于{since.isoformat()}经信用修复移出")
+        return no(f"该名单信息已于{since.isoformat()}停止公示（{STOP_REASONS.get(reason, reason)}），"
+                  "无需信用修复")
+    if state.open_case is not None:
+        return no(f"该名单条目已有办理中的信用修复申请（{state.open_case}），请勿重复申请")
+    if not state.repair_allowed:
+        return no(f"“{state.kind_name}”不适用信用修复，由{state.authority}按规定移出：{state.exit}")
+    if state.repair_after_months:
+        start = add_months(state.listed_on, state.repair_after_months)
+        period = period_label(state.listed_on, start)
+        if day < start:
+            return no(f"列入满{period}后方可申请信用修复提前移出，自{start.isoformat()}起可申请", start)
+        reasons = [f"列入已满{period}（自{start.isoformat()}起可申请）"]
+    else:
+        start = state.listed_on
+        reasons = ["该名单不设最短列入期限，纠正失信行为、履行义务后即可申请提前移出"]
+    if state.ends_on is not None:
+        reasons.append(f"未修复的，至{state.ends_on.isoformat()}（不含当日）期满自动移出")
+    return EntryEligibility(state.ref, True, start, tuple(reasons),
+                            rules.list_exit.to_prove_for(state.kind_code))
 
 
 # --- the case -----------------------------------------------------------------------------

@@ -27,18 +27,22 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from xinyong.accounts.rules import Forbidden
 from xinyong.core import audit
 from xinyong.core.audit import AuditEvent
+from xinyong.core.dates import add_months
 from xinyong.core.db import lock_for_append, utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
 from xinyong.core.settings import get_settings
 from xinyong.core.workdays import add_workdays
 from xinyong.exchange import service as exchange
+from xinyong.lists import service as lists
+from xinyong.lists.models import ListEntry
 from xinyong.publicity import service as publicity
 from xinyong.repair import rules
 from xinyong.repair.models import RepairCase, RepairMaterial
 from xinyong.subjects.models import Record, Subject
 
 CASE_TYPE = "repair"
+PENALTY, LIST_EXIT = "penalty", "list_exit"  # repair_case.kind
 
 
 # --- rules --------------------------------------------------------------------------------
@@ -139,9 +143,140 @@ def eligibility_of(conn: Connection, brief: dict[str, Any], day: date,
     return rules.eligibility(current_rules(), state_of(conn, brief, day, excluding), day)
 
 
-def refuse_unless_eligible(found: rules.Eligibility) -> None:
+def refuse_unless_eligible(found: rules.Eligibility | rules.EntryEligibility) -> None:
     if not found.eligible:
         raise InvalidInput("不符合信用修复申请条件：" + "；".join(found.reasons), code="not_eligible")
+
+
+# --- leaving a list (移出严重失信主体名单) ------------------------------------------------------
+
+def case_ref(case: Any) -> str:
+    """The list entry a list-exit case is about (`L<entry id>` or `R<record id>`)."""
+    return f"L{case['entry_id']}" if case["entry_id"] is not None else f"R{case['record_id']}"
+
+
+def _kind_name(kind: str) -> str:
+    repair_rules = current_rules()
+    if kind == LIST_EXIT and repair_rules.list_exit is not None:
+        return repair_rules.list_exit.name
+    return repair_rules.kind_name
+
+
+def all_materials(repair_rules: rules.RepairRules) -> tuple[rules.Material, ...]:
+    """Every material code any kind of application may carry (for names and upload checks)."""
+    found = {m.code: m for m in repair_rules.materials}
+    if repair_rules.list_exit is not None:
+        for m in repair_rules.list_exit.materials:
+            found.setdefault(m.code, m)
+        for extra in repair_rules.list_exit.kind_materials.values():
+            for m in extra:
+                found.setdefault(m.code, m)
+    return tuple(found.values())
+
+
+def list_exit_materials(repair_rules: rules.RepairRules, brief: dict[str, Any]) -> tuple[rules.Material, ...]:
+    """The materials of an application to leave this entry's list (common + the kind's own)."""
+    if repair_rules.list_exit is None:
+        return ()
+    return repair_rules.list_exit.materials_for(brief["kind_code"])
+
+
+def _entry_subject(brief: dict[str, Any]) -> dict[str, Any]:
+    return {"uscc": brief["uscc"], "name": brief["name"], "kind": brief["subject_kind"]}
+
+
+def check_own_entry(brief: dict[str, Any], subject_uscc: str | None) -> None:
+    if not subject_uscc or subject_uscc != brief["uscc"]:
+        raise Forbidden(f"只能为本主体（{subject_uscc or '未绑定主体'}）的名单条目申请信用修复",
+                        code="not_own_subject")
+
+
+def _open_entry_case(conn: Connection, brief: dict[str, Any], excluding: str | None) -> str | None:
+    t = RepairCase.__table__
+    which = (t.c.entry_id == brief["entry_id"] if brief["source"] == "workflow"
+             else (t.c.record_id == brief["record_id"]) & (t.c.kind == LIST_EXIT))
+    query = select(t.c.case_no).where(which, t.c.status.in_(rules.OPEN_STATUSES))
+    if excluding is not None:
+        query = query.where(t.c.case_no != excluding)
+    return conn.execute(query.limit(1)).scalar_one_or_none()
+
+
+def entry_state(conn: Connection, brief: dict[str, Any], day: date,
+                excluding: str | None = None) -> rules.EntryState:
+    kind = brief["kind"]
+    in_force: tuple[tuple[str, date], ...] = ()
+    if brief["source"] == "data":
+        today = day.isoformat()
+        in_force = tuple((s["reason"], date.fromisoformat(s["since"]))
+                         for s in publicity.stops(conn, [brief["record_id"]]).get(brief["record_id"], [])
+                         if s["since"] <= today and (s["until"] is None or s["until"] > today))
+    return rules.EntryState(
+        ref=brief["ref"], kind_code=brief["kind_code"], kind_name=brief["kind_name"],
+        usable=kind is not None, list_type=brief["list_type"],
+        repair_allowed=bool(kind and kind.repair),
+        repair_after_months=kind.repair_after_months if kind else None,
+        authority=brief["authority"] or "", exit=kind.exit if kind else "",
+        listed_on=brief["listed_on"], ends_on=brief["ends_on"], ended_on=brief["ended_on"],
+        end_reason=brief["end_reason"], superseded=brief["superseded"], stops=in_force,
+        open_case=_open_entry_case(conn, brief, excluding))
+
+
+def entry_eligibility(conn: Connection, ref: str, day: date,
+                      excluding: str | None = None) -> rules.EntryEligibility:
+    """May the entry's subject apply on `day` to leave the list by repair, and why."""
+    return entry_eligibility_of(conn, lists.entry_brief(conn, ref), day, excluding)
+
+
+def entry_eligibility_of(conn: Connection, brief: dict[str, Any], day: date,
+                         excluding: str | None = None) -> rules.EntryEligibility:
+    return rules.entry_eligibility(current_rules(), entry_state(conn, brief, day, excluding), day,
+                                   add_months)
+
+
+def entry_view(brief: dict[str, Any]) -> dict[str, Any]:
+    """The entry as cases, the application page and the outbound event show it."""
+    return {"ref": brief["ref"], "source": brief["source"], "kind": brief["kind_code"],
+            "kind_name": brief["kind_name"], "authority": brief["authority"] or "",
+            "doc_no": brief["doc_no"], "listed_on": _iso(brief["listed_on"]),
+            "ends_on": _iso(brief["ends_on"]), "ended_on": _iso(brief["ended_on"])}
+
+
+def apply_entry(engine: Engine, actor: audit.Actor, applicant_uscc: str | None, ref: str,
+                statement: str, files: Sequence[Staged], day: date) -> dict[str, Any]:
+    """Apply to leave a list early: refused (nothing stored) unless the entry is the
+    applicant's subject's, eligible on `day`, and the kind's required materials are there."""
+    repair_rules = current_rules()
+    statement = statement.strip()
+    if not statement:
+        raise InvalidInput("请填写申请说明（失信行为的纠正和法定义务的履行情况）", code="statement_required")
+    case_no = rules.new_case_no(day)
+    try:
+        with writing(engine) as conn:
+            brief = lists.entry_brief(conn, ref)
+            # one application at a time per entry, so two at once cannot both find none open
+            lock_for_append(conn, f"repair_case:{brief['ref']}")
+            check_own_entry(brief, applicant_uscc)
+            refuse_unless_eligible(rules.entry_eligibility(
+                repair_rules, entry_state(conn, brief, day), day, add_months))
+            check_materials(list_exit_materials(repair_rules, brief), files, first=True)
+            due = rules.due_on(repair_rules, "submitted", day, add_workdays)
+            result = conn.execute(insert(RepairCase).values(
+                case_no=case_no, record_id=brief["record_id"] if brief["source"] == "data" else None,
+                entry_id=brief["entry_id"], subject_id=brief["subject_id"], kind=LIST_EXIT,
+                status="submitted", statement=statement[:5000], applicant=actor.name[:128],
+                applied_at=utcnow().replace(microsecond=0), applied_on=day, step_since=day,
+                due_on=due, rounds=1))
+            pk = result.inserted_primary_key
+            assert pk is not None
+            _store_files(conn, int(pk[0]), case_no, brief["subject_id"], files, 1)
+            audit.record(conn, actor, "repair.applied", "repair_case", case_no,
+                         subject_id=brief["subject_id"],
+                         detail={"entry": brief["ref"], "kind": LIST_EXIT,
+                                 "materials": [f.material for f in files], "due_on": _iso(due)})
+            return case_view(conn, case_no, day)
+    except BaseException:
+        shutil.rmtree(_case_folder(case_no), ignore_errors=True)
+        raise
 
 
 # --- materials ----------------------------------------------------------------------------
@@ -158,14 +293,17 @@ class Staged:
     sha256: str
 
 
-def check_materials(repair_rules: rules.RepairRules, files: Sequence[Staged], *, first: bool) -> None:
-    """Every file names a known material; a first application carries every required one."""
+def check_materials(repair_rules: rules.RepairRules | Sequence[rules.Material], files: Sequence[Staged],
+                    *, first: bool) -> None:
+    """Every file names a known material; a first application carries every required one.
+    The materials are the penalty ones (the rules) or a list kind's (`list_exit_materials`)."""
+    known = repair_rules.materials if isinstance(repair_rules, rules.RepairRules) else tuple(repair_rules)
     for f in files:
-        if repair_rules.material(f.material) is None:
+        if not any(m.code == f.material for m in known):
             raise InvalidInput(f"未知的材料类别“{f.material}”", code="unknown_material")
     if first:
         given = {f.material for f in files}
-        missing = [m.name for m in repair_rules.required if m.code not in given]
+        missing = [m.name for m in known if m.required and m.code not in given]
         if missing:
             raise InvalidInput(f"缺少必须提交的材料：{'、'.join(missing)}", code="materials_missing")
     elif not files:
@@ -244,9 +382,15 @@ def resubmit(engine: Engine, actor: audit.Actor, applicant_uscc: str | None, cas
     try:
         with writing(engine) as conn:
             case = _case_row(conn, case_no)
-            check_own(record_brief(conn, case["record_id"]), applicant_uscc)
-            rules.next_status(case["status"], "resubmit")
-            check_materials(repair_rules, files, first=False)
+            if case["kind"] == LIST_EXIT:
+                brief = lists.entry_brief(conn, case_ref(case))
+                check_own_entry(brief, applicant_uscc)
+                rules.next_status(case["status"], "resubmit")
+                check_materials(list_exit_materials(repair_rules, brief), files, first=False)
+            else:
+                check_own(record_brief(conn, case["record_id"]), applicant_uscc)
+                rules.next_status(case["status"], "resubmit")
+                check_materials(repair_rules, files, first=False)
             round_no = case["rounds"] + 1
             moved = [_case_folder(case_no) / f"{round_no}-{f.material}-{i}.{f.file_type}"
                      for i, f in enumerate(files, 1)]
@@ -306,6 +450,8 @@ def decide(conn: Connection, actor: audit.Actor, case_no: str, action: str, reas
     if action in ("approve", "reject") and not reason:
         raise InvalidInput(f"{rules.ACTIONS[action]}须写明理由", code="reason_required")
     detail: dict[str, Any] = {"reason": reason, "record": case["record_id"]}
+    if case["kind"] == LIST_EXIT:
+        detail["entry"] = case_ref(case)
     values: dict[str, Any] = {"reason": reason[:5000] or None}
     if action == "accept":
         values["accepted_on"] = day
@@ -314,6 +460,8 @@ def decide(conn: Connection, actor: audit.Actor, case_no: str, action: str, reas
         detail["missing"] = missing
     else:
         values.update(decided_on=day, decided_by=actor.name[:128])
+    if action == "approve" and case["kind"] == LIST_EXIT:
+        return _approve_exit(conn, actor, case, reason, day, repair_rules, values, detail)
     if action == "approve":
         brief = record_brief(conn, case["record_id"])
         refuse_unless_eligible(rules.eligibility(
@@ -335,6 +483,27 @@ def decide(conn: Connection, actor: audit.Actor, case_no: str, action: str, reas
 _PAST = {"accept": "accepted", "return": "returned", "approve": "approved", "reject": "rejected"}
 
 
+def _approve_exit(conn: Connection, actor: audit.Actor, case: dict[str, Any], reason: str, day: date,
+                  repair_rules: rules.RepairRules, values: dict[str, Any],
+                  detail: dict[str, Any]) -> dict[str, Any]:
+    """Approve a list-exit case: re-check eligibility (as if this case were not open), then in
+    the same transaction end the entry that day (`lists.service.end_for_repair`: a workflow
+    entry ends, a data entry leaves publicity as repaired) and queue `repair.approved`."""
+    case_no = case["case_no"]
+    ref = case_ref(case)
+    brief = lists.entry_brief(conn, ref)
+    refuse_unless_eligible(entry_eligibility_of(conn, brief, day, excluding=case_no))
+    _move(conn, case, "approve", day, repair_rules, **values)
+    lists.end_for_repair(conn, actor, ref, day, case_no)
+    entry = entry_view(brief)
+    detail["outbound_event"] = exchange.emit(conn, "repair.approved", case["subject_id"], {
+        "case_no": case_no, "kind": LIST_EXIT, "entry": entry, "uscc": brief["uscc"],
+        "decided_on": day.isoformat(), "list_exit_since": day.isoformat(), "reason": reason})
+    audit.record(conn, actor, "repair.approved", "repair_case", case_no,
+                 subject_id=case["subject_id"], detail=detail)
+    return case_view(conn, case_no, day)
+
+
 def _end_list_entries(conn: Connection, actor: audit.Actor, record_id: int, day: date,
                       case_no: str) -> int | None:
     """End list entries resting on the record (C7, `xinyong.lists`). The lists capability is
@@ -351,7 +520,7 @@ def _end_list_entries(conn: Connection, actor: audit.Actor, record_id: int, day:
 
 def _materials(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     t = RepairMaterial.__table__
-    names = {m.code: m.name for m in current_rules().materials}
+    names = {m.code: m.name for m in all_materials(current_rules())}
     return [{"id": r["id"], "material": r["material"], "name": names.get(r["material"], r["material"]),
              "filename": r["filename"], "file_type": r["file_type"], "size": r["size"],
              "round": r["round"], "uploaded_at": r["uploaded_at"]}
@@ -378,9 +547,16 @@ def case_view(conn: Connection, case_no: str, day: date) -> dict[str, Any]:
     """Everything about a case: status, deadlines (overdue derived on `day`), the record, the
     materials and the steps so far."""
     case = _case_row(conn, case_no)
-    brief = record_brief(conn, case["record_id"])
+    if case["kind"] == LIST_EXIT:
+        entry = lists.entry_brief(conn, case_ref(case))
+        parts: dict[str, Any] = {"record": None, "entry": entry_view(entry),
+                                 "subject": _subject_part(_entry_subject(entry))}
+    else:
+        brief = record_brief(conn, case["record_id"])
+        parts = {"record": record_view(brief), "entry": None, "subject": _subject_part(brief)}
     return {
-        "case_no": case_no, "kind": case["kind"], "status": case["status"],
+        "case_no": case_no, "kind": case["kind"], "kind_name": _kind_name(case["kind"]),
+        "status": case["status"],
         "status_label": rules.STATUSES[case["status"]],
         "open": case["status"] in rules.OPEN_STATUSES,
         "applied_on": case["applied_on"].isoformat(), "applicant": case["applicant"],
@@ -390,8 +566,7 @@ def case_view(conn: Connection, case_no: str, day: date) -> dict[str, Any]:
         "decided_by": case["decided_by"], "reason": case["reason"],
         "missing": orjson.loads(case["missing"]) if case["missing"] else [],
         "rounds": case["rounds"], "statement": case["statement"],
-        "record": record_view(brief), "subject": _subject_part(brief),
-        "materials": _materials(conn, case["id"]), "history": _history(conn, case_no),
+        **parts, "materials": _materials(conn, case["id"]), "history": _history(conn, case_no),
     }
 
 
@@ -422,10 +597,14 @@ def queue(conn: Connection, day: date, *, status: str | None = None, overdue_onl
           newest_first: bool = False) -> list[dict[str, Any]]:
     """Cases for staff, soonest due first: open ones by default, or those of one status."""
     t, r, s = RepairCase.__table__, Record.__table__, Subject.__table__
-    query = (select(t.c.case_no, t.c.status, t.c.applied_on, t.c.due_on, t.c.step_since, t.c.rounds,
-                    t.c.record_id, r.c.doc_no, r.c.department, r.c.publicity_tier, s.c.uscc, s.c.name,
-                    s.c.kind)
-             .join(r, r.c.id == t.c.record_id).join(s, s.c.id == t.c.subject_id))
+    e = ListEntry.__table__
+    query = (select(t.c.case_no, t.c.kind.label("case_kind"), t.c.status, t.c.applied_on, t.c.due_on,
+                    t.c.step_since, t.c.rounds, t.c.record_id, t.c.entry_id,
+                    func.coalesce(r.c.doc_no, e.c.doc_no).label("doc_no"),
+                    func.coalesce(r.c.department, e.c.authority).label("department"),
+                    r.c.publicity_tier, s.c.uscc, s.c.name, s.c.kind)
+             .outerjoin(r, r.c.id == t.c.record_id).outerjoin(e, e.c.id == t.c.entry_id)
+             .join(s, s.c.id == t.c.subject_id))
     if status is not None:
         if status not in rules.STATUSES:
             raise InvalidInput(f"未知的案件状态“{status}”（可用：{'、'.join(rules.STATUSES)}）")
@@ -439,8 +618,12 @@ def queue(conn: Connection, day: date, *, status: str | None = None, overdue_onl
     return [{"case_no": row.case_no, "status": row.status, "status_label": rules.STATUSES[row.status],
              "applied_on": row.applied_on.isoformat(), "due_on": _iso(row.due_on),
              "overdue": rules.overdue(row.due_on, row.status, day), "rounds": row.rounds,
-             "record": row.record_id, "doc_no": row.doc_no, "department": row.department,
-             "tier": row.publicity_tier,
+             "kind": row.case_kind, "kind_name": _kind_name(row.case_kind),
+             "record": row.record_id if row.case_kind != LIST_EXIT else None,
+             "entry": case_ref({"kind": row.case_kind, "entry_id": row.entry_id,
+                                "record_id": row.record_id}) if row.case_kind == LIST_EXIT else None,
+             "doc_no": row.doc_no or "", "department": row.department or "",
+             "tier": row.publicity_tier if row.case_kind != LIST_EXIT else None,
              "subject": _subject_part({"uscc": row.uscc, "name": row.name, "kind": row.kind})}
             for row in conn.execute(query)]
 

@@ -79,6 +79,8 @@ class ListEntryView(BaseModel):
     basis: str | None
     listed_on: str | None
     ends_on: str | None
+    ref: str  # L<id> decided on the platform, R<id> submitted as data
+    repair: bool  # whether its kind may be left early by credit repair
 
 
 class PublicRecord(BaseModel):
@@ -103,6 +105,21 @@ class SubjectPublic(BaseModel):
 class HistoryWindow(Window):
     published: bool
     repair_from: str | None
+    last_day: str | None = None  # the last day in publicity (end - 1 day); None: no end
+    reason: str | None = None  # why this window, in the words of the rules in force now
+
+
+class HistoryStop(BaseModel):
+    """Why a version left publicity before its window ended (objection, repair), and when."""
+
+    id: int
+    reason: str  # revoked | corrected | suspended | repaired
+    label: str
+    since: str
+    until: str | None  # a suspension ends (publicity resumed) on this day
+    case_type: str | None
+    case_id: str | None
+    case_url: str | None
 
 
 class HistoryRecord(BaseModel):
@@ -121,6 +138,7 @@ class HistoryRecord(BaseModel):
     submitted_at: UtcDateTime
     filename: str
     publicity: HistoryWindow
+    stops: list[HistoryStop] = []
     fields: list[FieldValue]
 
 

@@ -452,7 +452,7 @@ def _public_list_entries(conn: Connection, subject_id: int, day: date) -> list[d
     from xinyong.lists.service import active_entries
 
     return [{k: e[k] for k in ("kind", "kind_name", "list_type", "authority", "doc_no", "basis",
-                               "listed_on", "ends_on")}
+                               "listed_on", "ends_on", "ref", "repair")}
             for e in active_entries(conn, subject_id, day) if e.get("publicity") == "public"]
 
 
@@ -465,25 +465,44 @@ def history(conn: Connection, code: str) -> dict[str, Any]:
     subject = _subject_row(conn, normal) if len(normal) == uscc_rules.LENGTH else None
     if subject is None:
         raise NotFound(f"没有统一社会信用代码为 {code} 的主体")
+    from datetime import timedelta
+
     from xinyong.catalog.service import current_catalog
+    from xinyong.publicity import rules as publicity_rules
+    from xinyong.publicity import service as publicity
 
     catalog = current_catalog()
+    rules_now = publicity.current_rules(catalog)
     t, b = Record.__table__, Batch.__table__
-    rows = conn.execute(select(t, b.c.submitted_by, b.c.submitted_at, b.c.filename)
-                        .join(b, b.c.id == t.c.batch_id).where(t.c.subject_id == subject["id"])
-                        .order_by(t.c.item_code, t.c.department, t.c.doc_no, t.c.version)).mappings()
+    rows = list(conn.execute(select(t, b.c.submitted_by, b.c.submitted_at, b.c.filename)
+                             .join(b, b.c.id == t.c.batch_id).where(t.c.subject_id == subject["id"])
+                             .order_by(t.c.item_code, t.c.department, t.c.doc_no, t.c.version))
+                .mappings())
+    # why each version left publicity early (objection, repair), with the case that decided it
+    stops = publicity.stops(conn, [r["id"] for r in rows])
     records = []
     for r in rows:
         view = _record_view(r)
         item = catalog.item(r["item_code"])
+        payload = orjson.loads(r["payload"])
+        end = r["publicity_end"]
+        # why it entered publicity (tier and period) in the words of the rules in force now;
+        # nothing new is stored for it, so an old record reads with today's wording
+        reason = (publicity_rules.window(rules_now, item.publicity if item else None, payload,
+                                         r["decision_date"], subject["kind"]).reason
+                  if r["decision_date"] is not None else None)
         view.update(kind_name=item.name if item else r["item_code"],
                     submitted_by=r["submitted_by"], submitted_at=r["submitted_at"],
                     filename=r["filename"],
-                    fields=_labelled(r["item_code"], orjson.loads(r["payload"])),
+                    fields=_labelled(r["item_code"], payload),
                     publicity={"tier": r["publicity_tier"], "published": bool(r["published"]),
                                "start": _iso(r["publicity_start"]),
                                "repair_from": _iso(r["publicity_repair_from"]),
-                               "end": _iso(r["publicity_end"])})
+                               "end": _iso(end),
+                               "last_day": _iso(end - timedelta(days=1)) if end else None,
+                               "reason": reason},
+                    stops=[{**s, "case_url": _case_url(s["case_type"], s["case_id"])}
+                           for s in stops.get(r["id"], [])])
         records.append(view)
     basic = _basic(conn, subject)
     basic.update(id=subject["id"], reg_no=subject["reg_no"],
@@ -491,3 +510,10 @@ def history(conn: Connection, code: str) -> dict[str, Any]:
                  legal_rep_id_number=mask_id_number(subject["legal_rep_id_number"]),
                  id_type=subject["id_type"], id_number=mask_id_number(subject["id_number"]))
     return {"subject": basic, "records": records}
+
+
+def _case_url(case_type: str | None, case_id: str | None) -> str | None:
+    """Where the case that stopped a record's publicity is followed (part of `history`)."""
+    if not case_id or case_type not in ("objection", "repair"):
+        return None
+    return f"/{case_type}s/{case_id}"
