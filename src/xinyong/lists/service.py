@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,10 @@ import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Date,
+    String,
     and_,
+    bindparam,
     cast,
     exists,
     func,
@@ -526,28 +530,57 @@ def _iso(d: date | None) -> str | None:
 
 
 def _json_text(conn: Connection, column: Any, key: str) -> ColumnElement[Any]:
-    if is_sqlite(conn):
+    return _json_text_on(is_sqlite(conn), column, key)
+
+
+def _json_text_on(sqlite: bool, column: Any, key: str) -> ColumnElement[Any]:
+    if sqlite:
         extracted: ColumnElement[Any] = func.json_extract(column, f"$.{key}")
         return extracted
     text: ColumnElement[Any] = cast(column, JSONB)[key].astext
     return text
 
 
-def _workflow_active(day: date) -> ColumnElement[bool]:
+def _workflow_active(day: Any) -> ColumnElement[bool]:
+    """`day`: a date, or a bound parameter of one (cached statements)."""
     e = ListEntry.__table__
     return and_(e.c.listed_on <= day, or_(e.c.ends_on.is_(None), e.c.ends_on > day),
                 or_(e.c.ended_on.is_(None), e.c.ended_on > day))
 
 
 def _data_active(conn: Connection, day: date) -> ColumnElement[bool]:
+    return _data_active_on(is_sqlite(conn), day, day.isoformat())
+
+
+def _data_active_on(sqlite: bool, day: Any, day_iso: Any) -> ColumnElement[bool]:
     """A current `list_entry` record listed by `day`, not past its 移出日期, and not taken out
     of publicity that day (repaired, revoked or suspended after an objection)."""
     r, s = Record.__table__, PublicityStop.__table__
-    ends = _json_text(conn, r.c.payload, "ends_on")
+    ends = _json_text_on(sqlite, r.c.payload, "ends_on")
     stopped = exists().where(s.c.record_id == r.c.id, s.c.since <= day,
                              or_(s.c.until.is_(None), s.c.until > day))
     return and_(r.c.item_code == ITEM, r.c.status == "current", r.c.decision_date <= day,
-                or_(ends.is_(None), ends == "", ends > day.isoformat()), ~stopped)
+                or_(ends.is_(None), ends == "", ends > day_iso), ~stopped)
+
+
+@lru_cache(maxsize=4)
+def _by_subject(sqlite: bool) -> tuple[Any, Any]:
+    """The two statements of a subject's (or a few subjects') active entries, built once: a
+    subject page or a check asks them on every request, and building the expressions cost
+    more than running them."""
+    e, r, s = ListEntry.__table__, Record.__table__, Subject.__table__
+    day, day_iso = bindparam("day", type_=Date()), bindparam("day_iso", type_=String())
+    ids: Any = bindparam("ids", expanding=True)
+    subject = (s.c.uscc.label("subject_uscc"), s.c.name.label("subject_name"),
+               s.c.kind.label("subject_kind"))
+    workflow = (select(e, *subject).join(s, s.c.id == e.c.subject_id)
+                .where(_workflow_active(day), e.c.subject_id.in_(ids))
+                .order_by(e.c.listed_on.desc(), e.c.id.desc()))
+    data = (select(r.c.id, r.c.subject_id, r.c.doc_no, r.c.decision_date, r.c.department,
+                   r.c.payload, *subject).join(s, s.c.id == r.c.subject_id)
+            .where(_data_active_on(sqlite, day, day_iso), r.c.subject_id.in_(ids))
+            .order_by(r.c.decision_date.desc(), r.c.id.desc()))
+    return workflow, data
 
 
 def _subject_out(row: Any, public: bool) -> dict[str, Any]:
@@ -558,6 +591,9 @@ def _subject_out(row: Any, public: bool) -> dict[str, Any]:
 
 def _workflow_rows(conn: Connection, day: date, *, kinds: Sequence[str] | None = None,
                    subject_ids: Sequence[int] | None = None, limit: int | None = None) -> list[Any]:
+    if kinds is None and limit is None and subject_ids is not None:
+        return list(conn.execute(_by_subject(is_sqlite(conn))[0],
+                                 {"day": day, "ids": list(subject_ids)}))
     e, s = ListEntry.__table__, Subject.__table__
     query = select(e, s.c.uscc.label("subject_uscc"), s.c.name.label("subject_name"),
                    s.c.kind.label("subject_kind")).join(s, s.c.id == e.c.subject_id) \
@@ -572,6 +608,9 @@ def _workflow_rows(conn: Connection, day: date, *, kinds: Sequence[str] | None =
 
 def _data_rows(conn: Connection, day: date, *, names: Sequence[str] | None = None,
                subject_ids: Sequence[int] | None = None, limit: int | None = None) -> list[Any]:
+    if names is None and limit is None and subject_ids is not None:
+        return list(conn.execute(_by_subject(is_sqlite(conn))[1],
+                                 {"day": day, "day_iso": day.isoformat(), "ids": list(subject_ids)}))
     r, s = Record.__table__, Subject.__table__
     query = select(r.c.id, r.c.subject_id, r.c.doc_no, r.c.decision_date, r.c.department,
                    r.c.payload, s.c.uscc.label("subject_uscc"), s.c.name.label("subject_name"),

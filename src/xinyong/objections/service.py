@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, update
 
 from xinyong.accounts.rules import Principal, role_table
 from xinyong.catalog.rules import Catalog
@@ -415,17 +415,22 @@ def queue(conn: Connection, principal: Principal | None = None, *, department: s
             for row in conn.execute(query)]
 
 
+# Built once: the subject page asks it on every request.
+_OPEN_CASES = (select(Objection.__table__.c.record_id, Objection.__table__.c.case_no,
+                      Objection.__table__.c.status, Objection.__table__.c.due_date)
+               .where(Objection.__table__.c.record_id.in_(bindparam("ids", expanding=True)),
+                      Objection.__table__.c.status.in_(rules.UNDER_OBJECTION)))
+
+
 def open_cases(conn: Connection, record_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """record id → its case while it is under objection (open or suspended): the
     "异议处理中" marker the subject page shows next to the record."""
     if not record_ids:
         return {}
-    o = Objection.__table__
     found: dict[int, dict[str, Any]] = {}
     ids = list(dict.fromkeys(record_ids))
     for start in range(0, len(ids), 1000):
-        for row in conn.execute(select(o.c.record_id, o.c.case_no, o.c.status, o.c.due_date).where(
-                o.c.record_id.in_(ids[start:start + 1000]), o.c.status.in_(rules.UNDER_OBJECTION))):
+        for row in conn.execute(_OPEN_CASES, {"ids": ids[start:start + 1000]}):
             found[row.record_id] = {"case_no": row.case_no, "status": row.status,
                                     "due_date": _iso(row.due_date), "label": rules.MARKER}
     return found

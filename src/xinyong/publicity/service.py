@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     Engine,
@@ -89,7 +90,7 @@ def windows_for(item: Item, publicity: rules.PublicityRules) -> rules.Windows:
     return rules.Windows(publicity, item.publicity)
 
 
-def in_publicity(table: FromClause, day: date) -> ColumnElement[bool]:
+def in_publicity(table: FromClause, day: date | BindParameter[date]) -> ColumnElement[bool]:
     """SQL condition: a row of `table` (the record table or an alias of it) is in publicity on
     `day` — published, started, not yet ended (no end: open), and not stopped that day by an
     objection or repair decision (`publicity_stop`). Current versions only is the caller's

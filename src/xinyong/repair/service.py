@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from xinyong.accounts.rules import Forbidden
 from xinyong.core import audit
@@ -639,16 +639,21 @@ def counts(conn: Connection, day: date) -> dict[str, int]:
     return found
 
 
+# Built once: the subject page asks it on every request.
+_OPEN_CASES = (select(RepairCase.__table__.c.record_id, RepairCase.__table__.c.case_no,
+                      RepairCase.__table__.c.status)
+               .where(RepairCase.__table__.c.record_id.in_(bindparam("ids", expanding=True)),
+                      RepairCase.__table__.c.status.in_(rules.OPEN_STATUSES))
+               .order_by(RepairCase.__table__.c.id))
+
+
 def open_cases(conn: Connection, record_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """Records with a repair case in progress: record id → {case_no, status, label} — the
     subject page's "信用修复中" marker."""
-    t = RepairCase.__table__
     ids = list(dict.fromkeys(record_ids))
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(ids), 1000):
-        for row in conn.execute(select(t.c.record_id, t.c.case_no, t.c.status).where(
-                t.c.record_id.in_(ids[start:start + 1000]), t.c.status.in_(rules.OPEN_STATUSES))
-                .order_by(t.c.id)):
+        for row in conn.execute(_OPEN_CASES, {"ids": ids[start:start + 1000]}):
             found[row.record_id] = {"case_no": row.case_no, "status": row.status,
                                     "label": rules.LABEL_OPEN}
     return found

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Date, func, insert, select, text
+from sqlalchemy import Connection, Date, bindparam, func, insert, select, text
 
 from xinyong.core import uscc as uscc_rules
 from xinyong.core.db import bulk_insert, in_list, is_sqlite, list_param, utcnow
@@ -192,10 +193,29 @@ def store_versions(conn: Connection, rows: Sequence[tuple[Any, ...]],
         bulk_insert(conn, "record", RECORD_COLUMNS, rows)
 
 
+# Statements the portal runs on every subject page, built once (building them cost more than
+# running them).
+_SUBJECT_BY_CODE = (select(Subject.__table__).where(Subject.__table__.c.uscc == bindparam("code"))
+                    .order_by(Subject.__table__.c.id).limit(1))
+_FORMER_NAMES = (select(SubjectName.__table__.c.name, SubjectName.__table__.c.first_seen,
+                        SubjectName.__table__.c.last_seen)
+                 .where(SubjectName.__table__.c.subject_id == bindparam("subject_id"),
+                        SubjectName.__table__.c.name != bindparam("name"))
+                 .order_by(SubjectName.__table__.c.last_seen))
+
+
+@lru_cache(maxsize=1)
+def _in_publicity_of_subject() -> Any:
+    from xinyong.publicity.service import in_publicity
+
+    t = Record.__table__
+    return (select(t).where(t.c.subject_id == bindparam("subject_id"), t.c.status == "current",
+                            in_publicity(t, bindparam("day", type_=Date())))
+            .order_by(t.c.decision_date.desc(), t.c.id.desc()))
+
+
 def _subject_row(conn: Connection, code: str) -> Any:
-    t = Subject.__table__
-    return conn.execute(select(t).where(t.c.uscc == code).order_by(t.c.id).limit(1)
-                        ).mappings().first()
+    return conn.execute(_SUBJECT_BY_CODE, {"code": code}).mappings().first()
 
 
 def show(conn: Connection, code: str) -> dict[str, Any]:
@@ -373,10 +393,7 @@ def _public_subject_row(conn: Connection, code: str) -> Any:
 
 
 def _basic(conn: Connection, subject: Any) -> dict[str, Any]:
-    n = SubjectName.__table__
-    names = conn.execute(select(n.c.name, n.c.first_seen, n.c.last_seen)
-                         .where(n.c.subject_id == subject["id"], n.c.name != subject["name"])
-                         .order_by(n.c.last_seen)).all()
+    names = conn.execute(_FORMER_NAMES, {"subject_id": subject["id"], "name": subject["name"]}).all()
     return {
         "uscc": subject["uscc"], "name": subject["name"], "kind": subject["kind"],
         "kind_label": KIND_LABELS.get(subject["kind"], subject["kind"]),
@@ -405,13 +422,10 @@ def public_view(conn: Connection, code: str, day: date) -> dict[str, Any]:
     """What the public may see of a subject on `day`: its basic information and the records
     in publicity that day (current versions only), personal numbers masked."""
     from xinyong.catalog.service import current_catalog
-    from xinyong.publicity.service import in_publicity
 
     subject = _public_subject_row(conn, code)
-    t = Record.__table__
-    rows = conn.execute(select(t).where(t.c.subject_id == subject["id"], t.c.status == "current",
-                                        in_publicity(t, day))
-                        .order_by(t.c.decision_date.desc(), t.c.id.desc())).mappings().all()
+    rows = conn.execute(_in_publicity_of_subject(),
+                        {"subject_id": subject["id"], "day": day}).mappings().all()
     catalog = current_catalog()
     records = []
     markers = _markers(conn, [r["id"] for r in rows])
