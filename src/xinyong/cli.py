@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from xinyong import __version__
 from xinyong.accounts import cli as accounts_cli
 from xinyong.catalog import cli as catalog_cli
+from xinyong.check import cli as check_cli
 from xinyong.core import db
 from xinyong.core.console import err, out
 from xinyong.core.errors import XinyongError
@@ -49,7 +50,7 @@ def version() -> None:
 
 app.add_typer(db_app, name="db")
 for module in (catalog_cli, ingest_cli, subjects_cli, accounts_cli, demo_cli, web_cli, publicity_cli,
-               objections_cli, repair_cli, lists_cli):
+               objections_cli, repair_cli, lists_cli, check_cli):
     module.register(app)
 
 

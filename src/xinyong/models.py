@@ -2,6 +2,7 @@
 
 from xinyong.accounts.models import Account, ApiToken, WebSession
 from xinyong.catalog.models import CatalogVersion
+from xinyong.check.models import CheckLog
 from xinyong.core.audit import AuditEvent
 from xinyong.core.db import Base
 from xinyong.exchange.models import OutboundEvent
@@ -28,6 +29,7 @@ __all__ = [
     "AuditEvent",
     "Batch",
     "CatalogVersion",
+    "CheckLog",
     "ListEntry",
     "ListProposal",
     "Objection",

@@ -83,6 +83,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/console/repairs/{case_no}"): "repair.decide",
     ("POST", "/console/repairs/{case_no}/decision"): "repair.decide",
     ("GET", "/console/repairs/{case_no}/files/{material_id}"): "repair.decide",
+    ("GET", "/api/v1/list-entries/{entry}/repair-eligibility"): "subject.read_public",
     # lists (名单) --------------------------------------------------------------------------
     ("GET", "/api/v1/lists"): "subject.read_public",
     ("GET", "/api/v1/lists/{kind}/entries"): "subject.read_public",
@@ -106,6 +107,14 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/list-proposals/{proposal_id}/withdrawal"): "list.manage",
     ("POST", "/console/list-entries/{entry_id}/removal"): "list.manage",
     ("GET", "/console/list-notices"): "objection.file",
+    # check (信用核查) ------------------------------------------------------------------------
+    ("POST", "/api/v1/checks"): "check.run",
+    ("POST", "/api/v1/checks/batch"): "check.run",
+    ("GET", "/api/v1/measures"): "catalog.read",
+    ("GET", "/api/v1/matters"): "catalog.read",
+    ("GET", "/console/checks"): "check.run",
+    ("POST", "/console/checks"): "check.run",
+    ("POST", "/console/checks/upload"): "check.run",
 }
 # Not application routes: the OpenAPI document and its viewer, and static files.
 UNGUARDED = {"/api/v1/openapi.json", "/api/v1/docs", "/docs/oauth2-redirect", "/static"}

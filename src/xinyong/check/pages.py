@@ -1,0 +1,61 @@
+"""The console's check page: one check by code or name for a matter type, and a batch check
+from an Excel upload answered with an Excel file."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+
+from xinyong.accounts.rules import Principal
+from xinyong.check import rules, service
+from xinyong.core.errors import InvalidInput
+from xinyong.web.security import engine_of, requires
+from xinyong.web.templating import render
+from xinyong.web.uploads import save_upload
+
+router = APIRouter()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _page(request: Request, **context: Any) -> HTMLResponse:
+    return render(request, "check/checks.html", {
+        "matters": service.matters_view(), "today": date.today(), "result": None,
+        "query": "", "matter": "", **context})
+
+
+@router.get("/console/checks", response_class=HTMLResponse)
+def checks_page(request: Request, _: Principal = requires("check.run")) -> HTMLResponse:
+    return _page(request)
+
+
+@router.post("/console/checks", response_class=HTMLResponse)
+def check_form(request: Request, query: Annotated[str, Form(max_length=400)],
+               matter: Annotated[str, Form(max_length=64)],
+               principal: Principal = requires("check.run")) -> HTMLResponse:
+    text = query.strip()
+    by_code = rules.looks_like_code(text)
+    result = service.check(engine_of(request), service.caller_of(principal, "console"), matter,
+                           uscc=text if by_code else None, name=None if by_code else text)
+    return _page(request, result=result, query=text, matter=matter)
+
+
+@router.post("/console/checks/upload")
+async def check_upload(request: Request, matter: Annotated[str, Form(max_length=64)],
+                       file: Annotated[UploadFile, File()],
+                       principal: Principal = requires("check.run")) -> Response:
+    if not (file.filename or "").lower().endswith(".xlsx"):
+        raise InvalidInput("请上传 Excel（.xlsx）文件，第一行为“统一社会信用代码”或“名称”列",
+                           code="file_type")
+    path = await save_upload(file)
+    try:
+        subjects = service.read_subjects_xlsx(path)
+    finally:
+        path.unlink(missing_ok=True)
+    batch = service.check_batch(engine_of(request), service.caller_of(principal, "console"), matter,
+                                subjects)
+    name = f"check-{batch['batch_id']}.xlsx"
+    return Response(service.result_xlsx(batch), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
