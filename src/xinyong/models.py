@@ -2,7 +2,7 @@
 
 from xinyong.accounts.models import Account, ApiToken, WebSession
 from xinyong.catalog.models import CatalogVersion
-from xinyong.check.models import CheckLog
+from xinyong.check.models import CheckFeedback, CheckLog
 from xinyong.core.audit import AuditEvent
 from xinyong.core.db import Base
 from xinyong.exchange.models import OutboundEvent
@@ -29,6 +29,7 @@ __all__ = [
     "AuditEvent",
     "Batch",
     "CatalogVersion",
+    "CheckFeedback",
     "CheckLog",
     "ListEntry",
     "ListProposal",

@@ -115,6 +115,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/console/checks"): "check.run",
     ("POST", "/console/checks"): "check.run",
     ("POST", "/console/checks/upload"): "check.run",
+    # check feedback (执行反馈) -----------------------------------------------------------------
+    ("POST", "/api/v1/checks/{check_id}/feedback"): "check.run",
+    ("GET", "/api/v1/checks/{check_id}"): "check.run",
+    ("GET", "/api/v1/checks/stats"): "check.run",
+    ("GET", "/console/checks/stats"): "quality.read",
 }
 # Not application routes: the OpenAPI document and its viewer, and static files.
 UNGUARDED = {"/api/v1/openapi.json", "/api/v1/docs", "/docs/oauth2-redirect", "/static"}

@@ -3,15 +3,17 @@ the measures and matter types in force."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request
+from fastapi import Query as QueryParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from xinyong.accounts.rules import Principal
-from xinyong.check import service
+from xinyong.check import feedback, service
 from xinyong.web.security import engine_of, requires
 
 router = APIRouter(tags=["信用核查"])
@@ -203,3 +205,109 @@ def list_measures(_: Principal = requires("catalog.read")) -> Any:
 @router.get("/matters", response_model=list[Matter], summary="办理事项类型及其适用的措施")
 def list_matters(_: Principal = requires("catalog.read")) -> Any:
     return service.matters_view()
+
+
+# --- feedback (执行反馈) ------------------------------------------------------------------------
+
+class FeedbackItem(BaseModel):
+    measure: str = Field(min_length=1, max_length=64, description="核查返回的措施代码")
+    outcome: Literal["applied", "not_applied", "not_relevant"] = Field(
+        description="applied 已应用；not_applied 未应用（须说明原因）；not_relevant 不适用")
+    reason: str | None = Field(default=None, max_length=2000, description="未应用的原因")
+    result: str | None = Field(default=None, max_length=2000, description="办理结果")
+
+
+class FeedbackGiven(BaseModel):
+    measure: str
+    outcome: str
+    outcome_name: str
+    reason: str | None
+    result: str | None
+    reported_at: str | None
+    reported_by: str
+    department: str | None
+
+
+class FeedbackStatus(BaseModel):
+    status: str = Field(description="none_needed | pending | complete | overdue")
+    due_on: str | None
+    due_working_days: int
+    pending: list[str]
+    overdue: bool
+
+
+class CheckSummary(BaseModel):
+    check_id: str
+    batch_id: str | None
+    at: str | None
+    day: str
+    caller: str
+    department: str | None
+    system: str | None
+    matter: Named
+    query: Query
+    subject: dict[str, str | None] | None
+    lists: list[str]
+    measures: list[Named]
+    records_marked: list[int]
+    feedback: list[FeedbackGiven]
+    feedback_status: FeedbackStatus
+
+
+class DepartmentStats(BaseModel):
+    department: str | None
+    checks: int
+    checks_with_measures: int
+    measures_returned: int
+    feedback_given: int
+    checks_with_feedback: int
+    outcomes: dict[str, int]
+    feedback_rate: float | None
+    overdue: int
+
+
+class TotalStats(BaseModel):
+    checks: int
+    checks_with_measures: int
+    measures_returned: int
+    feedback_given: int
+    checks_with_feedback: int
+    outcomes: dict[str, int]
+    feedback_rate: float | None
+    overdue: int
+
+
+class FeedbackStats(BaseModel):
+    since: str
+    until: str
+    today: str
+    due_working_days: int
+    department: str | None
+    departments: list[DepartmentStats]
+    total: TotalStats
+
+
+@router.get("/checks/stats", response_model=FeedbackStats,
+            summary="核查与执行反馈统计（按单位：核查次数、返回措施、反馈数、反馈率、逾期未反馈）")
+def check_stats(
+        request: Request,
+        since: Annotated[date | None, QueryParam(description="起始日期（含），默认截止日期前 30 天")] = None,
+        until: Annotated[date | None, QueryParam(description="截止日期（含），默认今天")] = None,
+        department: Annotated[str | None, QueryParam(max_length=200,
+                                                     description="单位（工作人员可选）")] = None,
+        principal: Principal = requires("check.run")) -> Any:
+    return feedback.stats(engine_of(request), principal, since=since, until=until, department=department)
+
+
+@router.get("/checks/{check_id}", response_model=CheckSummary,
+            summary="一次核查的记录及其执行反馈（仅发起核查的单位或工作人员）")
+def check_summary(check_id: str, request: Request, principal: Principal = requires("check.run")) -> Any:
+    return feedback.summary(engine_of(request), principal, check_id)
+
+
+@router.post("/checks/{check_id}/feedback", response_model=CheckSummary,
+             summary="反馈核查结果的应用情况（每项措施：已应用 / 未应用及原因 / 不适用，及办理结果）")
+def report_feedback(check_id: str, body: list[FeedbackItem], request: Request,
+                    principal: Principal = requires("check.run")) -> Any:
+    return feedback.report(engine_of(request), principal, check_id,
+                           [item.model_dump() for item in body], source="api")

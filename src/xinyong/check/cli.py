@@ -4,14 +4,16 @@ and list the measures and the matter types in force."""
 from __future__ import annotations
 
 import getpass
+from datetime import date
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from xinyong.check import rules, service
-from xinyong.core.console import engine, out, print_json
+from xinyong.accounts.rules import Principal, role_table
+from xinyong.check import feedback, rules, service
+from xinyong.core.console import engine, fail, out, percent, print_json
 
 SUBJECT = "subject"
 
@@ -111,6 +113,68 @@ def matters(as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输�
     for m in view:
         t.add_row(m["code"], m["name"], "、".join(m["aliases"]), "、".join(m["measures"]) or "—")
     out.print(t)
+
+
+def _principal(department: str | None) -> Principal:
+    """The CLI is run by the platform's operators on the server: it acts as credit-office staff."""
+    caller = _caller(department)
+    return Principal(caller.name, "staff", department, role_table().role("staff").permissions)
+
+
+@app.command("feedback")
+def report_feedback(
+    check_id: Annotated[str, typer.Argument(help="核查编号（HC…）")],
+    measure: Annotated[str, typer.Option("--measure", help="核查返回的措施代码")],
+    outcome: Annotated[str, typer.Option("--outcome",
+                                         help="applied 已应用 | not_applied 未应用 | not_relevant 不适用")],
+    reason: Annotated[str | None, typer.Option("--reason", help="未应用的原因（not_applied 时必填）")] = None,
+    result: Annotated[str | None, typer.Option("--result", help="办理结果")] = None,
+    department: Annotated[str | None, typer.Option("--department", help="反馈单位")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """反馈一次核查中某项措施的执行情况（执行反馈）。"""
+    summary = feedback.report(engine(), _principal(department), check_id,
+                              [{"measure": measure, "outcome": outcome, "reason": reason, "result": result}],
+                              source="cli")
+    if as_json:
+        print_json(summary)
+        return
+    status = summary["feedback_status"]
+    out.print(f"已记录核查 {summary['check_id']} 的反馈：{measure} · {feedback.OUTCOMES[outcome]}")
+    out.print("全部措施已反馈。" if not status["pending"] else f"待反馈措施：{'、'.join(status['pending'])}")
+
+
+@app.command("stats")
+def feedback_stats(
+    since: Annotated[str | None, typer.Option("--since",
+                                              help="起始日期（含），YYYY-MM-DD；默认 30 天前")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="截止日期（含），默认今天")] = None,
+    department: Annotated[str | None, typer.Option("--department", help="只看该单位")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """按单位统计核查次数、返回措施、反馈数、反馈率和逾期未反馈的核查。"""
+    view = feedback.stats(engine(), _principal(None), since=_day(since, "--since"),
+                          until=_day(until, "--until"), department=department)
+    if as_json:
+        print_json(view)
+        return
+    t = Table(title=f"核查反馈统计 {view['since']} 至 {view['until']}"
+                    f"（{view['due_working_days']}个工作日内反馈）")
+    for column in ("单位", "核查次数", "返回措施", "已反馈", "反馈率", "逾期未反馈"):
+        t.add_column(column, overflow="fold")
+    for d in [*view["departments"], {**view["total"], "department": "合计"}]:
+        t.add_row(d["department"] or "（未注明单位）", str(d["checks"]), str(d["measures_returned"]),
+                  str(d["feedback_given"]), percent(d["feedback_rate"]), str(d["overdue"]))
+    out.print(t)
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        fail(f"{option} 应为日期 YYYY-MM-DD，而不是 {value}")
 
 
 def register(root: typer.Typer) -> None:

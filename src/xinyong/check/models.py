@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, String, Text
+from sqlalchemy import BigInteger, DateTime, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.core.db import Base, BigId
@@ -49,3 +49,26 @@ class CheckLog(Base):
     # {"lists": [kind codes], "measures": [measure codes], "records_marked": [record ids],
     #  "candidates": n}
     result: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class CheckFeedback(Base):
+    """What the caller did with one measure a check returned (执行反馈): applied, not applied
+    (with the reason) or not relevant, and the outcome. Append-only: one row per check and
+    measure, never updated; a second report for the same pair is refused."""
+
+    __tablename__ = "check_feedback"
+    __table_args__ = (
+        UniqueConstraint("check_id", "measure", name="uq_check_feedback_check_id_measure"),
+        Index("ix_check_feedback_department_reported_at", "department", "reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # the check_log row's check_id (no foreign key, like the log itself: see CheckLog.subject_id)
+    check_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    measure: Mapped[str] = mapped_column(String(64), nullable=False)  # a code in the check's result
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)  # applied|not_applied|not_relevant
+    reason: Mapped[str | None] = mapped_column(Text)  # required when not_applied
+    result: Mapped[str | None] = mapped_column(Text)  # what came of it (办理结果)
+    reported_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)  # naive UTC
+    reported_by: Mapped[str] = mapped_column(String(128), nullable=False)  # principal name
+    department: Mapped[str | None] = mapped_column(String(200))  # the reporter's department

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from xinyong.accounts.rules import Principal
-from xinyong.check import rules, service
+from xinyong.check import feedback, rules, service
 from xinyong.core.errors import InvalidInput
 from xinyong.web.security import engine_of, requires
 from xinyong.web.templating import render
@@ -59,3 +59,21 @@ async def check_upload(request: Request, matter: Annotated[str, Form(max_length=
     name = f"check-{batch['batch_id']}.xlsx"
     return Response(service.result_xlsx(batch), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/console/checks/stats", response_class=HTMLResponse)
+def stats_page(request: Request, since: str = "", until: str = "", department: str = "",
+               principal: Principal = requires("quality.read")) -> HTMLResponse:
+    view = feedback.stats(engine_of(request), principal, since=_day(since, "起始日期"),
+                          until=_day(until, "截止日期"), department=department[:200] or None)
+    return render(request, "check/stats.html", {"view": view, "department": department[:200]})
+
+
+def _day(value: str, label: str) -> date | None:
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{label}应为日期 YYYY-MM-DD，而不是 {text[:40]}", code="bad_date") from None
