@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from xinyong.check.models import CheckFeedback, CheckLog
 from xinyong.core import audit
 from xinyong.core.db import is_sqlite, utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound, RuleDataError
-from xinyong.core.settings import get_settings
+from xinyong.core.ruledata import rule_paths
 from xinyong.core.workdays import WorkCalendar, default_calendar
 from xinyong.subjects.models import Subject
 
@@ -50,11 +49,7 @@ CST = timedelta(hours=8)  # China Standard Time; the check log's `at` is naive U
 
 def paths(data_dir: Path | None = None) -> list[Path]:
     """The shipped file, then `$XINYONG_DATA_DIR/feedback.yaml` when there is one."""
-    found = [Path(str(resources.files("xinyong.data").joinpath(FILE)))]
-    local = data_dir if data_dir is not None else get_settings().data_dir
-    if local is not None and (local / FILE).is_file():
-        found.append(local / FILE)
-    return found
+    return rule_paths(FILE, data_dir)
 
 
 def due_working_days(data_dir: Path | None = None) -> int:

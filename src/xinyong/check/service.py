@@ -27,7 +27,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ from xinyong.check.models import CheckLog
 from xinyong.core import uscc as uscc_rules
 from xinyong.core.db import utcnow, writing
 from xinyong.core.errors import InvalidInput
-from xinyong.core.settings import get_settings
+from xinyong.core.ruledata import rule_paths
 from xinyong.lists import service as lists
 from xinyong.subjects import search
 
@@ -58,11 +57,7 @@ log = logging.getLogger("xinyong.check")
 
 def paths(file: str, data_dir: Path | None = None) -> list[Path]:
     """The shipped file, then `$XINYONG_DATA_DIR/<file>` when there is one."""
-    found = [Path(str(resources.files("xinyong.data").joinpath(file)))]
-    local = data_dir if data_dir is not None else get_settings().data_dir
-    if local is not None and (local / file).is_file():
-        found.append(local / file)
-    return found
+    return rule_paths(file, data_dir)
 
 
 _loaded: dict[tuple[Any, ...], rules.Catalog] = {}

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ from xinyong.core import uscc as uscc_rules
 from xinyong.core.db import is_sqlite, utcnow
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
-from xinyong.core.settings import get_settings
+from xinyong.core.ruledata import rule_paths
 from xinyong.core.workdays import default_calendar
 from xinyong.lists import rules
 from xinyong.lists.models import ListEntry, ListProposal
@@ -59,11 +58,7 @@ LIMITS = {"facts": 5000, "basis": 2000, "notice": 5000, "objection": 5000, "reas
 
 def kinds_paths(data_dir: Path | None = None) -> list[Path]:
     """The national kinds shipped with the package, then `$XINYONG_DATA_DIR/lists.yaml`."""
-    paths = [Path(str(resources.files("xinyong.data").joinpath(FILE)))]
-    local = data_dir if data_dir is not None else get_settings().data_dir
-    if local is not None and (local / FILE).is_file():
-        paths.append(local / FILE)
-    return paths
+    return rule_paths(FILE, data_dir)
 
 
 _loaded: dict[tuple[tuple[Path, ...], tuple[float, ...]], rules.KindTable] = {}

@@ -13,7 +13,6 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from xinyong.core import audit
 from xinyong.core.db import lock_for_append, utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_id_number, mask_person_name
+from xinyong.core.ruledata import rule_paths
 from xinyong.core.settings import get_settings
 from xinyong.core.workdays import add_workdays
 from xinyong.objections import rules
@@ -54,11 +54,7 @@ class Attachment:
 
 def rules_paths(data_dir: Path | None = None) -> list[Path]:
     """The defaults shipped with the package, then `$XINYONG_DATA_DIR/objections.yaml`."""
-    paths = [Path(str(resources.files("xinyong.data").joinpath(rules.FILE)))]
-    local = data_dir if data_dir is not None else get_settings().data_dir
-    if local is not None and (local / rules.FILE).is_file():
-        paths.append(local / rules.FILE)
-    return paths
+    return rule_paths(rules.FILE, data_dir)
 
 
 _loaded: dict[tuple[tuple[Path, ...], tuple[float, ...]], rules.ObjectionRules] = {}

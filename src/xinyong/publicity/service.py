@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ from xinyong.core import audit
 from xinyong.core.db import utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
-from xinyong.core.settings import get_settings
+from xinyong.core.ruledata import rule_paths
 from xinyong.ingest.models import Batch
 from xinyong.publicity import rules
 from xinyong.publicity.models import PublicityStop
@@ -52,11 +51,7 @@ Progress = Callable[[int, int], None]
 def rules_paths(data_dir: Path | None = None) -> list[Path]:
     """The national defaults shipped with the package, then the locality's own
     `$XINYONG_DATA_DIR/publicity.yaml` if there is one."""
-    paths = [Path(str(resources.files("xinyong.data").joinpath(FILE)))]
-    local = data_dir if data_dir is not None else get_settings().data_dir
-    if local is not None and (local / FILE).is_file():
-        paths.append(local / FILE)
-    return paths
+    return rule_paths(FILE, data_dir)
 
 
 _loaded: dict[tuple[tuple[Path, ...], tuple[float, ...], str], rules.PublicityRules] = {}

@@ -17,7 +17,6 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from xinyong.core.dates import add_months
 from xinyong.core.db import lock_for_append, utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
+from xinyong.core.ruledata import rule_paths
 from xinyong.core.settings import get_settings
 from xinyong.core.workdays import add_workdays
 from xinyong.exchange import service as exchange
@@ -50,11 +50,7 @@ PENALTY, LIST_EXIT = "penalty", "list_exit"  # repair_case.kind
 def rules_paths(data_dir: Path | None = None) -> list[Path]:
     """The national defaults shipped with the package, then the locality's own
     `$XINYONG_DATA_DIR/repair.yaml` if there is one."""
-    paths = [Path(str(resources.files("xinyong.data").joinpath(rules.FILE)))]
-    local = data_dir if data_dir is not None else get_settings().data_dir
-    if local is not None and (local / rules.FILE).is_file():
-        paths.append(local / rules.FILE)
-    return paths
+    return rule_paths(rules.FILE, data_dir)
 
 
 _loaded: dict[tuple[tuple[Path, ...], tuple[float, ...]], rules.RepairRules] = {}
