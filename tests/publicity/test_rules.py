@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from xinyong.catalog.service import current_catalog
 from xinyong.core.errors import RuleDataError
+from xinyong.core.ruledata import merge
 from xinyong.publicity import rules
 from xinyong.publicity.rules import LICENCE_VALIDITY, PENALTY_TIERS
 from xinyong.publicity.service import rules_paths
@@ -142,7 +143,7 @@ def test_calendar_months_clamp_to_the_month_end(decided: date, categories: str, 
 
 
 def test_january_31st_plus_one_month_is_february_29th_in_2024() -> None:
-    one_month = rules.parse(rules.merge(raw_national(), {
+    one_month = rules.parse(merge(raw_national(), {
         "tiers": {"一般": {"minimum_months": 1}}}), categories=CATEGORIES)
     w = penalty("罚款", decided=date(2024, 1, 31), publicity=one_month)
     assert w.earliest_repair == date(2024, 2, 29)
@@ -152,7 +153,7 @@ def test_natural_person_records_are_not_published_unless_configured() -> None:
     w = penalty("罚款", "5", kind=PERSON)
     assert (w.tier, w.published, w.start, w.end) == ("一般", False, None, None)
     assert "自然人" in w.reason
-    opened = rules.parse(rules.merge(raw_national(), {"natural_persons": {"published": True}}),
+    opened = rules.parse(merge(raw_national(), {"natural_persons": {"published": True}}),
                          categories=CATEGORIES)
     w = penalty("罚款", "5", kind=PERSON, publicity=opened)
     assert (w.published, w.start) == (True, date(2024, 10, 11))
@@ -179,12 +180,12 @@ def test_licence_written_as_valid_until_2099_is_open_ended() -> None:
     for written in ("2099-12-31", "9999-12-31"):
         w = rules.window(RULES, LICENCE_VALIDITY, {"valid_to": written}, date(2025, 3, 3), ORG)
         assert (w.start, w.end) == (date(2025, 3, 3), None) and "长期" in w.reason
-    stricter = rules.parse(rules.merge(raw_national(), {"rules": {"licence_validity": {
+    stricter = rules.parse(merge(raw_national(), {"rules": {"licence_validity": {
         "open_ended_from": "9999-12-31"}}}), categories=CATEGORIES)
     w = rules.window(stricter, LICENCE_VALIDITY, {"valid_to": "2099-12-31"}, date(2025, 3, 3), ORG)
     assert w.end == date(2100, 1, 1)
     with pytest.raises(RuleDataError, match="open_ended_from"):
-        rules.parse(rules.merge(raw_national(), {"rules": {"licence_validity": {
+        rules.parse(merge(raw_national(), {"rules": {"licence_validity": {
             "open_ended_from": "someday"}}}), categories=CATEGORIES)
 
 

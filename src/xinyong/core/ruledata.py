@@ -1,11 +1,17 @@
-"""Where a rules data file is read from: the national defaults shipped in `xinyong/data`, then
-the locality's file of the same name in `$XINYONG_DATA_DIR`, which overrides them."""
+"""Rules data files: where they are read from (the national defaults shipped in
+`xinyong/data`, then the locality's file of the same name in `$XINYONG_DATA_DIR`, which
+overrides them), how they are merged, and the checks and error messages every loader shares."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+import yaml
+
+from xinyong.core.errors import RuleDataError
 from xinyong.core.settings import get_settings
 
 
@@ -16,3 +22,60 @@ def rule_paths(file: str, data_dir: Path | None = None) -> list[Path]:
     if local is not None and (local / file).is_file():
         found.append(local / file)
     return found
+
+
+def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """`over` laid over `base`: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_mapping(path: Path, what: str, name: str | None = None) -> dict[str, Any]:
+    """A rules file's YAML, which must be a mapping; `what` names the kind of file in errors
+    ("公示规则文件"), `name` how to call the file (its name by default)."""
+    shown = name if name is not None else path.name
+    try:
+        raw = yaml.safe_load(path.read_text("utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise RuleDataError(f"{what} {shown}：无法读取：{exc}") from exc
+    if not isinstance(raw, dict):
+        raise RuleDataError(f"{what} {shown}：顶层应为映射")
+    return raw
+
+
+def load_merged(paths: Sequence[Path], what: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The national defaults (first path) with each locality file merged over them in order,
+    and the sources to name in errors: the shipped file by name, a locality's by full path —
+    that is where to go and fix it."""
+    merged: dict[str, Any] = {}
+    for path in paths:
+        merged = merge(merged, read_mapping(path, what))
+    return merged, tuple(p.name if i == 0 else str(p) for i, p in enumerate(paths))
+
+
+class Where:
+    """Where a rules file went wrong: every error names the file(s), the entry and the reason."""
+
+    def __init__(self, what: str, sources: tuple[str, ...]) -> None:
+        self.what = what
+        self.source = sources[0] + (f"（合并 {'、'.join(sources[1:])}）" if len(sources) > 1 else "")
+
+    def fail(self, entry: str, reason: str) -> RuleDataError:
+        return RuleDataError(f"{self.what} {self.source}：{entry}：{reason}")
+
+
+def mapping(value: Any, where: Where, entry: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise where.fail(entry, "应为映射")
+    return value
+
+
+def text(value: Any, where: Where, entry: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise where.fail(entry, "应为非空文字")
+    return value.strip()

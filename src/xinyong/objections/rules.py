@@ -18,11 +18,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from xinyong.accounts.rules import Forbidden, Principal, Role
 from xinyong.catalog.rules import Catalog, Item
 from xinyong.core.errors import InvalidInput, RuleDataError
+from xinyong.core.ruledata import merge, read_mapping
 from xinyong.ingest.rules import IDENTITY_KEY, column
 
 FILE = "objections.yaml"
@@ -90,27 +89,10 @@ class ObjectionRules:
 
 # --- loading ------------------------------------------------------------------------------
 
-def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """`over` laid over `base`: mappings merge key by key, anything else replaces."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def load(paths: Sequence[Path]) -> ObjectionRules:
     merged: dict[str, Any] = {}
     for path in paths:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise RuleDataError(f"异议规则文件 {path}：无法读取：{exc}") from exc
-        if not isinstance(raw, Mapping):
-            raise RuleDataError(f"异议规则文件 {path}：应为映射")
-        merged = merge(merged, raw)
+        merged = merge(merged, read_mapping(path, "异议规则文件", str(path)))
     return parse(merged, tuple(str(p) for p in paths))
 
 

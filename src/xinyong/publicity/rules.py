@@ -16,10 +16,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from xinyong.core.dates import add_months
 from xinyong.core.errors import RuleDataError
+from xinyong.core.ruledata import Where, load_merged, mapping, text
 
 # Lightest first: "the longest period" of several categories is the last of them here. The
 # names are the catalog's `severity` enumeration (失信严重程度), which sources may send.
@@ -30,6 +29,7 @@ RULE_NAMES = (PENALTY_TIERS, LICENCE_VALIDITY)
 SUBJECT_KINDS = ("organisation", "individual_business", "natural_person")
 KIND_LABELS = {"organisation": "法人及非法人组织", "individual_business": "个体工商户",
                "natural_person": "自然人"}
+WHAT = "公示规则文件"
 REGIME_MAX_LENGTH = 16  # record.publicity_regime
 # Why a record leaves publicity before its window ends (publicity_stop.reason).
 STOP_REASONS = {
@@ -112,71 +112,26 @@ def _iso(d: date | None) -> str | None:
 
 # --- loading ------------------------------------------------------------------------------
 
-def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """`over` laid over `base`: mappings merge key by key, anything else replaces."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def read(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text("utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise RuleDataError(f"公示规则文件 {path.name}：无法读取：{exc}") from exc
-    if not isinstance(raw, dict):
-        raise RuleDataError(f"公示规则文件 {path.name}：顶层应为映射")
-    return raw
-
-
 def load(paths: Sequence[Path], categories: Collection[str] | None = None) -> PublicityRules:
     """The national defaults (first path) with each locality file merged over them in order.
     `categories`: the penalty categories the catalog knows, to catch misspelt ones."""
-    merged: dict[str, Any] = {}
-    for path in paths:
-        merged = merge(merged, read(path))
-    # The shipped file by name, a locality's by full path: that is where to go and fix it.
-    return parse(merged, tuple(p.name if i == 0 else str(p) for i, p in enumerate(paths)),
-                 categories)
+    merged, sources = load_merged(paths, WHAT)
+    return parse(merged, sources, categories)
 
 
-class _Where:
-    def __init__(self, sources: tuple[str, ...]) -> None:
-        self.source = sources[0] + (f"（合并 {'、'.join(sources[1:])}）" if len(sources) > 1 else "")
-
-    def fail(self, entry: str, reason: str) -> RuleDataError:
-        return RuleDataError(f"公示规则文件 {self.source}：{entry}：{reason}")
-
-
-def _mapping(value: Any, where: _Where, entry: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise where.fail(entry, "应为映射")
-    return value
-
-
-def _text(value: Any, where: _Where, entry: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise where.fail(entry, "应为非空文字")
-    return value.strip()
-
-
-def _months(value: Any, where: _Where, entry: str) -> int:
+def _months(value: Any, where: Where, entry: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise where.fail(entry, f"应为不小于0的整数（月数），而不是 {value!r}")
     return value
 
 
-def _tier_name(value: Any, where: _Where, entry: str) -> str:
+def _tier_name(value: Any, where: Where, entry: str) -> str:
     if value not in TIERS:
         raise where.fail(entry, f"“{value}”不是失信严重程度（应为{'、'.join(TIERS)}之一）")
     return str(value)
 
 
-def _wan(value: Any, where: _Where, entry: str) -> Decimal:
+def _wan(value: Any, where: Where, entry: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise where.fail(entry, f"应为以万元为单位的正数，而不是 {value!r}")
     try:
@@ -188,14 +143,14 @@ def _wan(value: Any, where: _Where, entry: str) -> Decimal:
     return amount
 
 
-def _category(value: Any, where: _Where, entry: str, known: Collection[str] | None) -> str:
-    name = _text(value, where, entry)
+def _category(value: Any, where: Where, entry: str, known: Collection[str] | None) -> str:
+    name = text(value, where, entry)
     if known is not None and name not in known:
         raise where.fail(entry, f"处罚类别“{name}”不在目录枚举 penalty_category 中")
     return name
 
 
-def _unknown_keys(raw: Mapping[str, Any], allowed: Collection[str], where: _Where,
+def _unknown_keys(raw: Mapping[str, Any], allowed: Collection[str], where: Where,
                   entry: str) -> None:
     extra = sorted(str(k) for k in raw if k not in allowed)
     if extra:
@@ -205,12 +160,12 @@ def _unknown_keys(raw: Mapping[str, Any], allowed: Collection[str], where: _Wher
 def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = ("publicity.yaml",),
           categories: Collection[str] | None = None) -> PublicityRules:
     """Validate the merged rules completely; every problem names the file, entry and reason."""
-    where = _Where(sources)
+    where = Where(WHAT, sources)
     _unknown_keys(raw, _TOP_KEYS, where, "顶层")
-    regime = _text(raw.get("regime"), where, "regime")
+    regime = text(raw.get("regime"), where, "regime")
     if len(regime) > REGIME_MAX_LENGTH:
         raise where.fail("regime", f"不能超过{REGIME_MAX_LENGTH}个字符")
-    tiers_raw = _mapping(raw.get("tiers"), where, "tiers")
+    tiers_raw = mapping(raw.get("tiers"), where, "tiers")
     missing = [t for t in TIERS if t not in tiers_raw]
     if missing:
         raise where.fail("tiers", f"缺少 {'、'.join(missing)}")
@@ -218,7 +173,7 @@ def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = ("publicity.yaml",)
     tiers: dict[str, Tier] = {}
     for name in TIERS:
         entry = f"tiers.{name}"
-        t = _mapping(tiers_raw[name], where, entry)
+        t = mapping(tiers_raw[name], where, entry)
         _unknown_keys(t, ("published", "minimum_months", "maximum_months"), where, entry)
         published = t.get("published")
         if not isinstance(published, bool):
@@ -228,11 +183,11 @@ def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = ("publicity.yaml",)
         if high == 0 or low > high:
             raise where.fail(entry, f"最长公示期应大于0且不短于最短公示期（{low}—{high}个月）")
         tiers[name] = Tier(name, published, low, high)
-    people = _mapping(raw.get("natural_persons", {"published": False}), where, "natural_persons")
+    people = mapping(raw.get("natural_persons", {"published": False}), where, "natural_persons")
     _unknown_keys(people, ("published",), where, "natural_persons")
     if not isinstance(people.get("published"), bool):
         raise where.fail("natural_persons.published", "应为 true 或 false")
-    rules_raw = _mapping(raw.get("rules"), where, "rules")
+    rules_raw = mapping(raw.get("rules"), where, "rules")
     _unknown_keys(rules_raw, RULE_NAMES, where, "rules")
     for name in RULE_NAMES:
         if name not in rules_raw:
@@ -244,26 +199,26 @@ def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = ("publicity.yaml",)
         licence=_licence_rule(rules_raw[LICENCE_VALIDITY], where), sources=sources)
 
 
-def _penalty_rule(value: Any, where: _Where, known: Collection[str] | None) -> PenaltyRule:
+def _penalty_rule(value: Any, where: Where, known: Collection[str] | None) -> PenaltyRule:
     entry = f"rules.{PENALTY_TIERS}"
-    raw = _mapping(value, where, entry)
+    raw = mapping(value, where, entry)
     _unknown_keys(raw, ("fields", "default_tier", "categories", "fine"), where, entry)
-    fields = _mapping(raw.get("fields"), where, f"{entry}.fields")
+    fields = mapping(raw.get("fields"), where, f"{entry}.fields")
     _unknown_keys(fields, ("categories", "fine", "severity"), where, f"{entry}.fields")
-    names = {k: _text(fields.get(k), where, f"{entry}.fields.{k}")
+    names = {k: text(fields.get(k), where, f"{entry}.fields.{k}")
              for k in ("categories", "fine", "severity")}
     category_tiers = {
         _category(c, where, f"{entry}.categories", known):
             _tier_name(t, where, f"{entry}.categories.{c}")
-        for c, t in _mapping(raw.get("categories", {}), where, f"{entry}.categories").items()}
-    fine = _mapping(raw.get("fine"), where, f"{entry}.fine")
+        for c, t in mapping(raw.get("categories", {}), where, f"{entry}.categories").items()}
+    fine = mapping(raw.get("fine"), where, f"{entry}.fine")
     _unknown_keys(fine, ("category", "low_wan", "serious_wan", "missing_amount_tier"), where,
                   f"{entry}.fine")
     fine_category = _category(fine.get("category"), where, f"{entry}.fine.category", known)
     if fine_category in category_tiers:
         raise where.fail(f"{entry}.categories.{fine_category}",
                          "罚款的严重程度按金额认定，不能同时列在 categories 中")
-    low_raw = _mapping(fine.get("low_wan"), where, f"{entry}.fine.low_wan")
+    low_raw = mapping(fine.get("low_wan"), where, f"{entry}.fine.low_wan")
     _unknown_keys(low_raw, SUBJECT_KINDS, where, f"{entry}.fine.low_wan")
     low: dict[str, Decimal] = {}
     for kind in SUBJECT_KINDS:
@@ -291,11 +246,11 @@ def _penalty_rule(value: Any, where: _Where, known: Collection[str] | None) -> P
                                        f"{entry}.fine.missing_amount_tier"))
 
 
-def _licence_rule(value: Any, where: _Where) -> LicenceRule:
+def _licence_rule(value: Any, where: Where) -> LicenceRule:
     entry = f"rules.{LICENCE_VALIDITY}"
-    raw = _mapping(value, where, entry)
+    raw = mapping(value, where, entry)
     _unknown_keys(raw, ("fields", "open_ended_from"), where, entry)
-    fields = _mapping(raw.get("fields"), where, f"{entry}.fields")
+    fields = mapping(raw.get("fields"), where, f"{entry}.fields")
     _unknown_keys(fields, ("valid_to",), where, f"{entry}.fields")
     open_ended = raw.get("open_ended_from")
     if open_ended is not None and not isinstance(open_ended, date):
@@ -303,7 +258,7 @@ def _licence_rule(value: Any, where: _Where) -> LicenceRule:
             open_ended = date.fromisoformat(str(open_ended))
         except ValueError:
             raise where.fail(f"{entry}.open_ended_from", "应为日期 YYYY-MM-DD") from None
-    return LicenceRule(_text(fields.get("valid_to"), where, f"{entry}.fields.valid_to"), open_ended)
+    return LicenceRule(text(fields.get("valid_to"), where, f"{entry}.fields.valid_to"), open_ended)
 
 
 def check_item(rules: PublicityRules, item_code: str, rule_name: str | None,

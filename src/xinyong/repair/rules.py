@@ -17,12 +17,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from xinyong.core.errors import InvalidInput, RuleDataError
-from xinyong.publicity.rules import STOP_REASONS, TIERS, merge
+from xinyong.core.errors import InvalidInput
+from xinyong.core.ruledata import Where, load_merged, mapping, text
+from xinyong.publicity.rules import STOP_REASONS, TIERS
 
 FILE = "repair.yaml"
+WHAT = "信用修复规则文件"
 FILE_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
 _TOP_KEYS = {"basis", "deadlines", "penalty", "files", "list_exit"}
 
@@ -99,57 +99,25 @@ class ListExitRules:
 
 # --- loading ------------------------------------------------------------------------------
 
-class _Where:
-    def __init__(self, sources: tuple[str, ...]) -> None:
-        self.source = sources[0] + (f"（合并 {'、'.join(sources[1:])}）" if len(sources) > 1 else "")
-
-    def fail(self, entry: str, reason: str) -> RuleDataError:
-        return RuleDataError(f"信用修复规则文件 {self.source}：{entry}：{reason}")
-
-
-def read(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text("utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise RuleDataError(f"信用修复规则文件 {path.name}：无法读取：{exc}") from exc
-    if not isinstance(raw, dict):
-        raise RuleDataError(f"信用修复规则文件 {path.name}：顶层应为映射")
-    return raw
-
-
 def load(paths: Sequence[Path]) -> RepairRules:
     """The national defaults (first path) with each locality file merged over them in order."""
-    merged: dict[str, Any] = {}
-    for path in paths:
-        merged = merge(merged, read(path))
-    return parse(merged, tuple(p.name if i == 0 else str(p) for i, p in enumerate(paths)))
+    merged, sources = load_merged(paths, WHAT)
+    return parse(merged, sources)
 
 
-def _mapping(value: Any, where: _Where, entry: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise where.fail(entry, "应为映射")
-    return value
-
-
-def _text(value: Any, where: _Where, entry: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise where.fail(entry, "应为非空文字")
-    return value.strip()
-
-
-def _count(value: Any, where: _Where, entry: str, low: int = 1) -> int:
+def _count(value: Any, where: Where, entry: str, low: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise where.fail(entry, f"应为不小于{low}的整数，而不是 {value!r}")
     return value
 
 
-def _texts(value: Any, where: _Where, entry: str) -> tuple[str, ...]:
+def _texts(value: Any, where: Where, entry: str) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise where.fail(entry, "应为列表")
-    return tuple(_text(v, where, f"{entry}[{i}]") for i, v in enumerate(value))
+    return tuple(text(v, where, f"{entry}[{i}]") for i, v in enumerate(value))
 
 
-def _unknown_keys(raw: Mapping[str, Any], allowed: Collection[str], where: _Where, entry: str) -> None:
+def _unknown_keys(raw: Mapping[str, Any], allowed: Collection[str], where: Where, entry: str) -> None:
     extra = sorted(str(k) for k in raw if k not in allowed)
     if extra:
         raise where.fail(entry, f"未知的设置 {'、'.join(extra)}（可用：{'、'.join(sorted(allowed))}）")
@@ -157,73 +125,73 @@ def _unknown_keys(raw: Mapping[str, Any], allowed: Collection[str], where: _Wher
 
 def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = (FILE,)) -> RepairRules:
     """Validate the merged rules completely; every problem names the file, entry and reason."""
-    where = _Where(sources)
+    where = Where(WHAT, sources)
     _unknown_keys(raw, _TOP_KEYS, where, "顶层")
-    deadlines = _mapping(raw.get("deadlines"), where, "deadlines")
+    deadlines = mapping(raw.get("deadlines"), where, "deadlines")
     keys = ("accept_workdays", "return_workdays", "decide_workdays")
     _unknown_keys(deadlines, keys, where, "deadlines")
     days = {k: _count(deadlines.get(k), where, f"deadlines.{k}") for k in keys}
-    penalty = _mapping(raw.get("penalty"), where, "penalty")
+    penalty = mapping(raw.get("penalty"), where, "penalty")
     _unknown_keys(penalty, ("name", "tiers", "excluded_regimes", "to_prove", "materials"), where,
                   "penalty")
     tiers = _texts(penalty.get("tiers"), where, "penalty.tiers")
     for t in tiers:
         if t not in TIERS:
             raise where.fail("penalty.tiers", f"“{t}”不是失信严重程度（应为{'、'.join(TIERS)}之一）")
-    excluded = {str(k): _text(v, where, f"penalty.excluded_regimes.{k}") for k, v in
-                _mapping(penalty.get("excluded_regimes", {}), where, "penalty.excluded_regimes").items()}
+    excluded = {str(k): text(v, where, f"penalty.excluded_regimes.{k}") for k, v in
+                mapping(penalty.get("excluded_regimes", {}), where, "penalty.excluded_regimes").items()}
     materials = _materials(penalty.get("materials"), where, "penalty.materials")
-    files = _mapping(raw.get("files"), where, "files")
+    files = mapping(raw.get("files"), where, "files")
     _unknown_keys(files, ("max_mib", "types"), where, "files")
     types = _texts(files.get("types"), where, "files.types")
     for t in types:
         if t not in FILE_TYPES:
             raise where.fail("files.types", f"不支持的文件类型“{t}”（可用：{'、'.join(FILE_TYPES)}）")
     return RepairRules(
-        basis=str(raw.get("basis") or ""), kind_name=_text(penalty.get("name"), where, "penalty.name"),
+        basis=str(raw.get("basis") or ""), kind_name=text(penalty.get("name"), where, "penalty.name"),
         tiers=tiers, excluded_regimes=excluded,
         to_prove=_texts(penalty.get("to_prove", []), where, "penalty.to_prove"),
         materials=materials, max_file_mib=_count(files.get("max_mib"), where, "files.max_mib"),
         file_types=types, sources=sources, list_exit=_list_exit(raw.get("list_exit"), where), **days)
 
 
-def _materials(raw: Any, where: _Where, entry_name: str, *, empty: bool = False,
+def _materials(raw: Any, where: Where, entry_name: str, *, empty: bool = False,
                taken: Collection[str] = ()) -> tuple[Material, ...]:
     materials: list[Material] = []
     if not isinstance(raw, list) or (not raw and not empty):
         raise where.fail(entry_name, "应为非空列表" if not empty else "应为列表")
     for i, m in enumerate(raw):
         entry = f"{entry_name}[{i}]"
-        m = _mapping(m, where, entry)
+        m = mapping(m, where, entry)
         _unknown_keys(m, ("code", "name", "required", "note"), where, entry)
-        code = _text(m.get("code"), where, f"{entry}.code")
+        code = text(m.get("code"), where, f"{entry}.code")
         if not code.isidentifier() or not code.isascii() or code in ("record", "entry", "statement"):
             raise where.fail(f"{entry}.code", f"“{code}”应为英文字母、数字和下划线组成的代码")
         if any(x.code == code for x in materials) or code in taken:
             raise where.fail(f"{entry}.code", f"材料代码“{code}”重复")
         if not isinstance(m.get("required"), bool):
             raise where.fail(f"{entry}.required", "应为 true 或 false")
-        materials.append(Material(code, _text(m.get("name"), where, f"{entry}.name"),
+        materials.append(Material(code, text(m.get("name"), where, f"{entry}.name"),
                                   bool(m["required"]), str(m.get("note") or "")))
     return tuple(materials)
 
 
-def _list_exit(raw: Any, where: _Where) -> ListExitRules | None:
+def _list_exit(raw: Any, where: Where) -> ListExitRules | None:
     if raw is None:
         return None
-    raw = _mapping(raw, where, "list_exit")
+    raw = mapping(raw, where, "list_exit")
     _unknown_keys(raw, ("name", "to_prove", "materials", "kinds"), where, "list_exit")
     common = _materials(raw.get("materials"), where, "list_exit.materials")
     kind_materials: dict[str, tuple[Material, ...]] = {}
     kind_to_prove: dict[str, tuple[str, ...]] = {}
-    for code, extra in _mapping(raw.get("kinds", {}), where, "list_exit.kinds").items():
+    for code, extra in mapping(raw.get("kinds", {}), where, "list_exit.kinds").items():
         entry = f"list_exit.kinds.{code}"
-        extra = _mapping(extra, where, entry)
+        extra = mapping(extra, where, entry)
         _unknown_keys(extra, ("materials", "to_prove"), where, entry)
         kind_materials[str(code)] = _materials(extra.get("materials", []), where, f"{entry}.materials",
                                                empty=True, taken=[m.code for m in common])
         kind_to_prove[str(code)] = _texts(extra.get("to_prove", []), where, f"{entry}.to_prove")
-    return ListExitRules(_text(raw.get("name"), where, "list_exit.name"),
+    return ListExitRules(text(raw.get("name"), where, "list_exit.name"),
                          _texts(raw.get("to_prove", []), where, "list_exit.to_prove"), common,
                          kind_materials, kind_to_prove)
 
