@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, select
 
 from xinyong.accounts import service as accounts
@@ -37,17 +36,12 @@ from xinyong.subjects.service import public_view
 from xinyong.web.app import create_app
 
 from ..factories import write_csv
-from .browser_server import LiveServer
+from .browser_server import LiveServer, chromium, needs_chromium
 from .conftest import DEPARTMENT, PASSWORD, published_penalty
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 BAD_USCC = "123"  # too short to be a 统一社会信用代码: the row is returned
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and not os.environ.get("CI"),
-    reason=f"no chromium at {CHROMIUM} (apt-get install chromium); required when CI is set")
+pytestmark = needs_chromium
 
 
 @dataclass(frozen=True)
@@ -106,12 +100,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"chromium is required in CI but {CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from xinyong.accounts import service as accounts
 from xinyong.core import db
@@ -21,9 +21,10 @@ from xinyong.ingest import service as ingest
 from xinyong.web.app import create_app
 
 from ..factories import AUTHORITY_USCC, numbered_uscc, write_csv
-from .browser_server import LiveServer
+from .browser_server import LiveServer, chromium, needs_chromium
 from .conftest import DEPARTMENT, PASSWORD, published_penalty
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, pytestmark  # noqa: F401
+
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +63,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_staff_list_a_subject_and_the_public_list_shows_it(browser: Browser, served: str) -> None:

@@ -5,7 +5,6 @@ no longer lists it."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import text
 
 from xinyong.accounts import service as accounts
@@ -24,13 +23,10 @@ from xinyong.ingest import service as ingest
 from xinyong.web.app import create_app
 
 from ..factories import numbered_uscc, write_csv
-from .browser_server import LiveServer
+from .browser_server import LiveServer, chromium, needs_chromium
 from .conftest import DEPARTMENT, PASSWORD, published_penalty
-from .test_browser import CHROMIUM, CHROMIUM_ARGS
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and not os.environ.get("CI"),
-    reason=f"no chromium at {CHROMIUM} (apt-get install chromium); required when CI is set")
+pytestmark = needs_chromium
 
 N = 31
 DOC_NO = f"厦思市监罚〔2026〕{N}号"
@@ -70,12 +66,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"chromium is required in CI but {CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _page(browser: Browser, site: Site) -> Page:

@@ -4,14 +4,13 @@ record that same day."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 
 from xinyong.accounts import service as accounts
@@ -23,13 +22,10 @@ from xinyong.subjects.models import Record
 from xinyong.web.app import create_app
 
 from ..factories import numbered_uscc, write_csv
-from .browser_server import LiveServer
+from .browser_server import LiveServer, chromium, needs_chromium
 from .conftest import DEPARTMENT, PASSWORD, published_penalty, recent
-from .test_browser import CHROMIUM, CHROMIUM_ARGS
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and not os.environ.get("CI"),
-    reason=f"no chromium at {CHROMIUM} (apt-get install chromium); required when CI is set")
+pytestmark = needs_chromium
 
 N = 501
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -62,12 +58,10 @@ def served(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, int]]:
     get_settings.cache_clear()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def sign_in(browser: Browser, url: str, username: str) -> Page:
