@@ -237,6 +237,22 @@ def entry_view(brief: dict[str, Any]) -> dict[str, Any]:
             "ends_on": _iso(brief["ends_on"]), "ended_on": _iso(brief["ended_on"])}
 
 
+def _store_application(conn: Connection, actor: audit.Actor, case_no: str, subject_id: int,
+                       day: date, due: date | None, statement: str, files: Sequence[Any],
+                       what: dict[str, Any], detail: dict[str, Any]) -> None:
+    """Store a new application (`what`: the record or entry it is about, and its kind) with its
+    materials, audited as `repair.applied`."""
+    result = conn.execute(insert(RepairCase).values(
+        case_no=case_no, subject_id=subject_id, status="submitted", statement=statement[:5000],
+        applicant=actor.name[:128], applied_at=utcnow().replace(microsecond=0), applied_on=day,
+        step_since=day, due_on=due, rounds=1, **what))
+    pk = result.inserted_primary_key
+    assert pk is not None
+    _store_files(conn, int(pk[0]), case_no, subject_id, files, 1)
+    audit.record(conn, actor, "repair.applied", "repair_case", case_no, subject_id=subject_id,
+                 detail={**detail, "materials": [f.material for f in files], "due_on": _iso(due)})
+
+
 def apply_entry(engine: Engine, actor: audit.Actor, applicant_uscc: str | None, ref: str,
                 statement: str, files: Sequence[Staged], day: date) -> dict[str, Any]:
     """Apply to leave a list early: refused (nothing stored) unless the entry is the
@@ -256,19 +272,10 @@ def apply_entry(engine: Engine, actor: audit.Actor, applicant_uscc: str | None, 
                 repair_rules, entry_state(conn, brief, day), day, add_months))
             check_materials(list_exit_materials(repair_rules, brief), files, first=True)
             due = rules.due_on(repair_rules, "submitted", day, add_workdays)
-            result = conn.execute(insert(RepairCase).values(
-                case_no=case_no, record_id=brief["record_id"] if brief["source"] == "data" else None,
-                entry_id=brief["entry_id"], subject_id=brief["subject_id"], kind=LIST_EXIT,
-                status="submitted", statement=statement[:5000], applicant=actor.name[:128],
-                applied_at=utcnow().replace(microsecond=0), applied_on=day, step_since=day,
-                due_on=due, rounds=1))
-            pk = result.inserted_primary_key
-            assert pk is not None
-            _store_files(conn, int(pk[0]), case_no, brief["subject_id"], files, 1)
-            audit.record(conn, actor, "repair.applied", "repair_case", case_no,
-                         subject_id=brief["subject_id"],
-                         detail={"entry": brief["ref"], "kind": LIST_EXIT,
-                                 "materials": [f.material for f in files], "due_on": _iso(due)})
+            _store_application(conn, actor, case_no, brief["subject_id"], day, due, statement, files,
+                       {"record_id": brief["record_id"] if brief["source"] == "data" else None,
+                        "entry_id": brief["entry_id"], "kind": LIST_EXIT},
+                       {"entry": brief["ref"], "kind": LIST_EXIT})
             return case_view(conn, case_no, day)
     except BaseException:
         shutil.rmtree(_case_folder(case_no), ignore_errors=True)
@@ -352,18 +359,8 @@ def apply(engine: Engine, actor: audit.Actor, applicant_uscc: str | None, record
             refuse_unless_eligible(rules.eligibility(repair_rules, state_of(conn, brief, day), day))
             check_materials(repair_rules, files, first=True)
             due = rules.due_on(repair_rules, "submitted", day, add_workdays)
-            result = conn.execute(insert(RepairCase).values(
-                case_no=case_no, record_id=record_id, subject_id=brief["subject_id"], kind="penalty",
-                status="submitted", statement=statement[:5000], applicant=actor.name[:128],
-                applied_at=utcnow().replace(microsecond=0), applied_on=day, step_since=day,
-                due_on=due, rounds=1))
-            pk = result.inserted_primary_key
-            assert pk is not None
-            _store_files(conn, int(pk[0]), case_no, brief["subject_id"], files, 1)
-            audit.record(conn, actor, "repair.applied", "repair_case", case_no,
-                         subject_id=brief["subject_id"],
-                         detail={"record": record_id, "materials": [f.material for f in files],
-                                 "due_on": _iso(due)})
+            _store_application(conn, actor, case_no, brief["subject_id"], day, due, statement, files,
+                       {"record_id": record_id, "kind": "penalty"}, {"record": record_id})
             return case_view(conn, case_no, day)
     except BaseException:
         shutil.rmtree(_case_folder(case_no), ignore_errors=True)
