@@ -25,6 +25,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -98,6 +100,23 @@ def fresh_database(url: str) -> str:
     admin.dispose()
     return make_url(normalise_url(url)).set(database=BENCH_DB).render_as_string(
         hide_password=False)
+
+
+@contextmanager
+def postgres_server(arg: str) -> Iterator[str]:
+    """The server a `--postgres` argument names; with `auto`, a private one started from the
+    installed binaries for the run and stopped after it."""
+    if arg != "auto":
+        yield arg
+        return
+    sys.path.insert(0, str(ROOT))
+    from tests.pg_server import TempPostgres
+
+    server = TempPostgres()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
 
 
 def drop_database(url: str, _fresh: str) -> None:
@@ -183,15 +202,7 @@ def main() -> None:
     report("sqlite", args.rows, runs)
 
     if args.postgres:
-        server = None
-        url = args.postgres
-        if url == "auto":
-            sys.path.insert(0, str(ROOT))
-            from tests.pg_server import TempPostgres
-
-            server = TempPostgres()
-            url = server.start()
-        try:
+        with postgres_server(args.postgres) as url:
             runs = []
             for _ in range(args.repeat):
                 fresh = fresh_database(url)
@@ -199,9 +210,6 @@ def main() -> None:
                 runs.append((floor, *full_ingest(path, fresh, args.workdir / "files-pg")))
                 drop_database(url, fresh)
             report("postgresql", args.rows, runs)
-        finally:
-            if server is not None:
-                server.stop()
 
 
 if __name__ == "__main__":

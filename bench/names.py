@@ -420,23 +420,13 @@ def main() -> None:
     if args.postgres:
         sys.path.insert(0, str(ROOT))
         sys.path.insert(0, str(ROOT / "bench"))
-        from ingest import drop_database, fresh_database
+        from ingest import drop_database, fresh_database, postgres_server
 
-        server = None
-        url = args.postgres
-        if url == "auto":
-            from tests.pg_server import TempPostgres
-
-            server = TempPostgres()
-            url = server.start()
-        try:
+        with postgres_server(args.postgres) as url:
             fresh = fresh_database(url)
             args.fixture = None
             run("postgresql", fresh, args)
             drop_database(url, fresh)
-        finally:
-            if server is not None:
-                server.stop()
 
 
 if __name__ == "__main__":

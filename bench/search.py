@@ -228,22 +228,12 @@ def main() -> None:
     if args.postgres:
         sys.path.insert(0, str(ROOT))
         sys.path.insert(0, str(ROOT / "bench"))
-        from ingest import drop_database, fresh_database
+        from ingest import drop_database, fresh_database, postgres_server
 
-        server = None
-        url = args.postgres
-        if url == "auto":
-            from tests.pg_server import TempPostgres
-
-            server = TempPostgres()
-            url = server.start()
-        try:
+        with postgres_server(args.postgres) as url:
             fresh = fresh_database(url)
             run("postgresql", fresh, args.subjects, args.queries, args.seed)
             drop_database(url, fresh)
-        finally:
-            if server is not None:
-                server.stop()
 
 
 if __name__ == "__main__":
