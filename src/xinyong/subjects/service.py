@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Date, bindparam, func, insert, select, text
 
+from xinyong.catalog.rules import Item
 from xinyong.core import uscc as uscc_rules
 from xinyong.core.db import bulk_insert, in_list, is_sqlite, list_param, utcnow
 from xinyong.core.errors import InvalidInput, NotFound
@@ -403,11 +404,9 @@ def _basic(conn: Connection, subject: Any) -> dict[str, Any]:
     }
 
 
-def _labelled(item_code: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The record's fields in catalog order with their labels, personal numbers masked."""
-    from xinyong.catalog.service import current_catalog
-
-    item = current_catalog().item(item_code)
+def _labelled(item: Item | None, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's fields in the order of its catalog item, with their labels, personal
+    numbers masked (fields the item does not know follow, unlabelled)."""
     fields = item.fields if item else ()
     out = [{"name": f.name, "label": f.label,
             "value": mask_id_number(payload[f.name]) if f.personal else payload[f.name]}
@@ -438,7 +437,7 @@ def public_view(conn: Connection, code: str, day: date) -> dict[str, Any]:
             "department": r["department"],
             "publicity": {"tier": r["publicity_tier"], "start": _iso(r["publicity_start"]),
                           "end": _iso(r["publicity_end"])},
-            "fields": _labelled(r["item_code"], orjson.loads(r["payload"])),
+            "fields": _labelled(item, orjson.loads(r["payload"])),
         })
     return {"subject": _basic(conn, subject), "records": records, "as_of": day.isoformat(),
             "lists": _public_list_entries(conn, subject["id"], day)}
@@ -508,7 +507,7 @@ def history(conn: Connection, code: str) -> dict[str, Any]:
         view.update(kind_name=item.name if item else r["item_code"],
                     submitted_by=r["submitted_by"], submitted_at=r["submitted_at"],
                     filename=r["filename"],
-                    fields=_labelled(r["item_code"], payload),
+                    fields=_labelled(item, payload),
                     publicity={"tier": r["publicity_tier"], "published": bool(r["published"]),
                                "start": _iso(r["publicity_start"]),
                                "repair_from": _iso(r["publicity_repair_from"]),
