@@ -14,8 +14,10 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
+from xinyong.accounts import service as accounts
 from xinyong.check import service
-from xinyong.core.db import make_engine
+from xinyong.core.audit import Actor
+from xinyong.core.db import make_engine, writing
 from xinyong.ingest import service as ingest
 from xinyong.web.app import create_app
 
@@ -152,3 +154,17 @@ def test_console_check_and_excel_upload(platform: Platform, tmp_path: Path) -> N
     assert rows[1][3] == numbered_uscc(5) and rows[2][-1] == "未找到该主体"
     assert "统一社会信用代码不正确" in str(rows[3][-1])
 
+
+
+def test_a_revoked_token_is_refused_at_the_next_call(platform: Platform) -> None:
+    """Tokens are cached for a few seconds per process; revoking one forgets it at once."""
+    secret = platform.token("system", FINANCE)
+    client = TestClient(platform.client.app)
+    client.headers["Authorization"] = f"Bearer {secret}"
+    body = {"uscc": numbered_uscc(1), "matter": "bidding"}
+    assert client.post("/api/v1/checks", json=body).status_code == 200
+    assert client.post("/api/v1/checks", json=body).status_code == 200  # from the cache
+    with writing(platform.engine) as conn:
+        accounts.revoke_token(conn, Actor("cli:test", "admin", "cli"), secret[:8])
+    refused = client.post("/api/v1/checks", json=body)
+    assert refused.status_code == 401 and refused.json()["code"] == "token_revoked"

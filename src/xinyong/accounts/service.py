@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -279,8 +280,16 @@ def create_token(conn: Connection, actor: Actor, role: str, department: str | No
     return secret, _token(row)
 
 
-def authenticate_token(conn: Connection, secret: str, *, now: datetime | None = None) -> Principal:
-    """The principal a bearer token stands for; unknown, revoked and expired tokens are refused."""
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a valid bearer token grants, and until when."""
+
+    principal: Principal
+    expires_at: datetime
+
+
+def token_grant(conn: Connection, secret: str, *, now: datetime | None = None) -> TokenGrant:
+    """The grant of a bearer token; unknown, revoked and expired tokens are refused."""
     t = ApiToken.__table__
     row = conn.execute(
         select(t).where(t.c.token_hash == _hash_secret(secret.strip()))
@@ -299,8 +308,50 @@ def authenticate_token(conn: Connection, secret: str, *, now: datetime | None = 
     scopes = frozenset(orjson.loads(row["scopes"]))
     # Scopes are cut to what the role grants today, in case the role file has since narrowed it.
     permissions = scopes & role.permissions if scopes else role.permissions
-    return Principal(f"token:{row['prefix']}", role.code, row["department"], permissions,
-                     kind="token")
+    return TokenGrant(Principal(f"token:{row['prefix']}", role.code, row["department"], permissions,
+                                kind="token"), row["expires_at"])
+
+
+def authenticate_token(conn: Connection, secret: str, *, now: datetime | None = None) -> Principal:
+    """The principal a bearer token stands for; unknown, revoked and expired tokens are refused."""
+    return token_grant(conn, secret, now=now).principal
+
+
+class TokenCache:
+    """Grants of bearer tokens this process has checked in the last `seconds`
+    (settings.token_cache_seconds), so that a system calling a thousand times a second does not
+    pay a token lookup each time. Only valid tokens are kept, never past their expiry; a token
+    revoked here is forgotten at once, one revoked by another process within `seconds`."""
+
+    LIMIT = 4096  # distinct tokens kept; the cache is emptied when full
+
+    def __init__(self) -> None:
+        self.grants: dict[str, tuple[float, TokenGrant]] = {}
+
+    def principal(self, secret: str, seconds: float) -> Principal | None:
+        key = _hash_secret(secret.strip())
+        found = self.grants.get(key)
+        if found is None:
+            return None
+        read_at, grant = found
+        if time.monotonic() - read_at >= seconds or utcnow() >= grant.expires_at:
+            self.grants.pop(key, None)
+            return None
+        return grant.principal
+
+    def keep(self, secret: str, grant: TokenGrant) -> None:
+        if len(self.grants) >= self.LIMIT:
+            self.grants.clear()
+        self.grants[_hash_secret(secret.strip())] = (time.monotonic(), grant)
+
+    def forget(self, prefix: str) -> None:
+        name = f"token:{prefix}"
+        for key, (_, grant) in list(self.grants.items()):
+            if grant.principal.name == name:
+                self.grants.pop(key, None)
+
+
+token_cache = TokenCache()
 
 
 def revoke_token(conn: Connection, actor: Actor, prefix: str) -> TokenView:
@@ -314,6 +365,7 @@ def revoke_token(conn: Connection, actor: Actor, prefix: str) -> TokenView:
     conn.execute(update(ApiToken).where(ApiToken.id == row["id"])
                  .values(revoked_at=utcnow().replace(microsecond=0)))
     audit.record(conn, actor, "token.revoke", "api_token", row["prefix"])
+    token_cache.forget(row["prefix"])
     return _token(conn.execute(select(t).where(t.c.id == row["id"])).mappings().one())
 
 

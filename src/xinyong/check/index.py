@@ -16,6 +16,7 @@ be listed from a later day).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,45 @@ def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
         yield list(ids[start:start + CHUNK])
 
 
+class MarkerReader:
+    """Reads the store's change marker on a connection of its own, kept open in autocommit
+    mode: each read is one statement with a fresh snapshot, without the pool check-out, BEGIN
+    and ROLLBACK a pooled connection costs (together about half a check's CPU). Used by one
+    caller at a time; a busy or broken reader answers None and the caller takes the pooled way."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Any = None
+        self.lock = threading.Lock()
+
+    def read(self) -> int | None:
+        if not self.lock.acquire(blocking=False):
+            return None
+        try:
+            if self.conn is None:
+                self.conn = self.engine.raw_connection()
+                if not is_sqlite(self.engine):  # SQLite connections are in autocommit already
+                    self.conn.driver_connection.autocommit = True
+            cursor = self.conn.cursor()
+            try:
+                cursor.execute(MARKER)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+            return int(row[0] or 0)
+        except Exception:  # the store went away or restarted: let the pooled way report it
+            self.close()
+            return None
+        finally:
+            self.lock.release()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):  # already unusable; nothing more to release
+                self.conn.invalidate()
+            self.conn = None
+
+
 class CheckIndex:
     """One per engine per process (`service.index_for`). Readers never lock; `sync` swaps in
     each subject's new tuples under a lock, so an answer sees a subject either before or after
@@ -86,8 +126,18 @@ class CheckIndex:
         self.marker = -1  # the last audit event applied; -1: never built
         self.day: date | None = None  # the day list entries were loaded for
         self.lock = threading.Lock()
+        self.reader: MarkerReader | None = None
 
     # --- keeping current --------------------------------------------------------------------
+
+    def current(self, engine: Engine, day: date) -> bool:
+        """Whether the index is built, for `day`, and holds the store's latest change — read on
+        the index's own connection. False means: sync on a pooled connection first."""
+        if self.marker < 0 or day != self.day:
+            return False
+        if self.reader is None:
+            self.reader = MarkerReader(engine)
+        return self.reader.read() == self.marker
 
     def sync(self, conn: Connection, day: date) -> None:
         """Bring the index up to the store's latest audit event (and to `day`)."""

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Requests one server process works on at once; more wait their turn in the event loop.
     # Bounds the database connections a process needs (each request holds at most a few).
     max_concurrent_requests: int = 8
+    # Seconds a server process trusts a bearer token it has already checked before it reads the
+    # token again: a business system making a thousand checks a second should not pay a token
+    # lookup on each. A revoked token is refused at once by the process that revoked it and by
+    # every other process within this time; 0 reads the token on every request.
+    token_cache_seconds: float = 5.0
     # Largest file a department may upload, in MiB.
     max_upload_mib: int = 200
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from xinyong import __version__
 from xinyong.core.db import ensure_schema, make_engine
 from xinyong.core.settings import get_settings
-from xinyong.web import capabilities, errors
+from xinyong.web import capabilities, errors, logs
 from xinyong.web.guards import Admission, RejectNul
 from xinyong.web.logs import AccessLog
 from xinyong.web.ratelimit import make_buckets
@@ -63,6 +63,7 @@ def _health_router() -> APIRouter:
 async def _warm(app: FastAPI) -> AsyncIterator[None]:
     """Compile every template and load the rule files before the first request, so that the
     first visitors of each server process do not wait for it (~0.5 s, and a queue behind)."""
+    logs.configure_worker()
     warm_up()
     yield
 

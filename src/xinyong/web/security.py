@@ -80,7 +80,11 @@ async def _resolve(request: Request) -> Principal:
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise AuthenticationFailed("Authorization 头应为 Bearer 接口令牌", code="token_unknown")
-        return await run_in_threadpool(_token_principal, engine_of(request), secret)
+        seconds = get_settings().token_cache_seconds
+        cached = accounts.token_cache.principal(secret, seconds) if seconds > 0 else None
+        if cached is not None:
+            return cached
+        return await run_in_threadpool(_token_principal, engine_of(request), secret, seconds)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         session = await run_in_threadpool(_session, engine_of(request), cookie)
@@ -92,9 +96,12 @@ async def _resolve(request: Request) -> Principal:
     return anonymous()
 
 
-def _token_principal(engine: Engine, secret: str) -> Principal:
+def _token_principal(engine: Engine, secret: str, cache_seconds: float) -> Principal:
     with engine.connect() as conn:
-        return accounts.authenticate_token(conn, secret)
+        grant = accounts.token_grant(conn, secret)
+    if cache_seconds > 0:
+        accounts.token_cache.keep(secret, grant)
+    return grant.principal
 
 
 def _session(engine: Engine, cookie: str) -> accounts.SessionView | None:

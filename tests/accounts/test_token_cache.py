@@ -1,0 +1,59 @@
+"""The per-process cache of checked bearer tokens: it spares a token lookup per request, but
+never outlives the token's expiry, its time limit, or a revocation made in the same process."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, update
+
+from xinyong.accounts import service
+from xinyong.accounts.models import ApiToken
+from xinyong.accounts.rules import AuthenticationFailed
+from xinyong.core.audit import Actor
+from xinyong.core.db import utcnow, writing
+
+ADMIN = Actor("cli:test", "admin", "cli")
+
+
+def issued(engine: Engine) -> tuple[str, service.TokenGrant]:
+    with writing(engine) as conn:
+        secret, _ = service.create_token(conn, ADMIN, "system", "厦门市财政局")
+        return secret, service.token_grant(conn, secret)
+
+
+def test_a_kept_grant_answers_until_its_time_is_up(engine: Engine) -> None:
+    cache = service.TokenCache()
+    secret, grant = issued(engine)
+    assert cache.principal(secret, 5.0) is None  # never seen
+    cache.keep(secret, grant)
+    assert cache.principal(secret, 5.0) == grant.principal
+    assert cache.principal(f"  {secret} ", 5.0) == grant.principal  # the header's spaces
+    assert cache.principal(secret, 0.0) is None  # its time is up: read the token again
+    assert cache.principal(secret, 5.0) is None  # and it was dropped
+
+
+def test_a_grant_is_never_used_past_the_tokens_expiry(engine: Engine) -> None:
+    cache = service.TokenCache()
+    secret, grant = issued(engine)
+    cache.keep(secret, service.TokenGrant(grant.principal, utcnow() - timedelta(seconds=1)))
+    assert cache.principal(secret, 60.0) is None
+
+
+def test_revoking_a_token_forgets_it_in_this_process_at_once(engine: Engine) -> None:
+    secret, grant = issued(engine)
+    service.token_cache.keep(secret, grant)
+    assert service.token_cache.principal(secret, 60.0) == grant.principal
+    with writing(engine) as conn:
+        service.revoke_token(conn, ADMIN, secret[:8])
+    assert service.token_cache.principal(secret, 60.0) is None
+
+
+def test_an_expired_token_is_refused_by_the_lookup(engine: Engine) -> None:
+    secret, _ = issued(engine)
+    with writing(engine) as conn:
+        conn.execute(update(ApiToken).values(expires_at=utcnow() - timedelta(minutes=1)))
+    with engine.connect() as conn, pytest.raises(AuthenticationFailed) as refused:
+        service.token_grant(conn, secret)
+    assert refused.value.code == "token_expired"
