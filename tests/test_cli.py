@@ -50,7 +50,7 @@ def test_ingest_then_show_quality_and_issues(engine: Engine, tmp_path: Path) -> 
     assert Path(receipt["error_report"]).exists()
 
     shown = json.loads(xinyong("subject", "show", numbered_uscc(1), "--json", check=True).stdout)
-    assert set(shown) == {"subject", "records"}
+    assert set(shown) == {"subject", "records", "evaluation"}  # evaluation: issue 6
     record = shown["records"][0]
     for key in ("id", "kind", "doc_no", "decision_date", "department", "version", "status"):
         assert key in record

@@ -11,6 +11,7 @@ from xinyong.core import uscc
 from xinyong.core.console import engine, out, percent, print_json
 from xinyong.core.db import writing
 from xinyong.core.masking import mask_id_number
+from xinyong.evaluation import service as evaluation
 from xinyong.subjects import search, service
 
 uscc_app = typer.Typer(help="统一社会信用代码：校验与重错码工作队列", no_args_is_help=True)
@@ -64,11 +65,16 @@ def issues(
 @subject_app.command("show")
 def show(
     code: Annotated[str, typer.Argument(help="统一社会信用代码")],
-    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出 {subject, records}")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="以 JSON 输出 {subject, records, evaluation}")] = False,
 ) -> None:
-    """显示一个主体及其全部信用记录（含更正历史），身份证件号码脱敏。"""
+    """显示一个主体及其全部信用记录（含更正历史）和公共信用综合评价，身份证件号码脱敏。"""
     with engine().connect() as conn:
         result = service.show(conn, code)
+        found = evaluation.subject_evaluation(conn, int(result["subject"]["id"]))
+    # natural persons are never evaluated, so theirs is always null
+    result["evaluation"] = None if found is None else {
+        "score": found.score, "grade": found.grade, "reasons": found.reasons}
     if as_json:
         print_json(result)
         return
@@ -78,6 +84,9 @@ def show(
         out.print(f"法定代表人 {s['legal_rep']} {mask_id_number(s['legal_rep_id_number']) or ''}")
     if s["former_names"]:
         out.print("曾用名：" + "、".join(n["name"] for n in s["former_names"]))
+    if found is not None:
+        out.print(f"综合评价：{found.grade} {found.grade_name} · 得分 {found.score}（{found.as_of}）"
+                  + ("：" + "；".join(found.reasons) if found.reasons else ""))
     t = Table("记录", "类别", "文书号", "决定日期", "部门", "版本", "状态", header_style="bold")
     for r in result["records"]:
         t.add_row(str(r["id"]), r["kind"], r["doc_no"], r["decision_date"], r["department"],

@@ -4,19 +4,20 @@ console's full subject history."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection
 
-from xinyong.accounts.rules import Principal
-from xinyong.core.errors import InvalidInput
+from xinyong.accounts.rules import Principal, can
+from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.evaluation import service as evaluation
 from xinyong.subjects import search as search_service
 from xinyong.subjects import service
 from xinyong.subjects.api import read_history
 from xinyong.web.ratelimit import limited
-from xinyong.web.security import connection, requires
+from xinyong.web.security import actor, connection, engine_of, requires
 from xinyong.web.templating import render
 
 router = APIRouter()
@@ -45,9 +46,21 @@ def search_page(
 
 @router.get("/subjects/{uscc}", response_class=HTMLResponse, dependencies=[Depends(limited)])
 def subject_page(request: Request, uscc: str, conn: Connection = Depends(connection),
-                 _: Principal = requires("subject.read_public")) -> HTMLResponse:
+                 principal: Principal = requires("subject.read_public")) -> HTMLResponse:
     view = service.public_view(conn, uscc, date.today())
-    return render(request, "subjects/subject.html", view)
+    return render(request, "subjects/subject.html",
+                  {**view, "evaluation": _evaluation(request, uscc, principal)})
+
+
+def _evaluation(request: Request, uscc: str, principal: Principal) -> dict[str, Any] | None:
+    """The subject's grade where the asker may see it (evaluation.subject_view): the subject
+    itself and supervisors with the reasons; others only if the scorecard discloses grades."""
+    try:
+        return evaluation.view_for(engine_of(request), uscc, supervisor=can(principal, "evaluation.read"),
+                                   own=evaluation.is_own(principal.subject, uscc),
+                                   reader=actor(request, principal))
+    except NotFound:
+        return None
 
 
 @router.get("/console/subjects", response_class=HTMLResponse)

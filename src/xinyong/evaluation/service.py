@@ -1,0 +1,313 @@
+"""Evaluation's transactions and reads: the batch run (`evaluate`, full or incremental, one
+set-based pass in the database — `xinyong.evaluation.sql`), a subject's current result and
+history, the grades others read (warnings, sampling) and the distribution report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, update
+
+from xinyong.core import audit
+from xinyong.core.db import lock_for_append, utcnow, writing
+from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.evaluation import rules, sql
+from xinyong.evaluation.models import EvaluationChange, EvaluationResult, EvaluationRun
+from xinyong.subjects.models import Subject
+
+RESULT = cast(Table, EvaluationResult.__table__)
+CHANGE = cast(Table, EvaluationChange.__table__)
+RUN = cast(Table, EvaluationRun.__table__)
+
+
+class UnknownSubject(NotFound):
+    code = "unknown_subject"
+
+
+class NotEvaluated(NotFound):
+    code = "not_evaluated"
+
+
+class NaturalPerson(InvalidInput):
+    code = "natural_person_not_evaluated"
+
+
+def scorecard(code: str = "public") -> rules.Scorecard:
+    return rules.cached(code)
+
+
+# --- what others read ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GradeInfo:
+    code: str
+    name: str
+    rank: int  # 0 = best
+    min: int  # the lowest score of the grade
+
+
+def grade_scale(scorecard: str = "public") -> list[GradeInfo]:
+    """The scorecard's grades, best → worst, with their Chinese names and cut-offs."""
+    card = rules.cached(scorecard)
+    return [GradeInfo(g.code, g.name, g.rank, g.min) for g in card.grades]
+
+
+def current_grades(conn: Connection, scorecard: str = "public",
+                   subject_ids: Sequence[int] | None = None) -> dict[int, str]:
+    """subject_id → current grade under the scorecard (subjects never evaluated are absent)."""
+    query = select(RESULT.c.subject_id, RESULT.c.grade).where(RESULT.c.scorecard == scorecard)
+    if subject_ids is None:
+        return {int(s): str(g) for s, g in conn.execute(query)}
+    found: dict[int, str] = {}
+    ids = list(dict.fromkeys(subject_ids))
+    for start in range(0, len(ids), 1000):
+        chunk = query.where(RESULT.c.subject_id.in_(ids[start:start + 1000]))
+        found.update({int(s): str(g) for s, g in conn.execute(chunk)})
+    return found
+
+
+@dataclass(frozen=True)
+class SubjectEvaluation:
+    scorecard: str
+    version: str
+    as_of: date
+    score: int
+    grade: str
+    grade_name: str
+    reasons: list[str]
+    # {indicator code: {"name", "value", "points"}}
+    indicators: dict[str, Any]
+    industry: str | None = None
+    district: str | None = None
+
+
+def subject_evaluation(conn: Connection, subject_id: int,
+                       scorecard: str = "public") -> SubjectEvaluation | None:
+    """The subject's current result under the scorecard; None when it has none (natural
+    persons never have one)."""
+    row = conn.execute(select(RESULT).where(RESULT.c.subject_id == subject_id,
+                                            RESULT.c.scorecard == scorecard)).mappings().first()
+    if row is None:
+        return None
+    card = _card_or_none(scorecard)
+    grade = card.grade_by_code(row["grade"]) if card else None
+    names = {i.code: i.name for i in card.indicators} if card else {}
+    indicators: dict[str, Any] = {
+        code: {"name": names.get(code, code), **v}
+        for code, v in orjson.loads(row["indicators"]).items()}
+    # the stored reasons are every indicator that moved the score, largest first (sql.py)
+    top = card.top_reasons if card else None
+    return SubjectEvaluation(scorecard, row["version"], row["as_of"], int(row["score"]), row["grade"],
+                             grade.name if grade else row["grade"], list(orjson.loads(row["reasons"]))[:top],
+                             indicators, row["industry"], row["district"])
+
+
+def _card_or_none(code: str) -> rules.Scorecard | None:
+    try:
+        return rules.cached(code)
+    except NotFound:
+        return None
+
+
+def history(conn: Connection, subject_id: int, scorecard: str = "public") -> list[dict[str, Any]]:
+    """The subject's grade history under the scorecard, newest first."""
+    rows = conn.execute(select(CHANGE, RUN.c.version).join(RUN, RUN.c.id == CHANGE.c.run_id)
+                        .where(CHANGE.c.subject_id == subject_id, CHANGE.c.scorecard == scorecard)
+                        .order_by(CHANGE.c.run_id.desc())).mappings()
+    return [{"run_id": r["run_id"], "as_of": r["as_of"].isoformat(), "version": r["version"],
+             "score": r["score"], "grade": r["grade"], "previous_grade": r["previous_grade"]}
+            for r in rows]
+
+
+def subject_by_uscc(conn: Connection, uscc: str) -> dict[str, Any]:
+    s = Subject.__table__
+    row = conn.execute(select(s.c.id, s.c.uscc, s.c.name, s.c.kind, s.c.region)
+                       .where(s.c.uscc == uscc.strip().upper())).mappings().first()
+    if row is None:
+        raise UnknownSubject(f"没有统一社会信用代码为 {uscc} 的主体")
+    return dict(row)
+
+
+# --- the batch run -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: int
+    scorecard: str
+    version: str
+    as_of: date
+    mode: str
+    evaluated: int
+    skipped_natural_persons: int
+    grades: dict[str, int]
+
+    def as_json(self) -> dict[str, Any]:
+        """Exactly the CLI's `--json` (issue 6)."""
+        return {"scorecard": self.scorecard, "version": self.version, "evaluated": self.evaluated,
+                "skipped_natural_persons": self.skipped_natural_persons, "grades": self.grades}
+
+
+Progress = Callable[[str, int, int], None]  # (the step just finished, steps done, steps)
+
+
+def _last_run(conn: Connection, code: str) -> Any:
+    return conn.execute(select(RUN).where(RUN.c.scorecard == code, RUN.c.finished_at.is_not(None))
+                        .order_by(RUN.c.id.desc()).limit(1)).mappings().first()
+
+
+def evaluate(engine: Engine, actor: audit.Actor, *, scorecard: str = "public",
+             as_of: date | None = None, full: bool = False,
+             progress: Progress | None = None) -> RunSummary:
+    """Evaluate every organisation under the scorecard as of `as_of` (today by default) in one
+    transaction: incremental — only subjects touched since the last run — when the last run of
+    this scorecard had the same version and as_of and nothing forces a full run; otherwise
+    full. Natural persons are never evaluated; they are counted as skipped. Audited as
+    `evaluation.run`."""
+    card = rules.cached(scorecard)
+    industries = rules.load_industries()
+    day = as_of or date.today()
+    with writing(engine) as conn:
+        # one run of a scorecard at a time: two would replace the same results
+        lock_for_append(conn, f"evaluation:{card.code}")
+        last = _last_run(conn, card.code)
+        incremental = (not full and last is not None and last["version"] == card.version
+                       and last["as_of"] == day)
+        marks = sql.watermarks(conn)
+        started = utcnow()
+        inserted = conn.execute(insert(RUN).values(
+            scorecard=card.code, version=card.version, as_of=day,
+            mode="incremental" if incremental else "full", started_at=started, evaluated=0,
+            skipped_natural_persons=0, actor=actor.name[:128], record_watermark=marks[0],
+            list_watermark=marks[1], audit_watermark=marks[2])).inserted_primary_key
+        assert inserted is not None
+        run_id = int(inserted[0])
+        since = (last["record_watermark"], last["list_watermark"], last["audit_watermark"]) \
+            if incremental else None
+        evaluated = sql.run(conn, card, industries, run_id, day, since, started, progress)
+        skipped = int(conn.execute(select(func.count()).select_from(Subject.__table__)
+                                   .where(Subject.__table__.c.kind == rules.NATURAL_PERSON)).scalar_one())
+        grades = distribution_counts(conn, card)
+        conn.execute(update(RUN).where(RUN.c.id == run_id).values(
+            evaluated=evaluated, skipped_natural_persons=skipped, finished_at=utcnow()))
+        audit.record(conn, actor, "evaluation.run", "evaluation_run", run_id, detail={
+            "scorecard": card.code, "version": card.version, "as_of": day.isoformat(),
+            "mode": "incremental" if incremental else "full", "evaluated": evaluated,
+            "skipped_natural_persons": skipped, "grades": grades})
+    return RunSummary(run_id, card.code, card.version, day, "incremental" if incremental else "full",
+                      evaluated, skipped, grades)
+
+
+def distribution_counts(conn: Connection, card: rules.Scorecard) -> dict[str, int]:
+    """Current results per grade (every grade present, best first)."""
+    query = select(RESULT.c.grade, func.count()).where(RESULT.c.scorecard == card.code)
+    found: dict[str, int] = {str(g): int(n) for g, n in conn.execute(query.group_by(RESULT.c.grade))}
+    return {g.code: int(found.get(g.code, 0)) for g in card.grades}
+
+
+def distribution(conn: Connection, scorecard: str = "public", by: str | None = None) -> dict[str, Any]:
+    """Count and share per grade, overall and (by = "industry" | "district") per group."""
+    card = rules.cached(scorecard)
+    if by not in (None, "industry", "district"):
+        raise InvalidInput("分组只能是 industry（行业）或 district（地区）", code="bad_group")
+    total_counts = distribution_counts(conn, card)
+    total = sum(total_counts.values())
+    out: dict[str, Any] = {"scorecard": card.code, "version": card.version, "name": card.name,
+                           "total": total, "grades": _shares(card, total_counts)}
+    last = _last_run(conn, card.code)
+    out["as_of"] = last["as_of"].isoformat() if last else None
+    if by is not None:
+        column = RESULT.c.industry if by == "industry" else RESULT.c.district
+        names = {i.code: i.name for i in rules.load_industries()} if by == "industry" else {}
+        groups: dict[str | None, dict[str, int]] = {}
+        for key, grade, n in conn.execute(
+                select(column, RESULT.c.grade, func.count())
+                .where(RESULT.c.scorecard == card.code).group_by(column, RESULT.c.grade)):
+            groups.setdefault(key, {})[grade] = int(n)
+        out["by"] = by
+        out["groups"] = [
+            {"key": key, "name": names.get(key or "", key or "未识别"),
+             "total": sum(c.values()),
+             "grades": _shares(card, {g.code: c.get(g.code, 0) for g in card.grades})}
+            for key, c in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))]
+    return out
+
+
+def _shares(card: rules.Scorecard, counts: dict[str, int]) -> list[dict[str, Any]]:
+    total = sum(counts.values())
+    return [{"grade": g.code, "name": g.name, "count": counts.get(g.code, 0),
+             "share": round(counts.get(g.code, 0) / total, 4) if total else 0.0} for g in card.grades]
+
+
+def runs(conn: Connection, scorecard: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    query = select(RUN).order_by(RUN.c.id.desc()).limit(limit)
+    if scorecard is not None:
+        query = query.where(RUN.c.scorecard == scorecard)
+    return [{**dict(r), "as_of": r["as_of"].isoformat(),
+             "started_at": r["started_at"].isoformat(timespec="seconds"),
+             "finished_at": r["finished_at"].isoformat(timespec="seconds") if r["finished_at"] else None}
+            for r in conn.execute(query).mappings()]
+
+
+def changes(conn: Connection, scorecard: str, run_id: int) -> list[dict[str, Any]]:
+    """The grade changes a run made (for warnings: grade drops)."""
+    rows = conn.execute(select(CHANGE).where(and_(CHANGE.c.scorecard == scorecard,
+                                                  CHANGE.c.run_id == run_id))).mappings()
+    return [dict(r) for r in rows]
+
+
+# --- who sees what -------------------------------------------------------------------------------
+
+def view_for(engine: Engine, uscc: str, *, supervisor: bool, own: bool, reader: audit.Actor,
+             scorecard: str = "public") -> dict[str, Any]:
+    """`subject_view` in the transaction it needs: a read that is logged (supervisors, the
+    subject itself) writes its audit event with it; a public read of a disclosed grade is a
+    plain read, and with grades undisclosed nothing is asked of the store at all."""
+    if supervisor or own:
+        with writing(engine) as conn:
+            return subject_view(conn, uscc, supervisor=supervisor, own=own, scorecard=scorecard,
+                                reader=reader)
+    if not rules.cached(scorecard).disclose_grade:
+        raise NotEvaluated("评价等级不对外公开（分级分类监管用）", code="evaluation_not_public")
+    with engine.connect() as conn:
+        return subject_view(conn, uscc, supervisor=False, own=False, scorecard=scorecard)
+
+
+def is_own(principal_subject: str | None, uscc: str) -> bool:
+    """Whether an enterprise account acts for this subject."""
+    return principal_subject is not None and principal_subject == uscc.strip().upper()
+
+
+def subject_view(conn: Connection, uscc: str, *, supervisor: bool, own: bool,
+                 scorecard: str = "public", reader: audit.Actor | None = None) -> dict[str, Any]:
+    """A subject's evaluation as the asker may see it: supervisors (evaluation.read) and the
+    subject's own account get the score, grade, reasons and indicators (supervisors also the
+    history); anyone else the grade only, and only where the scorecard discloses grades
+    (`disclose_grade`, default false: risk classes are for supervisors). What may not be
+    shown is answered as not found, never as a refusal that would reveal it exists."""
+    subject = subject_by_uscc(conn, uscc)
+    card = rules.cached(scorecard)
+    if subject["kind"] == rules.NATURAL_PERSON:
+        raise NotEvaluated("自然人不参与公共信用综合评价")
+    if not (supervisor or own or card.disclose_grade):
+        raise NotEvaluated("评价等级不对外公开（分级分类监管用）", code="evaluation_not_public")
+    found = subject_evaluation(conn, int(subject["id"]), scorecard)
+    if found is None:
+        raise NotEvaluated(f"{subject['name']} 尚未按评分卡 {scorecard} 评价")
+    view: dict[str, Any] = {"uscc": subject["uscc"], "name": subject["name"], "scorecard": scorecard,
+                            "version": found.version, "as_of": found.as_of.isoformat(),
+                            "grade": found.grade, "grade_name": found.grade_name}
+    if supervisor or own:
+        view.update(score=found.score, reasons=found.reasons, industry=found.industry,
+                    district=found.district,
+                    indicators=[{"code": k, **v} for k, v in found.indicators.items()])
+    if supervisor:
+        view["history"] = history(conn, int(subject["id"]), scorecard)
+    if (supervisor or own) and reader is not None:
+        # a result is not public data: who read it is logged (SPEC §2.3)
+        audit.record(conn, reader, "evaluation.read", "subject", subject["uscc"],
+                     subject_id=int(subject["id"]), detail={"scorecard": scorecard})
+    return view
