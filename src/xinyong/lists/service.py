@@ -536,18 +536,20 @@ def _json_text_on(sqlite: bool, column: Any, key: str) -> ColumnElement[Any]:
     return text
 
 
-def _workflow_active(day: Any) -> ColumnElement[bool]:
-    """`day`: a date, or a bound parameter of one (cached statements)."""
+def workflow_entry_active(day: Any) -> ColumnElement[bool]:
+    """SQL: a `list_entry` row (decided in the platform's workflow) in force on `day` — a date,
+    or a bound parameter of one (cached statements). Checks, warnings and statistics share it,
+    so that they never disagree on who is listed."""
     e = ListEntry.__table__
     return and_(e.c.listed_on <= day, or_(e.c.ends_on.is_(None), e.c.ends_on > day),
                 or_(e.c.ended_on.is_(None), e.c.ended_on > day))
 
 
 def _data_active(conn: Connection, day: date) -> ColumnElement[bool]:
-    return _data_active_on(is_sqlite(conn), day, day.isoformat())
+    return data_entry_active_on(is_sqlite(conn), day, day.isoformat())
 
 
-def _data_active_on(sqlite: bool, day: Any, day_iso: Any) -> ColumnElement[bool]:
+def data_entry_active_on(sqlite: bool, day: Any, day_iso: Any) -> ColumnElement[bool]:
     """A current `list_entry` record listed by `day`, not past its 移出日期, and not taken out
     of publicity that day (repaired, revoked or suspended after an objection)."""
     r, s = Record.__table__, PublicityStop.__table__
@@ -569,11 +571,11 @@ def _by_subject(sqlite: bool) -> tuple[Any, Any]:
     subject = (s.c.uscc.label("subject_uscc"), s.c.name.label("subject_name"),
                s.c.kind.label("subject_kind"))
     workflow = (select(e, *subject).join(s, s.c.id == e.c.subject_id)
-                .where(_workflow_active(day), e.c.subject_id.in_(ids))
+                .where(workflow_entry_active(day), e.c.subject_id.in_(ids))
                 .order_by(e.c.listed_on.desc(), e.c.id.desc()))
     data = (select(r.c.id, r.c.subject_id, r.c.doc_no, r.c.decision_date, r.c.department,
                    r.c.payload, *subject).join(s, s.c.id == r.c.subject_id)
-            .where(_data_active_on(sqlite, day, day_iso), r.c.subject_id.in_(ids))
+            .where(data_entry_active_on(sqlite, day, day_iso), r.c.subject_id.in_(ids))
             .order_by(r.c.decision_date.desc(), r.c.id.desc()))
     return workflow, data
 
@@ -592,7 +594,7 @@ def _workflow_rows(conn: Connection, day: date, *, kinds: Sequence[str] | None =
     e, s = ListEntry.__table__, Subject.__table__
     query = select(e, s.c.uscc.label("subject_uscc"), s.c.name.label("subject_name"),
                    s.c.kind.label("subject_kind")).join(s, s.c.id == e.c.subject_id) \
-        .where(_workflow_active(day))
+        .where(workflow_entry_active(day))
     if kinds is not None:
         query = query.where(e.c.kind_code.in_(list(kinds)))
     if subject_ids is not None:
@@ -705,7 +707,7 @@ def _active_counts(conn: Connection, day: date) -> dict[str, int]:
     table = current_kinds()
     e = ListEntry.__table__
     counts: dict[str, int] = {}
-    for code, n in conn.execute(select(e.c.kind_code, func.count()).where(_workflow_active(day))
+    for code, n in conn.execute(select(e.c.kind_code, func.count()).where(workflow_entry_active(day))
                                 .group_by(e.c.kind_code)):
         counts[code] = counts.get(code, 0) + int(n)
     r = Record.__table__

@@ -1,0 +1,485 @@
+"""Warning verbs: the rules in force, the scan that raises warnings, reading them (scoped to the
+reader's department) and closing one with an action.
+
+The scan evaluates each rule as one SQL statement over the whole store (a group-by over the
+subjects' records, list entries or grade changes, filtered by the threshold), then reads the
+facts of the subjects it raises warnings for in chunks. Idempotent: a rule raises no second open
+warning for a subject, and after a warning was closed raises a new one only when a triggering
+fact newer than the closed warning's (`mark`: the highest triggering record / evaluation change
+id, `mark_entry`: the highest workflow list entry id) exists — a new penalty, a new listing, a
+new grade drop. Facts that merely persist do not warn twice.
+
+Every raise and every close is an audited event in the same transaction (`warning.raised`,
+`warning.closed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from xinyong.accounts.rules import Forbidden, Principal, role_table
+from xinyong.core import audit
+from xinyong.core import uscc as uscc_rules
+from xinyong.core.dates import MAX_YEAR, MIN_YEAR
+from xinyong.core.db import is_sqlite, lock_for_append, utcnow
+from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.masking import mask_person_name
+from xinyong.core.ruledata import rule_paths
+from xinyong.evaluation.models import EvaluationChange
+from xinyong.lists import service as lists
+from xinyong.lists.models import ListEntry
+from xinyong.publicity.models import PublicityStop
+from xinyong.subjects.models import Record, Subject
+from xinyong.warnings import rules
+from xinyong.warnings.models import RiskWarning, RiskWarningRecipient
+from xinyong.warnings.rules import Rule
+
+FILE = "warnings.yaml"
+PERSON = "natural_person"
+CHUNK = 500  # subjects per statement when reading the facts of raised warnings
+Progress = Callable[[int, int], None]
+
+
+# --- the rules in force ---------------------------------------------------------------------
+
+def paths(data_dir: Path | None = None) -> list[Path]:
+    """The shipped rules, then `$XINYONG_DATA_DIR/warnings.yaml` when there is one."""
+    return rule_paths(FILE, data_dir)
+
+
+_loaded: dict[tuple[tuple[Path, ...], tuple[float, ...]], rules.WarningRules] = {}
+
+
+def current_rules() -> rules.WarningRules:
+    """The rules in force; remembered until a file changes. An invalid file is a
+    `RuleDataError` naming the file, the entry and the reason."""
+    found_paths = tuple(paths())
+    key = (found_paths, tuple(p.stat().st_mtime for p in found_paths))
+    found = _loaded.get(key)
+    if found is None:
+        _loaded.clear()
+        found = _loaded[key] = rules.load(found_paths)
+    return found
+
+
+def rules_view() -> dict[str, Any]:
+    table = current_rules()
+    return {"rules": [r.view() for r in table.rules.values()],
+            "close_actions": [{"code": c, "name": n} for c, n in table.actions.items()]}
+
+
+def scope_of(principal: Principal) -> str | None:
+    """The department whose warnings the principal sees (None: all, the credit office)."""
+    return rules.scope(principal, role_table().role(principal.role))
+
+
+# --- the facts each condition kind counts, as SQL ----------------------------------------------
+
+def _subjects(persons: bool) -> list[ColumnElement[bool]]:
+    s = Subject.__table__
+    return [] if persons else [s.c.kind != PERSON]
+
+
+def _penalties(rule: Rule, as_of: date, *, persons: bool | None = None) -> list[ColumnElement[bool]]:
+    """Current penalty records decided inside the rule's window, on subjects it watches. A
+    penalty revoked after an objection is not a fact; a repaired one still happened."""
+    r, stop = Record.__table__, PublicityStop.__table__
+    start = rule.window_start(as_of)
+    assert start is not None
+    revoked = exists().where(stop.c.record_id == r.c.id, stop.c.reason == "revoked",
+                             stop.c.since <= as_of)
+    return [r.c.item_code == "penalty", r.c.status == "current", r.c.decision_date > start,
+            r.c.decision_date <= as_of, ~revoked,
+            *_subjects(rule.natural_persons if persons is None else persons)]
+
+
+def _no_id() -> ColumnElement[Any]:
+    """A typed NULL id: PostgreSQL takes an untyped NULL for text, which no id compares with."""
+    return cast(null(), BigInteger)
+
+
+def _json_text(sqlite: bool, column: Any, key: str) -> ColumnElement[Any]:
+    if sqlite:
+        extracted: ColumnElement[Any] = func.json_extract(column, f"$.{key}")
+        return extracted
+    astext: ColumnElement[Any] = cast(column, JSONB)[key].astext
+    return astext
+
+
+def _serious_entries(sqlite: bool, rule: Rule, as_of: date) -> Any:
+    """Active entries on black lists of both sources (workflow decisions and list data), one
+    row each: subject_id, kind (code), entry_id | record_id, department, listed_on. Whether an
+    entry is active is the lists service's own condition, so warnings and checks agree."""
+    table = lists.current_kinds()
+    black = [k for k in table.kinds.values() if k.list_type == "black"]
+    e, r, s = ListEntry.__table__, Record.__table__, Subject.__table__
+    rec = Record.__table__.alias("based_on")
+    workflow = (select(e.c.subject_id, e.c.kind_code.label("kind"), e.c.id.label("entry_id"),
+                       _no_id().label("record_id"),
+                       func.coalesce(rec.c.department, e.c.authority).label("department"),
+                       e.c.listed_on.label("listed_on"))
+                .select_from(e.join(s, s.c.id == e.c.subject_id)
+                             .outerjoin(rec, rec.c.id == e.c.record_id))
+                .where(lists.workflow_entry_active(as_of), e.c.kind_code.in_([k.code for k in black]),
+                       *_subjects(rule.natural_persons)))
+    named = _json_text(sqlite, r.c.payload, "list_kind")
+    by_name = {k.name: k.code for k in black} | {k.code: k.code for k in black}
+    data = (select(r.c.subject_id, case(by_name, value=named, else_=named).label("kind"),
+                   _no_id().label("entry_id"), r.c.id.label("record_id"),
+                   r.c.department.label("department"), r.c.decision_date.label("listed_on"))
+            .select_from(r.join(s, s.c.id == r.c.subject_id))
+            .where(lists.data_entry_active_on(sqlite, as_of, as_of.isoformat()),
+                   named.in_(list(by_name)), *_subjects(rule.natural_persons)))
+    return union_all(workflow, data).subquery("serious")
+
+
+def _grade_drops(rule: Rule, as_of: date) -> list[ColumnElement[bool]]:
+    c, s = EvaluationChange.__table__, Subject.__table__
+    start = rule.window_start(as_of)
+    assert start is not None
+    where = [c.c.previous_rank.is_not(None), c.c.grade_rank - c.c.previous_rank >= rule.threshold,
+             c.c.as_of > start, c.c.as_of <= as_of, s.c.kind != PERSON]
+    if rule.scorecard:
+        where.append(c.c.scorecard == rule.scorecard)
+    return where
+
+
+def _candidates(conn: Connection, rule: Rule, as_of: date) -> Select[Any]:
+    """Per subject reaching the threshold: the value and the marks of its newest facts."""
+    s = Subject.__table__
+    if rule.kind in ("penalty_count", "penalty_departments"):
+        r = Record.__table__
+        value = func.count() if rule.kind == "penalty_count" else func.count(func.distinct(r.c.department))
+        return (select(r.c.subject_id, value.label("value"), func.max(r.c.id).label("mark"),
+                       _no_id().label("mark_entry"))
+                .select_from(r.join(s, s.c.id == r.c.subject_id)).where(*_penalties(rule, as_of))
+                .group_by(r.c.subject_id).having(value >= rule.threshold))
+    if rule.kind == "serious_lists":
+        u = _serious_entries(is_sqlite(conn), rule, as_of)
+        value = func.count(func.distinct(u.c.kind))
+        return (select(u.c.subject_id, value.label("value"), func.max(u.c.record_id).label("mark"),
+                       func.max(u.c.entry_id).label("mark_entry"))
+                .group_by(u.c.subject_id).having(value >= rule.threshold))
+    c = EvaluationChange.__table__
+    return (select(c.c.subject_id, func.max(c.c.grade_rank - c.c.previous_rank).label("value"),
+                   func.max(c.c.id).label("mark"), _no_id().label("mark_entry"))
+            .select_from(c.join(s, s.c.id == c.c.subject_id)).where(*_grade_drops(rule, as_of))
+            .group_by(c.c.subject_id))
+
+
+def _fresh(conn: Connection, rule: Rule, as_of: date) -> list[Any]:
+    """The candidates without an open warning of the rule and with a fact newer than any
+    closed one's."""
+    cand = _candidates(conn, rule, as_of).subquery("candidate")
+    w = RiskWarning.__table__
+    known = exists().where(
+        w.c.rule_code == rule.code, w.c.subject_id == cand.c.subject_id,
+        or_(w.c.status == rules.OPEN,
+            and_(func.coalesce(w.c.mark, 0) >= func.coalesce(cand.c.mark, 0),
+                 func.coalesce(w.c.mark_entry, 0) >= func.coalesce(cand.c.mark_entry, 0))))
+    return list(conn.execute(select(cand).where(~known).order_by(cand.c.subject_id)))
+
+
+# --- the facts of the warnings raised ---------------------------------------------------------
+
+Facts = dict[int, dict[str, Any]]
+
+
+def _penalty_facts(conn: Connection, rule: Rule, as_of: date, ids: Sequence[int]) -> Facts:
+    r = Record.__table__
+    start = rule.window_start(as_of)
+    assert start is not None
+    where = [*_penalties(rule, as_of), r.c.subject_id.in_(list(ids))]
+    s = Subject.__table__
+    base = r.join(s, s.c.id == r.c.subject_id)
+    facts: dict[int, dict[str, Any]] = {
+        i: {"window": {"from": _next_day(start), "to": as_of.isoformat()}, "penalties": 0,
+            "departments": [], "record_ids": [], "record_ids_capped": False} for i in ids}
+    for row in conn.execute(select(r.c.subject_id, r.c.department, func.count().label("n"))
+                            .select_from(base).where(*where).group_by(r.c.subject_id, r.c.department)
+                            .order_by(r.c.subject_id, func.count().desc(), r.c.department)):
+        f = facts[row.subject_id]
+        f["penalties"] += int(row.n)
+        f["departments"].append({"department": row.department, "penalties": int(row.n)})
+    order = func.row_number().over(partition_by=r.c.subject_id,
+                                   order_by=(r.c.decision_date.desc(), r.c.id.desc())).label("n")
+    ranked = select(r.c.subject_id, r.c.id, order).select_from(base).where(*where).subquery()
+    for row in conn.execute(select(ranked.c.subject_id, ranked.c.id)
+                            .where(ranked.c.n <= rules.FACT_IDS_CAP)
+                            .order_by(ranked.c.subject_id, ranked.c.n)):
+        facts[row.subject_id]["record_ids"].append(int(row.id))
+    for f in facts.values():
+        f["record_ids_capped"] = f["penalties"] > len(f["record_ids"])
+    return facts
+
+
+def _list_facts(conn: Connection, rule: Rule, as_of: date, ids: Sequence[int]) -> Facts:
+    u = _serious_entries(is_sqlite(conn), rule, as_of)
+    names = {k.code: k.name for k in lists.current_kinds().kinds.values()}
+    facts: dict[int, dict[str, Any]] = {i: {"on": as_of.isoformat(), "lists": [], "entries": [],
+                                            "departments": []} for i in ids}
+    for row in conn.execute(select(u).where(u.c.subject_id.in_(list(ids)))
+                            .order_by(u.c.subject_id, u.c.kind, u.c.listed_on)):
+        f = facts[row.subject_id]
+        if len(f["entries"]) < rules.FACT_IDS_CAP:
+            ref = f"L{row.entry_id}" if row.entry_id is not None else f"R{row.record_id}"
+            f["entries"].append({"ref": ref, "kind": row.kind, "department": row.department,
+                                 "listed_on": _iso(row.listed_on)})
+        if not any(x["kind"] == row.kind for x in f["lists"]):
+            f["lists"].append({"kind": row.kind, "name": names.get(row.kind, row.kind)})
+        if row.department not in f["departments"]:
+            f["departments"].append(row.department)
+    for f in facts.values():
+        f["departments"] = [{"department": d} for d in f["departments"]]
+    return facts
+
+
+def _grade_facts(conn: Connection, rule: Rule, as_of: date, ids: Sequence[int]) -> Facts:
+    """The newest qualifying drop of each subject, and the departments that penalised it in
+    the window (they receive the warning)."""
+    c, s = EvaluationChange.__table__, Subject.__table__
+    order = func.row_number().over(partition_by=c.c.subject_id, order_by=c.c.id.desc()).label("n")
+    ranked = (select(c, order).select_from(c.join(s, s.c.id == c.c.subject_id))
+              .where(*_grade_drops(rule, as_of), c.c.subject_id.in_(list(ids))).subquery())
+    facts: dict[int, dict[str, Any]] = {}
+    for row in conn.execute(select(ranked).where(ranked.c.n == 1)):
+        facts[row.subject_id] = {
+            "scorecard": row.scorecard, "change_id": int(row.id), "run_id": int(row.run_id),
+            "as_of": _iso(row.as_of), "score": int(row.score), "grade": row.grade,
+            "previous_grade": row.previous_grade, "drop": int(row.grade_rank - row.previous_rank),
+            "departments": []}
+    r = Record.__table__
+    for row in conn.execute(select(r.c.subject_id, r.c.department, func.count().label("n"))
+                            .where(*_penalties(rule, as_of, persons=True), r.c.subject_id.in_(list(ids)))
+                            .group_by(r.c.subject_id, r.c.department)
+                            .order_by(r.c.subject_id, func.count().desc(), r.c.department)):
+        if row.subject_id in facts:
+            facts[row.subject_id]["departments"].append({"department": row.department,
+                                                         "penalties": int(row.n)})
+    return facts
+
+
+FACTS = {"penalty_count": _penalty_facts, "penalty_departments": _penalty_facts,
+         "serious_lists": _list_facts, "grade_drop": _grade_facts}
+
+
+def _next_day(d: date) -> str:
+    return date.fromordinal(d.toordinal() + 1).isoformat()
+
+
+def _iso(d: Any) -> str | None:
+    if d is None:
+        return None
+    return d.isoformat() if isinstance(d, date) else str(d)
+
+
+# --- the scan -------------------------------------------------------------------------------
+
+def scan(conn: Connection, actor: audit.Actor, as_of: date | None = None, *,
+         only: Sequence[str] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Evaluate every rule in force (or the codes in `only`) on `as_of` (default today) and
+    raise the new warnings, each with its facts, recipients and a `warning.raised` event, in
+    the caller's transaction. Returns {as_of, raised, rules: [{code, name, raised}], warnings:
+    [ids]}."""
+    day = as_of or date.today()
+    if not MIN_YEAR < day.year <= MAX_YEAR:  # the window reaches back up to years before it
+        raise InvalidInput(f"扫描日 {day.isoformat()} 不在 {MIN_YEAR + 1}—{MAX_YEAR} 年之间", code="bad_date")
+    table = current_rules()
+    chosen = [table.rule(code) for code in only] if only else list(table.rules.values())
+    lock_for_append(conn, RiskWarning.__tablename__)  # two scans at once would race
+    raised: list[int] = []
+    per_rule: list[dict[str, Any]] = []
+    at = utcnow().replace(microsecond=0)
+    for done, rule in enumerate(chosen, 1):
+        fresh = _fresh(conn, rule, day)
+        new = 0
+        for start in range(0, len(fresh), CHUNK):
+            chunk = fresh[start:start + CHUNK]
+            facts = FACTS[rule.kind](conn, rule, day, [c.subject_id for c in chunk])
+            for cand in chunk:
+                if cand.subject_id in facts:
+                    raised.append(_raise(conn, actor, rule, day, cand, facts[cand.subject_id], at))
+                    new += 1
+        per_rule.append({"code": rule.code, "name": rule.name, "raised": new})
+        if progress is not None:
+            progress(done, len(chosen))
+    return {"as_of": day.isoformat(), "raised": len(raised), "rules": per_rule, "warnings": raised}
+
+
+def _raise(conn: Connection, actor: audit.Actor, rule: Rule, day: date, cand: Any,
+           facts: dict[str, Any], at: Any) -> int:
+    recipients = list(dict.fromkeys(
+        [d["department"] for d in facts["departments"]] if rule.triggering_recipients else []))
+    recipients += [d for d in rule.also if d not in recipients]
+    summary = rules.summary(rule, facts)
+    result = conn.execute(insert(RiskWarning).values(
+        rule_code=rule.code, rule_name=rule.name, rule_kind=rule.kind, threshold=rule.threshold,
+        severity=rule.severity, subject_id=cand.subject_id, open_subject_id=cand.subject_id,
+        status=rules.OPEN, as_of=day, value=int(cand.value), summary=summary,
+        facts=orjson.dumps(facts).decode(), mark=cand.mark, mark_entry=cand.mark_entry,
+        raised_at=at, raised_by=actor.name[:128]))
+    pk = result.inserted_primary_key
+    assert pk is not None
+    warning_id = int(pk[0])
+    if recipients:
+        conn.execute(insert(RiskWarningRecipient),
+                     [{"warning_id": warning_id, "department": d[:200]} for d in recipients])
+    audit.record(conn, actor, "warning.raised", "risk_warning", warning_id, subject_id=cand.subject_id,
+                 detail={"rule": rule.code, "value": int(cand.value), "as_of": day.isoformat(),
+                         "summary": summary, "recipients": recipients})
+    return warning_id
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def _addressed_to(department: str) -> ColumnElement[bool]:
+    w, t = RiskWarning.__table__, RiskWarningRecipient.__table__
+    return exists().where(t.c.warning_id == w.c.id, t.c.department == department)
+
+
+def _department(own: str | None, wanted: str | None) -> str | None:
+    """The department filter: the reader's own for a department account (asking for another
+    is refused), any or the one asked for otherwise."""
+    value = (wanted or "").strip() or None
+    if own is None:
+        return value
+    if value is not None and value != own:
+        raise Forbidden(f"只能查看发给本部门（{own}）的预警", code="other_department")
+    return own
+
+
+def _subject_view(row: Any) -> dict[str, Any]:
+    person = row.subject_kind == PERSON
+    return {"uscc": None if person else row.uscc,
+            "name": (mask_person_name(row.subject_name) if person else row.subject_name) or "",
+            "kind": row.subject_kind}
+
+
+def _recipients(conn: Connection, ids: Sequence[int]) -> dict[int, list[str]]:
+    t = RiskWarningRecipient.__table__
+    found: dict[int, list[str]] = {}
+    if ids:
+        for row in conn.execute(select(t.c.warning_id, t.c.department)
+                                .where(t.c.warning_id.in_(list(ids))).order_by(t.c.id)):
+            found.setdefault(row.warning_id, []).append(row.department)
+    return found
+
+
+def _view(row: Any, recipients: list[str], *, full: bool) -> dict[str, Any]:
+    actions = current_rules().actions
+    view: dict[str, Any] = {
+        "id": row.id, "rule": {"code": row.rule_code, "name": row.rule_name, "kind": row.rule_kind,
+                               "threshold": int(row.threshold)},
+        "severity": row.severity, "severity_name": rules.SEVERITIES.get(row.severity, row.severity),
+        "status": row.status, "status_name": rules.STATUS_NAMES.get(row.status, row.status),
+        "subject": _subject_view(row), "as_of": _iso(row.as_of), "value": int(row.value),
+        "summary": row.summary, "recipients": recipients,
+        "raised_at": row.raised_at.isoformat() + "Z", "raised_by": row.raised_by,
+        "closed": None if row.status != rules.CLOSED else {
+            "on": _iso(row.closed_on), "at": row.closed_at.isoformat() + "Z" if row.closed_at else None,
+            "by": row.closed_by, "department": row.close_department, "action": row.close_action,
+            "action_name": actions.get(row.close_action or "", row.close_action), "note": row.close_note},
+    }
+    if full:
+        view["facts"] = orjson.loads(row.facts)
+    return view
+
+
+def _select() -> Select[Any]:
+    w, s = RiskWarning.__table__, Subject.__table__
+    return select(w, s.c.uscc, s.c.name.label("subject_name"), s.c.kind.label("subject_kind")) \
+        .join(s, s.c.id == w.c.subject_id)
+
+
+def warnings(conn: Connection, own: str | None, *, status: str | None = None, rule: str | None = None,
+             severity: str | None = None, department: str | None = None, uscc: str | None = None,
+             limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
+    """Warnings, open ones first, then newest; `own` is the reader's department scope
+    (`scope_of`): a department account sees only the warnings addressed to it."""
+    w, s = RiskWarning.__table__, Subject.__table__
+    query = _select()
+    if status:
+        if status not in rules.STATUS_NAMES:
+            raise InvalidInput(f"状态应为 {'、'.join(f'{k}（{v}）' for k, v in rules.STATUS_NAMES.items())}"
+                               " 之一", code="unknown_status")
+        query = query.where(w.c.status == status)
+    if rule:
+        query = query.where(w.c.rule_code == rule.strip())
+    if severity:
+        if severity not in rules.SEVERITIES:
+            raise InvalidInput(f"预警级别应为 {'、'.join(rules.SEVERITIES)} 之一", code="unknown_severity")
+        query = query.where(w.c.severity == severity)
+    dept = _department(own, department)
+    if dept is not None:
+        query = query.where(_addressed_to(dept))
+    if uscc:
+        code = uscc_rules.normalise(uscc)
+        query = query.where(s.c.uscc == code)
+    rows = list(conn.execute(query.order_by(case((w.c.status == rules.OPEN, 0), else_=1), w.c.id.desc())
+                             .limit(limit).offset(offset)))
+    found = _recipients(conn, [r.id for r in rows])
+    return [_view(r, found.get(r.id, []), full=False) for r in rows]
+
+
+def _row(conn: Connection, warning_id: int) -> Any:
+    w = RiskWarning.__table__
+    row = conn.execute(_select().where(w.c.id == warning_id)).first()
+    if row is None:
+        raise NotFound(f"没有编号为 {warning_id} 的预警", code="unknown_warning")
+    return row
+
+
+def warning(conn: Connection, own: str | None, warning_id: int) -> dict[str, Any]:
+    """One warning with its facts; a department account only if it is addressed to it."""
+    row = _row(conn, warning_id)
+    recipients = _recipients(conn, [warning_id]).get(warning_id, [])
+    rules.check_addressed(own, recipients, warning_id)
+    return _view(row, recipients, full=True)
+
+
+def close(conn: Connection, actor: audit.Actor, own: str | None, warning_id: int, action: str | None,
+          note: str | None, day: date | None = None, *, department: str | None = None) -> dict[str, Any]:
+    """Close an open warning with an action (约谈, 整改 …, code or name) and a note of what was
+    done; audited `warning.closed`. A department account closes only warnings addressed to it;
+    `department` records who handled it when the closer is not bound to one. Refused, changing
+    nothing: no or an unknown action, no note, already closed, another department's."""
+    row = _row(conn, warning_id)
+    recipients = _recipients(conn, [warning_id]).get(warning_id, [])
+    rules.check_addressed(own, recipients, warning_id)
+    code = current_rules().action(action)
+    text = rules.check_close(row.status, note)
+    on = day or date.today()
+    handled_by = own or ((department or "").replace("\x00", "").strip()[:200] or None)
+    w = RiskWarning.__table__
+    done = conn.execute(update(RiskWarning).where(w.c.id == warning_id, w.c.status == rules.OPEN).values(
+        status=rules.CLOSED, open_subject_id=None, closed_on=on, closed_at=utcnow().replace(microsecond=0),
+        closed_by=actor.name[:128], close_department=handled_by, close_action=code, close_note=text))
+    if done.rowcount != 1:
+        raise InvalidInput("该预警已被他人处置，请刷新后查看", code="concurrent_change")
+    audit.record(conn, actor, "warning.closed", "risk_warning", warning_id, subject_id=row.subject_id,
+                 detail={"rule": row.rule_code, "action": code, "note": text, "on": on.isoformat(),
+                         "department": handled_by})
+    return warning(conn, own, warning_id)
