@@ -18,12 +18,15 @@ from xinyong.core.console import err, out
 from xinyong.core.errors import XinyongError
 from xinyong.core.settings import get_settings
 from xinyong.demo import cli as demo_cli
+from xinyong.evaluation import cli as evaluation_cli
 from xinyong.ingest import cli as ingest_cli
 from xinyong.lists import cli as lists_cli
 from xinyong.objections import cli as objections_cli
 from xinyong.publicity import cli as publicity_cli
 from xinyong.repair import cli as repair_cli
+from xinyong.sampling import cli as sampling_cli
 from xinyong.subjects import cli as subjects_cli
+from xinyong.warnings import cli as warnings_cli
 from xinyong.web import cli as web_cli
 
 app = typer.Typer(
@@ -50,7 +53,7 @@ def version() -> None:
 
 app.add_typer(db_app, name="db")
 for module in (catalog_cli, ingest_cli, subjects_cli, accounts_cli, demo_cli, web_cli, publicity_cli,
-               objections_cli, repair_cli, lists_cli, check_cli):
+               objections_cli, repair_cli, lists_cli, check_cli, evaluation_cli, sampling_cli, warnings_cli):
     module.register(app)
 
 

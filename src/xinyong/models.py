@@ -5,12 +5,14 @@ from xinyong.catalog.models import CatalogVersion
 from xinyong.check.models import CheckFeedback, CheckLog
 from xinyong.core.audit import AuditEvent
 from xinyong.core.db import Base
+from xinyong.evaluation.models import EvaluationChange, EvaluationResult, EvaluationRun
 from xinyong.exchange.models import OutboundEvent
 from xinyong.ingest.models import Batch, Rejection
 from xinyong.lists.models import ListEntry, ListProposal
 from xinyong.objections.models import Objection
 from xinyong.publicity.models import PublicityStop
 from xinyong.repair.models import RepairCase, RepairMaterial
+from xinyong.sampling.models import SamplingDraw, SamplingPlan, SamplingResult
 from xinyong.subjects.models import (
     Record,
     Subject,
@@ -20,6 +22,7 @@ from xinyong.subjects.models import (
     UsccIssue,
     is_search_fts_table,
 )
+from xinyong.warnings.models import RiskWarning, RiskWarningRecipient
 
 metadata = Base.metadata
 
@@ -31,6 +34,9 @@ __all__ = [
     "CatalogVersion",
     "CheckFeedback",
     "CheckLog",
+    "EvaluationChange",
+    "EvaluationResult",
+    "EvaluationRun",
     "ListEntry",
     "ListProposal",
     "Objection",
@@ -40,6 +46,11 @@ __all__ = [
     "Rejection",
     "RepairCase",
     "RepairMaterial",
+    "RiskWarning",
+    "RiskWarningRecipient",
+    "SamplingDraw",
+    "SamplingPlan",
+    "SamplingResult",
     "Subject",
     "SubjectName",
     "SubjectSearch",

@@ -15,7 +15,8 @@ DEMO_PASSWORD = "xinyong-demo-2026"
 TOKEN_NAME = "演示业务系统"
 
 
-def _busiest_department(conn: Connection) -> str:
+def busiest_department(conn: Connection) -> str:
+    """The department that reported most: the demo's accounts and plans act for it."""
     row = conn.execute(text("SELECT department FROM batch GROUP BY department "
                             "ORDER BY COUNT(*) DESC, department LIMIT 1")).first()
     return str(row[0]) if row else "演示部门"
@@ -26,7 +27,7 @@ def ensure_accounts(conn: Connection, password: str, subject: str | None) -> lis
     reported most, so their console has data; the enterprise account acts for `subject` (a
     subject with a penalty in publicity), and is skipped without one. Existing accounts are
     left as they are."""
-    department = _busiest_department(conn)
+    department = busiest_department(conn)
     made = []
     for code, role in role_table().roles.items():
         if "password" not in role.credentials or (role.subject == "required" and not subject):
@@ -48,6 +49,6 @@ def ensure_token(conn: Connection) -> str | None:
     """A system token for the busiest department, made once; None when it exists already."""
     if any(t.name == TOKEN_NAME for t in service.list_tokens(conn)):
         return None
-    secret, _ = service.create_token(conn, SYSTEM, "system", _busiest_department(conn),
+    secret, _ = service.create_token(conn, SYSTEM, "system", busiest_department(conn),
                                      name=TOKEN_NAME, days=365)
     return secret

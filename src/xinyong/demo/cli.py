@@ -13,16 +13,20 @@ from rich.table import Table
 from sqlalchemy import Engine, select, text
 
 from xinyong.accounts.rules import role_table
+from xinyong.core.audit import SYSTEM
 from xinyong.core.console import engine, err, out, percent
 from xinyong.core.db import writing
 from xinyong.core.settings import get_settings
 from xinyong.demo import accounts as accounts_demo
 from xinyong.demo.accounts import DEMO_PASSWORD
 from xinyong.demo.generator import generate_city
+from xinyong.evaluation import service as evaluation
 from xinyong.ingest import service as ingest
 from xinyong.publicity.service import in_publicity
+from xinyong.sampling import service as sampling
 from xinyong.subjects import search
 from xinyong.subjects.models import Record, Subject
+from xinyong.warnings import service as warnings
 from xinyong.web.cli import serve as serve_platform
 
 
@@ -92,6 +96,7 @@ def _build(eng: Engine, entities: int, seed: int, folder: Path) -> None:
             bar.update(task, advance=1, rows=totals["rows"])
     with writing(eng) as conn:
         search.refresh(conn)  # make the new subjects findable by name
+    _supervise(eng)
     elapsed = time.perf_counter() - started
     out.print(f"完成：{len(batches)} 个批次，{totals['rows']:,} 行，接收 {totals['accepted']:,}，"
               f"退回 {totals['rejected']:,}，更正 {totals['corrected']:,}；"
@@ -104,6 +109,26 @@ def _build(eng: Engine, entities: int, seed: int, folder: Path) -> None:
     sample = _sample(eng)
     if sample:
         out.print(f"  xinyong subject show {sample[0]}   # {sample[1]}（有公示中的行政处罚）")
+
+
+def _supervise(eng: Engine) -> None:
+    """What the credit office does once the data is in: grade every organisation, raise the
+    risk warnings, and let the busiest department draw a random inspection plan — so the
+    console's 综合评价, 风险预警 and 双随机抽查 pages have something to show."""
+    for scorecard in ("public", "construction"):
+        run = evaluation.evaluate(eng, SYSTEM, scorecard=scorecard)
+        grades = "，".join(f"{g} {n:,}" for g, n in run.grades.items())
+        out.print(f"综合评价（{scorecard} {run.version}）：{run.evaluated:,} 个组织（{grades}）")
+    with writing(eng) as conn:
+        raised = warnings.scan(conn, SYSTEM)["raised"]
+        department = accounts_demo.busiest_department(conn)
+    out.print(f"信用风险预警：新发 {raised} 条")
+    plan = sampling.create_and_draw(eng, SYSTEM, {
+        "name": f"{date.today().year}年度双随机抽查（演示）", "department": department,
+        "base_ratio": "3%", "inspectors": [f"执法人员{n:02d}" for n in range(1, 13)],
+        "inspectors_per_subject": 2, "seed": f"demo-{date.today().isoformat()}"})
+    out.print(f"双随机抽查计划 {plan['plan']}（{department}）：抽取 {len(plan['sample'])} 个检查对象，"
+              f"随机种子 {plan['seed']}")
 
 
 def _sample(eng: Engine) -> tuple[str, str] | None:
