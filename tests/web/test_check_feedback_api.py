@@ -96,6 +96,9 @@ def test_stats_for_staff_and_for_a_department(platform: Platform) -> None:
     assert (refused.status_code, refused.json()["code"]) == (403, "other_department")
     bad = staff.get("/api/v1/checks/stats", params={"since": "2026-13-01"})
     assert bad.status_code == 422
+    for far in ({"until": "0001-01-01"}, {"since": "0001-01-01"}, {"until": "9999-12-31"}):
+        out_of_range = staff.get("/api/v1/checks/stats", params=far)
+        assert (out_of_range.status_code, out_of_range.json()["code"]) == (422, "bad_date"), far
     page = staff.get("/console/checks/stats")
     assert page.status_code == 200 and "核查反馈" in page.text and HOUSING in page.text
     assert 'href="/console/checks/stats"' in page.text

@@ -29,6 +29,7 @@ from xinyong.accounts.rules import Forbidden, Principal
 from xinyong.check import service
 from xinyong.check.models import CheckFeedback, CheckLog
 from xinyong.core import audit
+from xinyong.core.dates import MAX_YEAR, MIN_YEAR
 from xinyong.core.db import is_sqlite, utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound, RuleDataError
 from xinyong.core.ruledata import rule_paths
@@ -312,6 +313,10 @@ def stats(engine: Engine, principal: Principal, *, since: date | None = None, un
     rate (measures reported / measures returned) and checks overdue without any feedback.
     Staff see every department (or the one asked for); others only their own."""
     today = today or check_day(utcnow())
+    for label, day in (("起始日期", since), ("截止日期", until)):
+        if day is not None and not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise InvalidInput(f"{label} {day.isoformat()} 不在 {MIN_YEAR}—{MAX_YEAR} 年之间",
+                               code="bad_date")
     until = until or today
     since = since or until - timedelta(days=29)
     if since > until:
