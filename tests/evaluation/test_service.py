@@ -16,7 +16,8 @@ from xinyong.core import audit
 from xinyong.core.audit import AuditEvent
 from xinyong.core.dates import add_months
 from xinyong.core.db import writing
-from xinyong.evaluation import service
+from xinyong.core.settings import get_settings
+from xinyong.evaluation import rules, service
 from xinyong.evaluation.models import EvaluationChange, EvaluationResult
 from xinyong.ingest import service as ingest
 from xinyong.publicity import service as publicity
@@ -109,7 +110,7 @@ def values(result: dict[str, Any]) -> dict[str, tuple[int, int]]:
 def test_each_indicator_against_a_hand_computed_store(engine: Engine, tmp_path: Path) -> None:
     store(engine, tmp_path)
     summary = service.evaluate(engine, STAFF)
-    assert summary.as_json() == {"scorecard": "public", "version": "2026.1", "evaluated": 4,
+    assert summary.as_json() == {"scorecard": "public", "version": "2026.2", "evaluated": 4,
                                  "skipped_natural_persons": 1, "grades": {"A": 2, "B": 0, "C": 0, "D": 2}}
     found = results(engine)
     one, two, three, five = (found[numbered_uscc(n)] for n in (1, 2, 3, 5))
@@ -199,16 +200,72 @@ def test_distribution_by_industry_and_district(engine: Engine, tmp_path: Path) -
     assert groups == {"E": ("建筑业", 1), "F": ("批发和零售业", 3)}
 
 
-def test_an_as_of_in_the_past_is_a_full_run_over_what_was_known(engine: Engine, tmp_path: Path) -> None:
+def test_an_as_of_in_the_past_is_a_full_run_over_what_was_known_and_history_only_moves_forward(
+        engine: Engine, tmp_path: Path) -> None:
     store(engine, tmp_path)
-    service.evaluate(engine, STAFF)
-    summary = service.evaluate(engine, STAFF, as_of=TODAY - timedelta(days=150))
-    assert summary.mode == "full"
+    past = service.evaluate(engine, STAFF, as_of=TODAY - timedelta(days=150))
+    assert past.mode == "full"
     found = results(engine)
     # 150 days ago subject 2's licence (decided 100 days ago) was not yet decided; subject 1's
     # 12 months then held the penalties of 200 days, 8 and 13 months ago (not those of 10, 40 days)
     assert values(found[numbered_uscc(2)])["licences"] == (0, 0)
     assert values(found[numbered_uscc(1)])["penalties_12m"] == (3, -120)
+    today = service.evaluate(engine, STAFF)
+    assert today.mode == "full" and values(results(engine)[numbered_uscc(1)])["penalties_12m"] == (4, -120)
+    # a past-dated run after today's would make old grades current and invent grade changes
+    with pytest.raises(service.EarlierThanCurrent) as refused:
+        service.evaluate(engine, STAFF, as_of=TODAY - timedelta(days=1))
+    assert refused.value.code == "as_of_before_current" and TODAY.isoformat() in refused.value.args[0]
+    assert values(results(engine)[numbered_uscc(1)])["penalties_12m"] == (4, -120)
+    with engine.connect() as conn:
+        # each history row compares consecutive results: past → today, never today → past
+        assert [h["as_of"] for h in service.history(conn, _id(conn, 1))] == [
+            TODAY.isoformat(), (TODAY - timedelta(days=150)).isoformat()]
+        assert service.runs(conn)[0]["id"] == today.run_id
+
+
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(1949, 12, 31), TODAY + timedelta(days=1),
+                                 date(9999, 12, 31)])
+def test_a_day_out_of_range_or_in_the_future_is_refused(engine: Engine, tmp_path: Path, day: date) -> None:
+    licensed(engine, tmp_path, 2, TODAY - timedelta(days=100))
+    with pytest.raises(service.BadDate) as refused:
+        service.evaluate(engine, STAFF, as_of=day)
+    assert refused.value.code == "bad_date"
+    with engine.connect() as conn:
+        assert service.runs(conn) == [] and service.current_grades(conn) == {}
+
+
+def test_window_boundaries_at_exactly_twelve_months(engine: Engine, tmp_path: Path) -> None:
+    """penalties_12m counts decisions in (as_of − 12 months, as_of]: exactly 12 months before
+    is out, one day later in, one day earlier out; the as_of day itself is in."""
+    edge = add_months(TODAY, -12)
+    for decided in (edge, edge + timedelta(days=1), edge - timedelta(days=1), TODAY):
+        fine(engine, tmp_path, 2, MARKET, decided)
+    service.evaluate(engine, STAFF)
+    assert values(results(engine)[numbered_uscc(2)])["penalties_12m"] == (2, -80)
+
+
+def test_window_boundaries_one_day_earlier(engine: Engine, tmp_path: Path) -> None:
+    """Evaluated as of yesterday, the same decisions fall differently: the edge (now 12 months
+    minus a day back) is in, edge − 1 day (exactly 12 months back) out, today's not yet decided."""
+    edge = add_months(TODAY, -12)
+    day = TODAY - timedelta(days=1)
+    assert add_months(day, -12) in (edge - timedelta(days=1), edge)  # month ends clamp
+    for decided in (add_months(day, -12), add_months(day, -12) + timedelta(days=1), TODAY):
+        fine(engine, tmp_path, 2, MARKET, decided)
+    service.evaluate(engine, STAFF, as_of=day)
+    assert values(results(engine)[numbered_uscc(2)])["penalties_12m"] == (1, -40)
+
+
+def test_record_years_counts_licences_only(engine: Engine, tmp_path: Path) -> None:
+    fine(engine, tmp_path, 2, MARKET, add_months(TODAY, -12 * 10))  # a 10-year-old penalty
+    licensed(engine, tmp_path, 3, add_months(TODAY, -12 * 10))
+    fine(engine, tmp_path, 3, MARKET, add_months(TODAY, -12 * 20))
+    service.evaluate(engine, STAFF)
+    found = results(engine)
+    assert values(found[numbered_uscc(2)])["record_years"] == (0, 0)
+    assert values(found[numbered_uscc(3)])["record_years"] == (10, 20)
+    assert "最早的行政许可在10年前取得（+20分）" in found[numbered_uscc(3)]["reasons"]
 
 
 @pytest.mark.parametrize("bad", ["nope", "Bad-Name"])
@@ -231,3 +288,51 @@ def test_a_penalty_taken_out_of_publicity_no_longer_counts_and_triggers_an_incre
     again = service.evaluate(engine, STAFF)
     assert again.mode == "incremental" and again.evaluated == 1
     assert values(results(engine)[numbered_uscc(1)])["penalties_12m"] == (3, -120)
+
+
+def _local_scorecard(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, override: dict[str, Any]) -> None:
+    local = tmp_path / "local"
+    (local / "scorecards").mkdir(parents=True, exist_ok=True)
+    (local / "scorecards" / "public.yaml").write_text(orjson.dumps(override).decode(), "utf-8")
+    monkeypatch.setenv("XINYONG_DATA_DIR", str(local))
+    get_settings.cache_clear()
+    rules.cached.cache_clear()
+
+
+def test_an_edited_scorecard_forces_a_full_run_and_a_new_version_is_on_the_change_rows(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store(engine, tmp_path)
+    first = service.evaluate(engine, STAFF)
+    try:
+        # the same version, a different base: not incremental, every result recomputed
+        _local_scorecard(monkeypatch, tmp_path, {"base": 900})
+        edited = service.evaluate(engine, STAFF)
+        assert edited.mode == "full" and edited.evaluated == 4
+        assert results(engine)[numbered_uscc(2)]["score"] == 910
+        assert service.evaluate(engine, STAFF).mode == "incremental"  # nothing changed since
+        _local_scorecard(monkeypatch, tmp_path, {"base": 900, "version": "2027.1"})
+        fine(engine, tmp_path, 2, MARKET, TODAY - timedelta(days=3))
+        bumped = service.evaluate(engine, STAFF)
+        with engine.connect() as conn:
+            rows = service.changes(conn, "public", bumped.run_id)
+            edited_rows = service.changes(conn, "public", edited.run_id)
+    finally:
+        rules.cached.cache_clear()
+    assert bumped.mode == "full"
+    # 2: 910 → 870 under the new version: the row says which versions it compares
+    assert [(r["previous_version"], r["version"], r["previous_grade"], r["grade"], r["score"])
+            for r in rows] == [("2026.2", "2027.1", "B", "B", 870)]
+    # an edit without a new version is read as the same scorecard (the docs ask for a new one)
+    assert {(r["previous_version"], r["version"]) for r in edited_rows} == {("2026.2", "2026.2")}
+    assert first.mode == "full"
+
+
+def test_a_publicity_recompute_forces_a_full_run(engine: Engine, tmp_path: Path) -> None:
+    store(engine, tmp_path)
+    service.evaluate(engine, STAFF)
+    assert service.evaluate(engine, STAFF).mode == "incremental"
+    # the recompute rewrites publicity tiers (read by serious_penalties_36m) naming no subject
+    publicity.recompute(engine, all_records=True, actor=STAFF)
+    again = service.evaluate(engine, STAFF)
+    assert again.mode == "full" and again.evaluated == 4
+    assert service.evaluate(engine, STAFF).mode == "incremental"

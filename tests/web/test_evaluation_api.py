@@ -116,3 +116,20 @@ def test_bad_requests(platform: Platform) -> None:
     assert staff.post("/api/v1/evaluations", json={"scorecard": "nope"}).json()["code"] == "unknown_scorecard"
     assert staff.get("/api/v1/evaluations/distribution", params={"by": "colour"}).status_code == 422
     assert staff.get(f"/api/v1/subjects/{numbered_uscc(7)}/evaluation").json()["code"] == "unknown_subject"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1900-06-01", "2099-01-01", "9999-12-31"])
+def test_a_day_out_of_range_or_in_the_future_is_bad_date(platform: Platform, day: str) -> None:
+    _store(platform)
+    r = platform.as_role("staff").post("/api/v1/evaluations", json={"as_of": day})
+    assert 400 <= r.status_code < 500 and r.json()["code"] == "bad_date", r.text
+
+
+def test_a_past_dated_run_after_todays_is_refused(platform: Platform) -> None:
+    _store(platform)
+    staff = platform.as_role("staff")
+    assert staff.post("/api/v1/evaluations", json={"as_of": "2025-06-01"}).status_code == 200
+    assert staff.post("/api/v1/evaluations", json={}).status_code == 200
+    r = staff.post("/api/v1/evaluations", json={"as_of": "2025-06-01"})
+    assert r.status_code == 422 and r.json()["code"] == "as_of_before_current", r.text
+    assert "评价只能向前推进" in r.json()["message"]

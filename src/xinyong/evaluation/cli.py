@@ -22,7 +22,8 @@ app = typer.Typer(invoke_without_command=True,
                   help="公共信用综合评价：xinyong evaluate 计算全部组织的评价等级；report 查看分布")
 
 
-def _actor() -> audit.Actor:
+def cli_actor() -> audit.Actor:
+    """Who runs the command, as the audit log names them."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
@@ -36,7 +37,7 @@ def _day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidInput(f"日期“{value}”格式应为 YYYY-MM-DD") from exc
+        raise InvalidInput(f"日期“{value}”格式应为 YYYY-MM-DD", code="bad_date") from exc
 
 
 @app.callback()
@@ -56,10 +57,10 @@ def evaluate(
                       console=err, transient=True) as bar:
             task = bar.add_task("evaluate", total=1.0, step="")
             summary = service.evaluate(
-                engine(), _actor(), scorecard=scorecard, as_of=day, full=full,
+                engine(), cli_actor(), scorecard=scorecard, as_of=day, full=full,
                 progress=lambda what, n, total: bar.update(task, completed=n / total, step=f"{what} ✓"))
     else:
-        summary = service.evaluate(engine(), _actor(), scorecard=scorecard, as_of=day, full=full)
+        summary = service.evaluate(engine(), cli_actor(), scorecard=scorecard, as_of=day, full=full)
     if as_json:
         print_json(summary.as_json())
         return

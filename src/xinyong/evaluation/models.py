@@ -37,6 +37,9 @@ class EvaluationRun(Base):
     record_watermark: Mapped[int | None] = mapped_column(BigInteger)
     list_watermark: Mapped[int | None] = mapped_column(BigInteger)
     audit_watermark: Mapped[int | None] = mapped_column(BigInteger)
+    # sha256 of the scorecard, industries and list kinds the run used (`rules.fingerprint`): a
+    # run under different rules is never incremental (null before migration 0018)
+    rules_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class EvaluationResult(Base):
@@ -67,7 +70,12 @@ class EvaluationResult(Base):
 
 class EvaluationChange(Base):
     """History: one row per subject per run where the result is new or its score or grade
-    changed. `previous_grade`/`previous_rank` are None the first time a subject is graded."""
+    changed. `previous_grade`/`previous_rank` are None the first time a subject is graded.
+    Runs only move forward in as_of (`service.evaluate` refuses an earlier one), so a row always
+    compares two consecutive results. `version` is the scorecard version of the new result,
+    `previous_version` that of the result it replaced: when they differ the change comes (at
+    least partly) from the scorecard, not the subject, and is no grade drop. (Rows written before
+    migration 0018 have `previous_version` null.)"""
 
     __tablename__ = "evaluation_change"
     __table_args__ = (
@@ -85,3 +93,5 @@ class EvaluationChange(Base):
     grade_rank: Mapped[int] = mapped_column(Integer, nullable=False)
     previous_grade: Mapped[str | None] = mapped_column(String(8))
     previous_rank: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[str | None] = mapped_column(String(32))
+    previous_version: Mapped[str | None] = mapped_column(String(32))

@@ -10,9 +10,10 @@ and `grade_for` here; the tests hold the two to the same hand-computed values.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ FEATURES: dict[str, Feature] = {f.code: f for f in (
              "department_contains": Param("texts")}),
     Feature("penalty_departments", "作出行政处罚的不同部门数", {"months": Param("months", required=True)}),
     Feature("licence_count", "当前有效版本的行政许可数", {"months": Param("months")}),
-    Feature("record_years", "最早一条当前信用记录的决定日期距评价日的整年数"),
+    Feature("record_years", "最早一条当前行政许可的决定日期距评价日的整年数（只看登记许可类信息，处罚不算）"),
     Feature("serious_list_count", "评价日在列的严重失信（惩戒）名单条目数"),
     Feature("red_list_count", "评价日在列的红名单（守信激励）条目数"),
 )}
@@ -361,6 +362,17 @@ def available(data_dir: Path | None = None) -> list[str]:
 @lru_cache(maxsize=16)
 def cached(code: str, data_dir: Path | None = None) -> Scorecard:
     return load(code, data_dir)
+
+
+def fingerprint(card: Scorecard, industries: Sequence[Industry],
+                list_kinds: Sequence[tuple[str, str, str]], revision: int) -> str:
+    """sha256 of everything a run's numbers depend on besides the store: the loaded scorecard
+    (after overlays and local overrides), the industry sections, the list kinds (code, name,
+    black|red) and the revision of the feature SQL. A scorecard edited without a new version, a
+    changed industries.yaml or lists.yaml, or new feature code thus force a full run."""
+    # the file paths it came from do not change a number
+    content = repr((replace(card, sources=()), tuple(industries), tuple(sorted(list_kinds)), revision))
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 # --- industries -----------------------------------------------------------------------------

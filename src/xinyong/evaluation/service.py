@@ -13,10 +13,13 @@ import orjson
 from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, update
 
 from xinyong.core import audit
+from xinyong.core.audit import AuditEvent
+from xinyong.core.dates import MAX_YEAR, MIN_YEAR
 from xinyong.core.db import lock_for_append, utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.evaluation import rules, sql
 from xinyong.evaluation.models import EvaluationChange, EvaluationResult, EvaluationRun
+from xinyong.lists.service import current_kinds
 from xinyong.subjects.models import Subject
 
 RESULT = cast(Table, EvaluationResult.__table__)
@@ -34,6 +37,19 @@ class NotEvaluated(NotFound):
 
 class NaturalPerson(InvalidInput):
     code = "natural_person_not_evaluated"
+
+
+class BadDate(InvalidInput):
+    code = "bad_date"
+
+
+class EarlierThanCurrent(InvalidInput):
+    code = "as_of_before_current"
+
+
+# publicity/service.py's full recompute rewrites every record's publicity tier (read by the
+# tier-filtered penalty features) without naming a subject: a run after one is always full
+PUBLICITY_RECOMPUTE = "publicity.recompute"
 
 
 def scorecard(code: str = "public") -> rules.Scorecard:
@@ -159,30 +175,70 @@ def _last_run(conn: Connection, code: str) -> Any:
                         .order_by(RUN.c.id.desc()).limit(1)).mappings().first()
 
 
+def check_as_of(day: date, today: date | None = None) -> date:
+    """An evaluation day must be a real past or present day: the future has no data yet (and a
+    future run would become everyone's current grade), and the windows reach back years."""
+    today = today or date.today()
+    if not MIN_YEAR < day.year <= MAX_YEAR:
+        raise BadDate(f"评价日 {day.isoformat()} 不在 {MIN_YEAR + 1}—{MAX_YEAR} 年之间")
+    if day > today:
+        raise BadDate(f"评价日 {day.isoformat()} 晚于今天（{today.isoformat()}），不能评价未来")
+    return day
+
+
+def rules_hash(card: rules.Scorecard, industries: Sequence[rules.Industry]) -> str:
+    kinds = [(k.code, k.name, k.list_type) for k in current_kinds().kinds.values()]
+    return rules.fingerprint(card, industries, kinds, sql.REVISION)
+
+
+def _latest_as_of(conn: Connection, code: str) -> date | None:
+    """The evaluation day of the scorecard's current results: the latest of its finished runs."""
+    found = conn.execute(select(func.max(RUN.c.as_of)).where(
+        RUN.c.scorecard == code, RUN.c.finished_at.is_not(None))).scalar_one()
+    return cast(date | None, found)
+
+
+def _recomputed_since(conn: Connection, audit_watermark: int | None) -> bool:
+    event = AuditEvent.__table__
+    return conn.execute(select(event.c.id).where(
+        event.c.action == PUBLICITY_RECOMPUTE, event.c.id > (audit_watermark or 0)).limit(1)).first() \
+        is not None
+
+
 def evaluate(engine: Engine, actor: audit.Actor, *, scorecard: str = "public",
              as_of: date | None = None, full: bool = False,
              progress: Progress | None = None) -> RunSummary:
     """Evaluate every organisation under the scorecard as of `as_of` (today by default) in one
     transaction: incremental — only subjects touched since the last run — when the last run of
-    this scorecard had the same version and as_of and nothing forces a full run; otherwise
-    full. Natural persons are never evaluated; they are counted as skipped. Audited as
-    `evaluation.run`."""
+    this scorecard had the same version, rules fingerprint (`rules_hash`) and as_of and no
+    publicity recompute happened since; otherwise full. Runs move forward only: an as_of in the
+    future (`bad_date`) or earlier than the current results' (`as_of_before_current`) is
+    refused, so each history row compares two consecutive results. Natural persons are never
+    evaluated; they are counted as skipped. Audited as `evaluation.run`."""
     card = rules.cached(scorecard)
     industries = rules.load_industries()
-    day = as_of or date.today()
+    day = check_as_of(as_of or date.today())
+    fingerprint = rules_hash(card, industries)
     with writing(engine) as conn:
         # one run of a scorecard at a time: two would replace the same results
         lock_for_append(conn, f"evaluation:{card.code}")
+        latest = _latest_as_of(conn, card.code)
+        if latest is not None and day < latest:
+            raise EarlierThanCurrent(
+                f"评分卡 {card.code} 的当前评价结果的评价日是 {latest.isoformat()}，不能再按更早的 "
+                f"{day.isoformat()} 评价：评价只能向前推进（否则历史等级会覆盖当前等级、产生虚假的等级变化）")
         last = _last_run(conn, card.code)
         incremental = (not full and last is not None and last["version"] == card.version
-                       and last["as_of"] == day)
+                       and last["as_of"] == day and last["rules_hash"] == fingerprint
+                       and not _recomputed_since(conn, last["audit_watermark"]))
         marks = sql.watermarks(conn)
         started = utcnow()
         inserted = conn.execute(insert(RUN).values(
             scorecard=card.code, version=card.version, as_of=day,
             mode="incremental" if incremental else "full", started_at=started, evaluated=0,
             skipped_natural_persons=0, actor=actor.name[:128], record_watermark=marks[0],
-            list_watermark=marks[1], audit_watermark=marks[2])).inserted_primary_key
+            list_watermark=marks[1], audit_watermark=marks[2],
+            rules_hash=fingerprint)).inserted_primary_key
         assert inserted is not None
         run_id = int(inserted[0])
         since = (last["record_watermark"], last["list_watermark"], last["audit_watermark"]) \
@@ -253,7 +309,12 @@ def runs(conn: Connection, scorecard: str | None = None, limit: int = 20) -> lis
 
 
 def changes(conn: Connection, scorecard: str, run_id: int) -> list[dict[str, Any]]:
-    """The grade changes a run made (for warnings: grade drops)."""
+    """The grade changes a run made (for warnings: grade drops). Each row compares the
+    subject's previous result with the new one — consecutive results, as runs only move
+    forward. `version` / `previous_version` are the scorecard versions of the two: a change
+    with `previous_version != version` comes from a new scorecard and is no grade drop of the
+    subject (`previous_version` is None the first time, and on rows older than migration
+    0018)."""
     rows = conn.execute(select(CHANGE).where(and_(CHANGE.c.scorecard == scorecard,
                                                   CHANGE.c.run_id == run_id))).mappings()
     return [dict(r) for r in rows]
@@ -307,7 +368,12 @@ def subject_view(conn: Connection, uscc: str, *, supervisor: bool, own: bool,
     if supervisor:
         view["history"] = history(conn, int(subject["id"]), scorecard)
     if (supervisor or own) and reader is not None:
-        # a result is not public data: who read it is logged (SPEC §2.3)
-        audit.record(conn, reader, "evaluation.read", "subject", subject["uscc"],
-                     subject_id=int(subject["id"]), detail={"scorecard": scorecard})
+        record_read(conn, reader, int(subject["id"]), subject["uscc"], scorecard)
     return view
+
+
+def record_read(conn: Connection, reader: audit.Actor, subject_id: int, uscc: str | None,
+                scorecard: str = "public") -> None:
+    """A result is not public data: who read it is logged (SPEC §2.3) as `evaluation.read`."""
+    audit.record(conn, reader, "evaluation.read", "subject", uscc, subject_id=subject_id,
+                 detail={"scorecard": scorecard})

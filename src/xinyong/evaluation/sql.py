@@ -40,6 +40,9 @@ CHANGED = "eval_changed"
 RECORD_FEATURES = {"penalty_count", "penalty_departments", "licence_count", "record_years"}
 LIST_FEATURES = {"serious_list_count": "black", "red_list_count": "red"}
 DAYS_PER_YEAR = 365  # record_years: whole years = days // 365
+# Part of the rules fingerprint of a run (`rules.fingerprint`): raise it whenever what a feature
+# computes changes, so that the next run is a full one. 2: record_years counts licences only.
+REVISION = 2
 
 
 def watermarks(conn: Connection) -> tuple[int, int, int]:
@@ -89,7 +92,8 @@ def _record_aggregate(ind: rules.Indicator, day: date, p: _Params) -> str:
     if params.get("months"):
         window = f" AND r.decision_date > {p.add(add_months(day, -int(params['months'])))}"
     if ind.feature == "record_years":
-        return "MIN(r.decision_date)"
+        # registration data (licences) only: an old penalty must not earn years of good record
+        return "MIN(CASE WHEN r.item_code = 'licence' THEN r.decision_date END)"
     if ind.feature == "licence_count":
         return f"SUM(CASE WHEN r.item_code = 'licence'{window} THEN 1 ELSE 0 END)"
     cond = f"r.item_code = 'penalty'{window}"
@@ -318,13 +322,14 @@ def run(conn: Connection, card: rules.Scorecard, industries: Sequence[rules.Indu
     rank = grade_case(card, "st.score", "rank")
     conn.execute(text(
         f"INSERT INTO evaluation_change (subject_id, scorecard, run_id, as_of, score, grade, "
-        f"grade_rank, previous_grade, previous_rank) "
+        f"grade_rank, previous_grade, previous_rank, version, previous_version) "
         f"SELECT st.subject_id, :sc, :run, :day, st.score, {grade_case(card, 'st.score', 'code')}, "
-        f"{rank}, old.grade, old.grade_rank FROM {STAGE} st LEFT JOIN evaluation_result old "
+        f"{rank}, old.grade, old.grade_rank, :version, old.version FROM {STAGE} st "
+        f"LEFT JOIN evaluation_result old "
         f"ON old.subject_id = st.subject_id AND old.scorecard = :sc "
         f"WHERE old.subject_id IS NULL OR old.score <> st.score OR old.grade_rank <> {rank} "
         f"OR old.grade <> {grade_case(card, 'st.score', 'code')}").bindparams(bindparam("day", type_=Date())),
-        {"sc": card.code, "run": run_id, "day": day})
+        {"sc": card.code, "run": run_id, "day": day, "version": card.version})
 
     tick("替换评价结果")
     if changed:

@@ -12,6 +12,7 @@ from xinyong.core.console import engine, out, percent, print_json
 from xinyong.core.db import writing
 from xinyong.core.masking import mask_id_number
 from xinyong.evaluation import service as evaluation
+from xinyong.evaluation.cli import cli_actor
 from xinyong.subjects import search, service
 
 uscc_app = typer.Typer(help="统一社会信用代码：校验与重错码工作队列", no_args_is_help=True)
@@ -69,9 +70,13 @@ def show(
         "--json", help="以 JSON 输出 {subject, records, evaluation}")] = False,
 ) -> None:
     """显示一个主体及其全部信用记录（含更正历史）和公共信用综合评价，身份证件号码脱敏。"""
-    with engine().connect() as conn:
+    with writing(engine()) as conn:
         result = service.show(conn, code)
-        found = evaluation.subject_evaluation(conn, int(result["subject"]["id"]))
+        subject_id = int(result["subject"]["id"])
+        found = evaluation.subject_evaluation(conn, subject_id)
+        if found is not None:
+            # the score, grade and reasons are not public data: the read is logged (SPEC §2.3)
+            evaluation.record_read(conn, cli_actor(), subject_id, result["subject"]["uscc"])
     # natural persons are never evaluated, so theirs is always null
     result["evaluation"] = None if found is None else {
         "score": found.score, "grade": found.grade, "reasons": found.reasons}
