@@ -1,11 +1,15 @@
 """`xinyong warnings …` in a subprocess: scan, list and close as JSON, and a clear message with a
-non-zero exit for a close without a known action and for a malformed date."""
+non-zero exit for a close without a known action and for a malformed date; reading a list or a
+warning is audited."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from sqlalchemy import select
+
+from xinyong.core.audit import AuditEvent
 from xinyong.core.db import ensure_schema, make_engine
 
 from ..factories import numbered_uscc
@@ -32,3 +36,13 @@ def test_scan_list_close_as_json(tmp_path: Path) -> None:
     assert closed["status"] == "closed" and closed["closed"]["action"] == "interview"
     bad = xinyong("warnings", "scan", "--as-of", "2026-13-01")
     assert bad.returncode != 0 and "无法识别" in bad.stderr
+    shown = json.loads(xinyong("warnings", "show", str(w["id"]), "--json", check=True).stdout)
+    assert shown["facts"]["penalties"] == 3
+    engine = make_engine()
+    with engine.connect() as conn:
+        reads = list(conn.execute(select(AuditEvent.action, AuditEvent.source, AuditEvent.object_id)
+                                  .where(AuditEvent.action.in_(["warning.list_read", "warning.read"]))
+                                  .order_by(AuditEvent.id)))
+    engine.dispose()
+    assert [tuple(r) for r in reads] == [("warning.list_read", "cli", None),
+                                         ("warning.read", "cli", str(w["id"]))]

@@ -4,22 +4,25 @@ on new facts, recipients, department scoping, closing with an action, audit even
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select, update
 
 from xinyong.accounts.rules import Forbidden
 from xinyong.core.audit import SYSTEM, AuditEvent
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
 from xinyong.core.settings import get_settings
+from xinyong.evaluation import rules as scorecards
 from xinyong.evaluation import service as evaluation
-from xinyong.evaluation.models import EvaluationChange
+from xinyong.evaluation.models import EvaluationChange, EvaluationRun
 from xinyong.ingest import service as ingest
 from xinyong.lists import service as lists
+from xinyong.subjects.models import Subject
 from xinyong.warnings import service
 from xinyong.warnings.models import RiskWarning
 
@@ -57,10 +60,10 @@ def scan(engine: Engine, *only: str, on: date = AS_OF) -> dict[str, Any]:
 
 def raised(engine: Engine, rule: str) -> dict[str, list[dict[str, Any]]]:
     """The warnings of a rule by subject USCC."""
-    with engine.connect() as conn:
+    with writing(engine) as conn:
         found: dict[str, list[dict[str, Any]]] = {}
-        for w in service.warnings(conn, None, rule=rule, limit=100):
-            found.setdefault(w["subject"]["uscc"], []).append(service.warning(conn, None, w["id"]))
+        for w in service.warnings(conn, SYSTEM, None, rule=rule, limit=100):
+            found.setdefault(w["subject"]["uscc"], []).append(service.warning(conn, SYSTEM, None, w["id"]))
         return found
 
 
@@ -99,13 +102,13 @@ def test_three_departments_warn_two_do_not_and_each_receives_it(engine: Engine, 
     [w] = raised(engine, "penalties_departments")[numbered_uscc(3)]
     assert sorted(w["recipients"]) == sorted([MARKET, TAX, FIRE])
     assert w["value"] == 3 and len(w["facts"]["departments"]) == 3
-    with engine.connect() as conn:
-        assert [x["id"] for x in service.warnings(conn, TAX)] == [w["id"]]
-        assert service.warnings(conn, "厦门市湖里区市场监督管理局") == []
-        with pytest.raises(Forbidden):
-            service.warning(conn, "厦门市湖里区市场监督管理局", w["id"])
-        with pytest.raises(Forbidden):
-            service.warnings(conn, TAX, department=MARKET)
+    with writing(engine) as conn:
+        assert [x["id"] for x in service.warnings(conn, SYSTEM, TAX)] == [w["id"]]
+        assert service.warnings(conn, SYSTEM, "厦门市湖里区市场监督管理局") == []
+    with writing(engine) as conn, pytest.raises(Forbidden):
+        service.warning(conn, SYSTEM, "厦门市湖里区市场监督管理局", w["id"])
+    with writing(engine) as conn, pytest.raises(Forbidden):
+        service.warnings(conn, SYSTEM, TAX, department=MARKET)
 
 
 def _workflow_entry(engine: Engine, n: int, doc_no: str) -> None:
@@ -177,8 +180,8 @@ def test_closing_needs_an_action_and_a_note_and_changes_nothing_otherwise(
     with writing(engine) as conn, pytest.raises(InvalidInput) as caught:
         service.close(conn, SYSTEM, MARKET, warning_id, action, note)
     assert caught.value.code == code
-    with engine.connect() as conn:
-        assert service.warning(conn, None, warning_id)["status"] == "open"
+    with writing(engine) as conn:
+        assert service.warning(conn, SYSTEM, None, warning_id)["status"] == "open"
     assert events(engine, "warning.closed") == 0
 
 
@@ -220,8 +223,8 @@ def test_natural_persons_are_left_out_unless_a_locality_turns_a_count_rule_on(
     (local / "warnings.yaml").write_text(
         "rules:\n  penalties_many: {threshold: 2, natural_persons: true}\n", "utf-8")
     scan(engine, "penalties_many")
-    with engine.connect() as conn:
-        views = service.warnings(conn, None, rule="penalties_many")
+    with writing(engine) as conn:
+        views = service.warnings(conn, SYSTEM, None, rule="penalties_many")
     [p] = [v for v in views if v["subject"]["kind"] == "natural_person"]
     assert p["subject"]["uscc"] is None and p["subject"]["name"] != "张三"
     get_settings.cache_clear()
@@ -230,10 +233,7 @@ def test_natural_persons_are_left_out_unless_a_locality_turns_a_count_rule_on(
 def test_a_grade_drop_of_two_levels_warns_one_level_does_not(engine: Engine, tmp_path: Path) -> None:
     # both start at A (a licence, no penalties); then subject 1 gets 3 penalties (A → B) and
     # subject 2 gets 5 (A → C) between two runs of the public scorecard
-    rows = [licence(**{"行政相对人代码_1(统一社会信用代码)": numbered_uscc(n), "行政许可决定文书号": f"许{n}",
-                       "行政相对人名称": f"厦门市思明区第{n}测试贸易有限公司"}) for n in (1, 2)]
-    ingest.ingest_file(engine, write_csv(tmp_path / "l.csv", rows), MARKET, kind="licence",
-                       received=date(2025, 3, 10), backfill=True)
+    _licensed(engine, tmp_path, 1, 2)
     evaluation.evaluate(engine, SYSTEM, as_of=AS_OF)
     penalties(engine, tmp_path, 1, 3)
     penalties(engine, tmp_path, 2, 4)
@@ -248,4 +248,103 @@ def test_a_grade_drop_of_two_levels_warns_one_level_does_not(engine: Engine, tmp
     assert w["value"] == 2 and w["facts"]["previous_grade"] == "A" and w["facts"]["grade"] == "C"
     assert sorted(w["recipients"]) == sorted([MARKET, TAX])
     assert "由A降为C" in w["summary"]
+    assert scan(engine, "grade_drop")["raised"] == 0
+
+
+def _licensed(engine: Engine, tmp_path: Path, *numbers: int) -> None:
+    rows = [licence(**{"行政相对人代码_1(统一社会信用代码)": numbered_uscc(n), "行政许可决定文书号": f"许{n}",
+                       "行政相对人名称": f"厦门市思明区第{n}测试贸易有限公司"}) for n in numbers]
+    ingest.ingest_file(engine, write_csv(tmp_path / "l.csv", rows), MARKET, kind="licence",
+                       received=date(2025, 3, 10), backfill=True)
+
+
+def _as_before_migration_0018(engine: Engine, legacy: bool) -> None:
+    """History rows written before 0018 do not name the version they were compared with."""
+    if legacy:
+        with writing(engine) as conn:
+            conn.execute(update(EvaluationChange).values(previous_version=None))
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["rows", "legacy_rows"])
+def test_a_new_scorecard_version_is_no_grade_drop_a_drop_under_one_version_is(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, legacy: bool) -> None:
+    # subject 1 (3 penalties) is B under the shipped scorecard; a locality then issues a new
+    # version with stricter grade bands, under which the same facts make it D: two levels lower,
+    # but because of the scorecard, not the subject. Subject 3 is A under both; then 5 penalties
+    # between two runs of the new version make it D: a real drop.
+    _licensed(engine, tmp_path, 1, 3)
+    penalties(engine, tmp_path, 1, 3)
+    evaluation.evaluate(engine, SYSTEM, as_of=AS_OF)
+    local = tmp_path / "data"
+    (local / "scorecards").mkdir(parents=True)
+    (local / "scorecards" / "public.yaml").write_text(
+        'version: "2099.1"\ngrades:\n  - {code: A, name: 信用风险低, min: 990}\n'
+        "  - {code: B, name: 信用风险一般, min: 980}\n  - {code: C, name: 信用风险较高, min: 970}\n"
+        "  - {code: D, name: 信用风险高, min: 0}\n", "utf-8")
+    monkeypatch.setenv("XINYONG_DATA_DIR", str(local))
+    get_settings.cache_clear()
+    scorecards.cached.cache_clear()
+    try:
+        evaluation.evaluate(engine, SYSTEM, as_of=AS_OF)
+        with engine.connect() as conn:
+            [row] = conn.execute(select(EvaluationChange).where(EvaluationChange.previous_grade.is_not(None)))
+        assert (row.previous_grade, row.grade, row.grade_rank - row.previous_rank) == ("B", "D", 2)
+        _as_before_migration_0018(engine, legacy)
+        assert scan(engine, "grade_drop")["raised"] == 0
+        penalties(engine, tmp_path, 3, 5, tag="v2")
+        evaluation.evaluate(engine, SYSTEM, as_of=AS_OF)
+        _as_before_migration_0018(engine, legacy)
+        assert scan(engine, "grade_drop")["raised"] == 1
+        assert list(raised(engine, "grade_drop")) == [numbered_uscc(3)]
+        [w] = raised(engine, "grade_drop")[numbered_uscc(3)]
+        facts = w["facts"]
+        assert (facts["previous_grade"], facts["grade"], facts["version"]) == ("A", "D", "2099.1")
+    finally:
+        monkeypatch.delenv("XINYONG_DATA_DIR")
+        get_settings.cache_clear()
+        scorecards.cached.cache_clear()
+
+
+def test_reading_warnings_is_audited_with_the_filters_and_each_detail_view(engine: Engine,
+                                                                           tmp_path: Path) -> None:
+    for department in (MARKET, TAX, FIRE):
+        penalties(engine, tmp_path, 3, 1, department=department)
+    [warning_id] = scan(engine)["warnings"]
+    with writing(engine) as conn:
+        service.warnings(conn, SYSTEM, TAX, status="open", rule="penalties_departments")
+        service.warning(conn, SYSTEM, TAX, warning_id)
+    with writing(engine) as conn, pytest.raises(Forbidden):  # a refused reading shows nothing
+        service.warning(conn, SYSTEM, COURT, warning_id)
+    with engine.connect() as conn:
+        found = {row.action: row for row in conn.execute(
+            select(AuditEvent).where(AuditEvent.action.in_(["warning.list_read", "warning.read"])))}
+    assert events(engine, "warning.list_read") == 1 and events(engine, "warning.read") == 1
+    listed = orjson.loads(found["warning.list_read"].detail)
+    assert listed["filters"] == {"status": "open", "rule": "penalties_departments", "department": TAX}
+    assert listed["warnings"] == [warning_id]
+    read = found["warning.read"]
+    assert read.object_id == str(warning_id) and read.subject_id is not None
+
+
+def test_legacy_history_of_runs_out_of_as_of_order_raises_no_false_drop(engine: Engine,
+                                                                         tmp_path: Path) -> None:
+    # Before migration 0018 an evaluation could run for any as_of and compared with whatever ran
+    # last. These rows are what it wrote for `evaluate` (C), `evaluate --as-of 2099-01-01` (A,
+    # the penalties out of its windows), `evaluate` (C "from A": a drop of two levels that never
+    # happened in time). That code is gone, so the rows are written as it wrote them.
+    _licensed(engine, tmp_path, 1)
+    with engine.connect() as conn:
+        [subject_id] = conn.execute(select(Subject.id).where(Subject.uscc == numbered_uscc(1))).scalars()
+    history = [(AS_OF, 850, "C", 2, None, None), (date(2099, 1, 1), 1000, "A", 0, "C", 2),
+               (AS_OF, 850, "C", 2, "A", 0)]
+    with writing(engine) as conn:
+        for as_of, score, grade, rank, before, before_rank in history:
+            run = conn.execute(insert(EvaluationRun).values(
+                scorecard="public", version="2026.2", as_of=as_of, mode="full",
+                started_at=datetime(2026, 3, 1), evaluated=1, skipped_natural_persons=0, actor="system"))
+            run_id = run.inserted_primary_key[0]
+            conn.execute(insert(EvaluationChange).values(
+                subject_id=subject_id, scorecard="public", run_id=run_id, as_of=as_of, score=score,
+                grade=grade, grade_rank=rank, previous_grade=before, previous_rank=before_rank,
+                version="2026.2"))
     assert scan(engine, "grade_drop")["raised"] == 0

@@ -4,6 +4,7 @@ closes it with an action; the console pages show the list, the facts and the clo
 
 from __future__ import annotations
 
+import orjson
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -70,11 +71,40 @@ def test_scan_list_scope_and_close(platform: Platform) -> None:
     with platform.engine.connect() as conn:
         actions = [a for a in conn.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars()
                    if a.startswith("warning.")]
-    assert actions == ["warning.raised", "warning.closed"]
+    assert [a for a in actions if a in ("warning.raised", "warning.closed")] == ["warning.raised",
+                                                                               "warning.closed"]
     rules = staff.get("/api/v1/warnings/rules").json()
     assert {r["code"] for r in rules["rules"]} >= {"penalties_many", "penalties_departments",
                                                    "serious_lists", "grade_drop"}
     assert [a["name"] for a in rules["close_actions"]] == ["约谈", "整改", "信用修复", "移送", "其他"]
+
+
+def test_reading_warnings_leaves_one_audit_event_per_list_and_per_detail(platform: Platform) -> None:
+    reporters = penalised_by_three(platform)
+    staff = platform.as_role("staff")
+    [warning_id] = staff.post("/api/v1/warnings/scan", json={}).json()["warnings"]
+
+    def reads() -> list[AuditEvent]:
+        with platform.engine.connect() as conn:
+            return list(conn.execute(select(AuditEvent).where(
+                AuditEvent.action.in_(["warning.list_read", "warning.read"])).order_by(AuditEvent.id)))
+
+    assert reads() == []
+    tax = reporters[TAX]
+    assert tax.get("/api/v1/warnings", params={"status": "open", "uscc": numbered_uscc(1)}).status_code == 200
+    assert tax.get(f"/api/v1/warnings/{warning_id}").status_code == 200
+    assert staff.get(f"/console/warnings/{warning_id}").status_code == 200
+    listed, read, page = reads()
+    assert (listed.action, listed.role) == ("warning.list_read", "reporter")
+    assert orjson.loads(listed.detail)["filters"] == {"status": "open", "uscc": numbered_uscc(1),
+                                                      "department": TAX}
+    assert orjson.loads(listed.detail)["warnings"] == [warning_id] and listed.subject_id is not None
+    assert (read.action, read.object_id, read.subject_id) == ("warning.read", str(warning_id),
+                                                              listed.subject_id)
+    assert (page.action, page.role) == ("warning.read", "staff")
+    other = platform.as_role("reporter", OTHER_DEPARTMENT)
+    assert other.get(f"/api/v1/warnings/{warning_id}").status_code == 403
+    assert len(reads()) == 3  # a refused reading shows nothing and records nothing
 
 
 def test_console_pages_list_facts_and_close(platform: Platform) -> None:

@@ -6,15 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal
 from xinyong.core.db import writing
 from xinyong.warnings import service
 from xinyong.web.pagination import Page, Paging, page_of
-from xinyong.web.security import actor, connection, engine_of, requires
+from xinyong.web.security import actor, engine_of, requires
 
 router = APIRouter(tags=["信用风险预警"])
 WarningId = Annotated[int, Path(ge=1, le=2**62)]
@@ -102,25 +101,28 @@ def rules_in_force(_: Principal = requires("warning.read")) -> dict[str, Any]:
 
 
 @router.get("/warnings", response_model=Page[WarningOut])
-def list_warnings(paging: Paging,
+def list_warnings(request: Request, paging: Paging,
                   status: Annotated[str | None, Query(max_length=8, description="open | closed")] = None,
                   rule: Annotated[str | None, Query(max_length=64)] = None,
                   severity: Annotated[str | None, Query(max_length=8, description="high|medium|low")] = None,
                   department: Annotated[str | None, Query(max_length=200, description="接收部门")] = None,
                   uscc: Annotated[str | None, Query(max_length=40)] = None,
-                  conn: Connection = Depends(connection),
                   principal: Principal = requires("warning.read")) -> Page[Any]:
-    """Warnings, open ones first; a department account sees only those addressed to it."""
-    rows = service.warnings(conn, service.scope_of(principal), status=status, rule=rule,
-                            severity=severity, department=department, uscc=uscc,
-                            limit=paging.limit + 1, offset=paging.offset)
+    """Warnings, open ones first; a department account sees only those addressed to it. The
+    reading is audited (warnings tell grade changes and enforcement facts)."""
+    with writing(engine_of(request)) as conn:
+        rows = service.warnings(conn, actor(request, principal), service.scope_of(principal),
+                                status=status, rule=rule, severity=severity, department=department,
+                                uscc=uscc, limit=paging.limit + 1, offset=paging.offset)
     return page_of(rows, paging)
 
 
 @router.get("/warnings/{warning_id}", response_model=WarningDetail)
-def get_warning(warning_id: WarningId, conn: Connection = Depends(connection),
+def get_warning(request: Request, warning_id: WarningId,
                 principal: Principal = requires("warning.read")) -> dict[str, Any]:
-    return service.warning(conn, service.scope_of(principal), warning_id)
+    """One warning with its facts; the reading is audited."""
+    with writing(engine_of(request)) as conn:
+        return service.warning(conn, actor(request, principal), service.scope_of(principal), warning_id)
 
 
 @router.post("/warnings/{warning_id}/close", response_model=WarningDetail)

@@ -82,9 +82,9 @@ def list_warnings(
         limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 100,
         as_json: Json = False) -> None:
     """列出预警，待处置的在前。JSON：预警的列表（不含触发事实，见 show）。"""
-    with engine().connect() as conn:
-        rows = service.warnings(conn, None, status=status, rule=rule, department=department, uscc=uscc,
-                                limit=limit)
+    with writing(engine()) as conn:  # the reading is audited
+        rows = service.warnings(conn, _operator(), None, status=status, rule=rule, department=department,
+                                uscc=uscc, limit=limit)
     if as_json:
         print_json(rows)
         return
@@ -101,8 +101,8 @@ def list_warnings(
 @app.command("show")
 def show(warning_id: Annotated[int, typer.Argument(min=1, help="预警编号")], as_json: Json = False) -> None:
     """一条预警及其触发事实。"""
-    with engine().connect() as conn:
-        view = service.warning(conn, None, warning_id)
+    with writing(engine()) as conn:  # the reading is audited
+        view = service.warning(conn, _operator(), None, warning_id)
     if as_json:
         print_json(view)
         return

@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal
 from xinyong.core.db import writing
 from xinyong.warnings import rules, service
-from xinyong.web.security import actor, connection, engine_of, requires
+from xinyong.web.security import actor, engine_of, requires
 from xinyong.web.templating import render
 
 router = APIRouter()
@@ -27,12 +26,13 @@ def warnings_page(request: Request, status: Annotated[str, Query(max_length=8)] 
                   rule: Filter = "", severity: Annotated[str, Query(max_length=8)] = "",
                   department: Filter = "", uscc: Annotated[str, Query(max_length=40)] = "",
                   page: Annotated[int, Query(ge=1, le=10_000)] = 1, scanned: Filter = "",
-                  conn: Connection = Depends(connection),
                   principal: Principal = requires("warning.read")) -> HTMLResponse:
     own = service.scope_of(principal)
-    rows = service.warnings(conn, own, status=status or None, rule=rule or None,
-                            severity=severity or None, department=department or None,
-                            uscc=uscc or None, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    with writing(engine_of(request)) as conn:  # the reading is audited
+        rows = service.warnings(conn, actor(request, principal), own, status=status or None,
+                                rule=rule or None, severity=severity or None,
+                                department=department or None, uscc=uscc or None,
+                                limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     return render(request, "warnings/list.html", {
         "rows": rows[:PAGE_SIZE], "has_more": len(rows) > PAGE_SIZE, "page": page, "own": own,
         "filters": {"status": status, "rule": rule, "severity": severity, "department": department,
@@ -42,9 +42,10 @@ def warnings_page(request: Request, status: Annotated[str, Query(max_length=8)] 
 
 
 @router.get("/console/warnings/{warning_id}", response_class=HTMLResponse)
-def warning_page(request: Request, warning_id: WarningId, conn: Connection = Depends(connection),
+def warning_page(request: Request, warning_id: WarningId,
                  principal: Principal = requires("warning.read")) -> HTMLResponse:
-    view = service.warning(conn, service.scope_of(principal), warning_id)
+    with writing(engine_of(request)) as conn:  # the reading is audited
+        view = service.warning(conn, actor(request, principal), service.scope_of(principal), warning_id)
     return render(request, "warnings/warning.html", {
         "w": view, "actions": service.current_rules().actions,
         "may_close": view["status"] == rules.OPEN and "warning.handle" in principal.permissions})

@@ -10,7 +10,8 @@ id, `mark_entry`: the highest workflow list entry id) exists — a new penalty, 
 new grade drop. Facts that merely persist do not warn twice.
 
 Every raise and every close is an audited event in the same transaction (`warning.raised`,
-`warning.closed`).
+`warning.closed`), and so is every reading of warnings (`warning.list_read`, `warning.read`):
+they tell grade changes and enforcement facts, which are not public (SPEC §2.3).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from xinyong.core.db import is_sqlite, lock_for_append, utcnow
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
 from xinyong.core.ruledata import rule_paths
-from xinyong.evaluation.models import EvaluationChange
+from xinyong.evaluation.models import EvaluationChange, EvaluationRun
 from xinyong.lists import service as lists
 from xinyong.lists.models import ListEntry
 from xinyong.publicity.models import PublicityStop
@@ -156,15 +157,50 @@ def _serious_entries(sqlite: bool, rule: Rule, as_of: date) -> Any:
     return union_all(workflow, data).subquery("serious")
 
 
-def _grade_drops(rule: Rule, as_of: date) -> list[ColumnElement[bool]]:
-    c, s = EvaluationChange.__table__, Subject.__table__
-    start = rule.window_start(as_of)
-    assert start is not None
-    where = [c.c.previous_rank.is_not(None), c.c.grade_rank - c.c.previous_rank >= rule.threshold,
-             c.c.as_of > start, c.c.as_of <= as_of, s.c.kind != PERSON]
+def _results(rule: Rule, as_of: date) -> Any:
+    """The recorded results (rows of `evaluation_change`) dated on or before `as_of`, each with
+    the result before it (`before_grade`, `before_rank`, `before_version`).
+
+    A row written since migration 0018 names the version of the result it replaced
+    (`previous_version`), and runs then only move forward in as_of, so its stored previous grade
+    is the result before. An older row (no `previous_version`) may have been compared with a
+    past- or future-dated run, so its result before is derived: the grade of the subject's
+    previous row of the scorecard in as_of order (then run order), and the version of the run of
+    the scorecard just before the row's run in that order — a new version always forced a full
+    run, so the subject's previous result is of that run's version."""
+    c, run, s = EvaluationChange.__table__, EvaluationRun.__table__, Subject.__table__
+    prior = func.lag(run.c.version).over(partition_by=run.c.scorecard, order_by=(run.c.as_of, run.c.id))
+    runs = select(run.c.id, run.c.version, prior.label("prior_version")).subquery("runs")
+    by, order = (c.c.subject_id, c.c.scorecard), (c.c.as_of, c.c.run_id, c.c.id)
+    version = func.coalesce(c.c.version, runs.c.version)
+    stored = c.c.previous_version.is_not(None)
+    where = [c.c.as_of <= as_of, s.c.kind != PERSON]
     if rule.scorecard:
         where.append(c.c.scorecard == rule.scorecard)
-    return where
+
+    def before(kept: Any, derived: Any, name: str) -> Any:
+        return case((stored, kept), else_=derived).label(name)
+
+    return (select(c.c.id, c.c.subject_id, c.c.scorecard, c.c.run_id, c.c.as_of, c.c.score, c.c.grade,
+                   c.c.grade_rank, version.label("version"),
+                   before(c.c.previous_grade, func.lag(c.c.grade).over(partition_by=by, order_by=order),
+                          "before_grade"),
+                   before(c.c.previous_rank, func.lag(c.c.grade_rank).over(partition_by=by, order_by=order),
+                          "before_rank"),
+                   before(c.c.previous_version, runs.c.prior_version, "before_version"))
+            .select_from(c.join(runs, runs.c.id == c.c.run_id).join(s, s.c.id == c.c.subject_id))
+            .where(*where).subquery("result"))
+
+
+def _grade_drops(rule: Rule, as_of: date, results: Any) -> list[ColumnElement[bool]]:
+    """A drop is between two consecutive results of one scorecard version, the later dated in
+    the window; the first result under a new version is a new baseline, not a drop (its grades
+    mean something else)."""
+    start = rule.window_start(as_of)
+    assert start is not None
+    u = results.c
+    return [u.before_rank.is_not(None), u.before_version == u.version,
+            u.grade_rank - u.before_rank >= rule.threshold, u.as_of > start]
 
 
 def _candidates(conn: Connection, rule: Rule, as_of: date) -> Select[Any]:
@@ -183,11 +219,10 @@ def _candidates(conn: Connection, rule: Rule, as_of: date) -> Select[Any]:
         return (select(u.c.subject_id, value.label("value"), func.max(u.c.record_id).label("mark"),
                        func.max(u.c.entry_id).label("mark_entry"))
                 .group_by(u.c.subject_id).having(value >= rule.threshold))
-    c = EvaluationChange.__table__
-    return (select(c.c.subject_id, func.max(c.c.grade_rank - c.c.previous_rank).label("value"),
-                   func.max(c.c.id).label("mark"), _no_id().label("mark_entry"))
-            .select_from(c.join(s, s.c.id == c.c.subject_id)).where(*_grade_drops(rule, as_of))
-            .group_by(c.c.subject_id))
+    u = _results(rule, as_of)
+    return (select(u.c.subject_id, func.max(u.c.grade_rank - u.c.before_rank).label("value"),
+                   func.max(u.c.id).label("mark"), _no_id().label("mark_entry"))
+            .where(*_grade_drops(rule, as_of, u)).group_by(u.c.subject_id))
 
 
 def _fresh(conn: Connection, rule: Rule, as_of: date) -> list[Any]:
@@ -260,17 +295,17 @@ def _list_facts(conn: Connection, rule: Rule, as_of: date, ids: Sequence[int]) -
 def _grade_facts(conn: Connection, rule: Rule, as_of: date, ids: Sequence[int]) -> Facts:
     """The newest qualifying drop of each subject, and the departments that penalised it in
     the window (they receive the warning)."""
-    c, s = EvaluationChange.__table__, Subject.__table__
-    order = func.row_number().over(partition_by=c.c.subject_id, order_by=c.c.id.desc()).label("n")
-    ranked = (select(c, order).select_from(c.join(s, s.c.id == c.c.subject_id))
-              .where(*_grade_drops(rule, as_of), c.c.subject_id.in_(list(ids))).subquery())
+    u = _results(rule, as_of)
+    order = func.row_number().over(partition_by=u.c.subject_id,
+                                   order_by=(u.c.as_of.desc(), u.c.run_id.desc(), u.c.id.desc())).label("n")
+    ranked = select(u, order).where(*_grade_drops(rule, as_of, u), u.c.subject_id.in_(list(ids))).subquery()
     facts: dict[int, dict[str, Any]] = {}
     for row in conn.execute(select(ranked).where(ranked.c.n == 1)):
         facts[row.subject_id] = {
-            "scorecard": row.scorecard, "change_id": int(row.id), "run_id": int(row.run_id),
-            "as_of": _iso(row.as_of), "score": int(row.score), "grade": row.grade,
-            "previous_grade": row.previous_grade, "drop": int(row.grade_rank - row.previous_rank),
-            "departments": []}
+            "scorecard": row.scorecard, "version": row.version, "change_id": int(row.id),
+            "run_id": int(row.run_id), "as_of": _iso(row.as_of), "score": int(row.score),
+            "grade": row.grade, "previous_grade": row.before_grade,
+            "drop": int(row.grade_rank - row.before_rank), "departments": []}
     r = Record.__table__
     for row in conn.execute(select(r.c.subject_id, r.c.department, func.count().label("n"))
                             .where(*_penalties(rule, as_of, persons=True), r.c.subject_id.in_(list(ids)))
@@ -414,11 +449,14 @@ def _select() -> Select[Any]:
         .join(s, s.c.id == w.c.subject_id)
 
 
-def warnings(conn: Connection, own: str | None, *, status: str | None = None, rule: str | None = None,
-             severity: str | None = None, department: str | None = None, uscc: str | None = None,
-             limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
+def warnings(conn: Connection, reader: audit.Actor, own: str | None, *, status: str | None = None,
+             rule: str | None = None, severity: str | None = None, department: str | None = None,
+             uscc: str | None = None, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
     """Warnings, open ones first, then newest; `own` is the reader's department scope
-    (`scope_of`): a department account sees only the warnings addressed to it."""
+    (`scope_of`): a department account sees only the warnings addressed to it. A warning tells
+    grade changes and enforcement facts, which are not public (SPEC §2.3): the reading is an
+    audited `warning.list_read` event naming the filters and the warnings shown, in the
+    caller's transaction (`core.db.writing`)."""
     w, s = RiskWarning.__table__, Subject.__table__
     query = _select()
     if status:
@@ -441,6 +479,11 @@ def warnings(conn: Connection, own: str | None, *, status: str | None = None, ru
     rows = list(conn.execute(query.order_by(case((w.c.status == rules.OPEN, 0), else_=1), w.c.id.desc())
                              .limit(limit).offset(offset)))
     found = _recipients(conn, [r.id for r in rows])
+    filters = {"status": status, "rule": rule, "severity": severity, "department": dept, "uscc": uscc}
+    audit.record(conn, reader, "warning.list_read", "risk_warning", None,
+                 subject_id=rows[0].subject_id if uscc and rows else None,
+                 detail={"filters": {k: v for k, v in filters.items() if v}, "limit": limit,
+                         "offset": offset, "warnings": [int(r.id) for r in rows]})
     return [_view(r, found.get(r.id, []), full=False) for r in rows]
 
 
@@ -452,12 +495,22 @@ def _row(conn: Connection, warning_id: int) -> Any:
     return row
 
 
-def warning(conn: Connection, own: str | None, warning_id: int) -> dict[str, Any]:
-    """One warning with its facts; a department account only if it is addressed to it."""
+def warning(conn: Connection, reader: audit.Actor, own: str | None, warning_id: int) -> dict[str, Any]:
+    """One warning with its facts; a department account only if it is addressed to it. The
+    reading is an audited `warning.read` event (not public data, SPEC §2.3) in the caller's
+    transaction; a refused reading shows nothing and records nothing."""
+    view, subject_id = _detail(conn, own, warning_id)
+    audit.record(conn, reader, "warning.read", "risk_warning", warning_id, subject_id=subject_id,
+                 detail={"rule": view["rule"]["code"], "status": view["status"]})
+    return view
+
+
+def _detail(conn: Connection, own: str | None, warning_id: int) -> tuple[dict[str, Any], int]:
+    """The warning's full view and its subject, once the reader's scope allows it."""
     row = _row(conn, warning_id)
     recipients = _recipients(conn, [warning_id]).get(warning_id, [])
     rules.check_addressed(own, recipients, warning_id)
-    return _view(row, recipients, full=True)
+    return _view(row, recipients, full=True), int(row.subject_id)
 
 
 def close(conn: Connection, actor: audit.Actor, own: str | None, warning_id: int, action: str | None,
@@ -482,4 +535,4 @@ def close(conn: Connection, actor: audit.Actor, own: str | None, warning_id: int
     audit.record(conn, actor, "warning.closed", "risk_warning", warning_id, subject_id=row.subject_id,
                  detail={"rule": row.rule_code, "action": code, "note": text, "on": on.isoformat(),
                          "department": handled_by})
-    return warning(conn, own, warning_id)
+    return _detail(conn, own, warning_id)[0]  # the close event covers what the closer sees
