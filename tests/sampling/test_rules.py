@@ -49,16 +49,35 @@ def test_ratios_are_base_times_multiplier_capped_at_100_percent() -> None:
     assert p.kinds == ("organisation", "individual_business") and p.seed is None
 
 
-@pytest.mark.parametrize(("size", "ratio", "expected"), [
-    (10, "0.05", 1),    # 0.5 rounds half up
-    (9, "0.05", 0),     # 0.45 rounds down
-    (30, "0.05", 2),    # 1.5 → 2
-    (7, "1", 7),        # everything
-    (0, "0.5", 0),
-    (3, "0.5", 2),      # 1.5 → 2: exact decimals, no floating-point 1.4999…
+@pytest.mark.parametrize(("size", "ratio", "whole"), [
+    (10, "0.05", 0),    # 0.5: 0 or 1
+    (9, "0.05", 0),     # 0.45
+    (30, "0.05", 1),    # 1.5: 1 or 2
+    (4, "0.1", 0),      # 0.4: a small group is still inspected in 40 % of draws (不免抽)
+    (3, "0.5", 1),      # 1.5, exactly: no floating-point 1.4999…
 ])
-def test_quota_is_round_half_up_of_size_times_ratio(size: int, ratio: str, expected: int) -> None:
-    assert rules.quota(size, Decimal(ratio)) == expected
+def test_quota_is_floor_plus_one_more_with_the_probability_of_the_fraction(size: int, ratio: str,
+                                                                           whole: int) -> None:
+    counts = [rules.quota(size, Decimal(ratio), f"seed-{i}", "A") for i in range(2000)]
+    assert set(counts) == {whole, whole + 1}
+    expected = size * float(Decimal(ratio))
+    assert abs(sum(counts) / len(counts) - expected) < 0.04
+
+
+@pytest.mark.parametrize(("size", "ratio", "expected"), [(7, "1", 7), (0, "0.5", 0), (20, "0.05", 1),
+                                                         (40, "0.25", 10)])
+def test_a_whole_quota_is_never_rounded(size: int, ratio: str, expected: int) -> None:
+    assert {rules.quota(size, Decimal(ratio), f"s{i}", "B") for i in range(200)} == {expected}
+
+
+def test_the_quota_follows_the_documented_formula_with_hashlib_and_fractions_alone() -> None:
+    from fractions import Fraction
+    for i in range(300):
+        seed, name = f"doc-{i}", ("A", "ungraded")[i % 2]
+        exact = 7 * Fraction("0.13")
+        u = int(hashlib.sha256(f"{seed}|#quota|{name}".encode()).hexdigest(), 16)
+        expected = int(exact) + (1 if u < (exact - int(exact)) * 2 ** 256 else 0)
+        assert rules.quota(7, Decimal("0.13"), seed, name) == expected
 
 
 def test_the_same_inputs_and_seed_always_give_the_same_sample() -> None:
@@ -86,7 +105,7 @@ def test_the_sample_follows_the_documented_algorithm_with_hashlib_alone() -> Non
     for uscc, grade in pop:
         key = hashlib.sha256(f"{seed}|{uscc}".encode()).hexdigest()
         by_grade.setdefault(grade or "ungraded", []).append((key, uscc))
-    expected = sorted(u for members in by_grade.values() for _, u in sorted(members)[:4])  # 40 × 0.1
+    expected = sorted(u for members in by_grade.values() for _, u in sorted(members)[:4])  # 40 × 0.1 = 4
     assert [d.uscc for d in drawn] == expected
 
 
@@ -102,6 +121,22 @@ def test_the_realised_rate_per_grade_converges_to_the_configured_ratio() -> None
     # a random subset of each stratum: about the same share of low and high codes is drawn
     low = sum(1 for d in sample if d.uscc < pop[len(pop) // 2][0])
     assert abs(low / len(sample) - 0.5) < 0.03
+
+
+@pytest.mark.parametrize("size", [2, 4, 7])
+def test_over_many_seeds_the_mean_rate_of_a_small_group_is_the_configured_ratio(size: int) -> None:
+    """Small groups (N × ratio < 1) are where rounding bites: round-half-up drew nobody from a
+    group of 4 at 10 %. Over many seeds the mean realised rate per grade is the ratio."""
+    pop = population(5 * size)
+    ratios = rules.parse_plan(plan(base_ratio="0.1"), CONFIG, GRADES).ratios()  # A 5 %, D 40 %
+    seeds = 3000
+    sampled = dict.fromkeys(ratios, 0)
+    for i in range(seeds):
+        for d in rules.draw(pop, f"small-{size}-{i}", ratios, POOL, 1):
+            sampled[rules.stratum(d.grade)] += 1
+    for grade, ratio in ratios.items():
+        mean = sampled[grade] / (seeds * size)
+        assert abs(mean - float(ratio)) < 0.012, (grade, mean, ratio)
 
 
 def test_inspectors_are_distinct_per_subject_and_workloads_differ_by_at_most_one() -> None:

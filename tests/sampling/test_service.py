@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from xinyong.accounts.rules import Forbidden, Principal
 from xinyong.core.audit import SYSTEM, AuditEvent
@@ -19,6 +19,7 @@ from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
 from xinyong.evaluation import service as evaluation
 from xinyong.ingest import service as ingest
+from xinyong.ingest.models import Batch
 from xinyong.sampling import service
 from xinyong.sampling.models import SamplingDraw, SamplingPlan
 from xinyong.subjects.models import Record, Subject
@@ -203,3 +204,83 @@ def test_a_department_acts_only_on_its_own_plans(engine: Engine, tmp_path: Path)
     with pytest.raises(Forbidden):
         service.department_for(other, DEPT)
     assert service.department_for(own, None) == DEPT
+
+
+def test_verify_fails_when_the_published_ratios_or_plan_parameters_are_altered(engine: Engine,
+                                                                                tmp_path: Path) -> None:
+    build(engine, tmp_path)
+    plan_id = drawn(engine, seed="ratios", base_ratio="0.2")["plan"]
+    p = SamplingPlan.__table__
+
+    def verify() -> service.Verification:
+        with engine.connect() as conn:
+            return service.verify(conn, plan_id)
+
+    with engine.connect() as conn:
+        original = conn.execute(select(p.c.inputs, p.c.parameters).where(p.c.id == plan_id)).one()
+        event = conn.execute(select(AuditEvent.detail)
+                             .where(AuditEvent.action == "sampling.drawn")).scalar_one()
+    detail = orjson.loads(event)
+    assert detail["ratios"]["D"] == "0.8" and len(detail["parameters_sha256"]) == 64
+    assert verify().ok
+    # the published plan says D × 4, but D × 1 is what it claims afterwards: caught
+    parameters = orjson.loads(original.parameters)
+    parameters["multipliers"]["D"] = "1"
+    with writing(engine) as conn:
+        conn.execute(update(p).where(p.c.id == plan_id).values(parameters=orjson.dumps(parameters).decode()))
+    v = verify()
+    assert not v.ok and "计划参数" in v.reason
+    # ratios altered consistently with altered parameters (and the audit hash left): still caught
+    inputs = orjson.loads(original.inputs)
+    inputs["ratios"]["D"] = "0.2"
+    with writing(engine) as conn:
+        conn.execute(update(p).where(p.c.id == plan_id).values(inputs=orjson.dumps(inputs).decode()))
+    assert not verify().ok
+    # parameters restored, ratios still altered: the ratios no longer follow from the parameters
+    with writing(engine) as conn:
+        conn.execute(update(p).where(p.c.id == plan_id).values(parameters=original.parameters))
+    v = verify()
+    assert not v.ok and "比例与公开的计划参数不符" in v.reason and "D" in v.reason
+    with writing(engine) as conn:
+        conn.execute(update(p).where(p.c.id == plan_id).values(inputs=original.inputs))
+    assert verify().ok
+
+
+def test_exporting_the_inputs_with_grades_is_an_audited_read(engine: Engine, tmp_path: Path) -> None:
+    build(engine, tmp_path)
+    plan_id = drawn(engine, seed="read")["plan"]
+    with writing(engine) as conn:
+        service.published_inputs(conn, plan_id, reader=SYSTEM)
+    with engine.connect() as conn:
+        assert service.verify(conn, plan_id).ok  # verifying is not a read by a person
+        row = conn.execute(select(AuditEvent.object_id, AuditEvent.detail)
+                           .where(AuditEvent.action == "sampling.inputs_read")).one()
+    assert row.object_id == str(plan_id) and orjson.loads(row.detail)["population"] == ORGS + 1
+
+
+def test_a_retry_after_the_result_was_lost_reuses_the_record_instead_of_sending_it_again(
+        engine: Engine, tmp_path: Path) -> None:
+    """The record is ingested, then the result stored in a second transaction; when that second
+    step never happened the retry completes it without a second batch or record version."""
+    build(engine, tmp_path)
+    plan_id = drawn(engine, seed="retry")["plan"]
+    with engine.connect() as conn:
+        row = service._plan_row(conn, plan_id)
+        d, s = SamplingDraw.__table__, Subject.__table__
+        target = conn.execute(select(d, s.c.name, s.c.kind).join(s, s.c.id == d.c.subject_id)
+                              .where(d.c.plan_id == plan_id).order_by(d.c.position).limit(1)).one()
+    outcome = service.current_config().outcomes["rectification"]
+    names = tuple(orjson.loads(target.inspectors))
+    # the first attempt: its record went through ingest, its result row was lost
+    first = service._ingest_record(engine, SYSTEM, row, target, outcome, "未公示许可证", date.today(),
+                                   names, date.today())
+    done = service.record_result(engine, SYSTEM, plan_id, target.uscc, "rectification",
+                                 findings="未公示许可证", inspected_on=date.today())
+    assert done["batch"] == first.batch
+    with engine.connect() as conn:
+        versions = conn.execute(select(Record.version, Record.batch_id).where(
+            Record.item_code == "inspection", Record.subject_id == target.subject_id)).all()
+        batches = conn.execute(select(func.count()).select_from(Batch).where(
+            Batch.item_code == "inspection")).scalar_one()
+    assert versions == [(1, first.batch)] and batches == 1
+    assert actions(engine)[-1] == "sampling.result_recorded"

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from xinyong.core.audit import SYSTEM
+from sqlalchemy import select
+
+from xinyong.core.audit import SYSTEM, AuditEvent
 from xinyong.evaluation import service as evaluation
 
 from ..factories import numbered_uscc
@@ -46,6 +48,10 @@ def test_a_department_plans_draws_records_and_the_public_sees_it_without_grades(
 
     inputs = reporter.get(f"/api/v1/sampling-plans/{plan['id']}/inputs").json()
     assert inputs["population_size"] == 10 and inputs["sample"] == body["sample"]
+    with platform.engine.connect() as conn:  # every subject's grade: an audited read (SPEC §2.3)
+        reads = conn.execute(select(AuditEvent.object_id, AuditEvent.role).where(
+            AuditEvent.action == "sampling.inputs_read")).all()
+    assert [(r.object_id, r.role) for r in reads] == [(str(plan["id"]), "reporter")]
 
     public = platform.client
     listed = public.get("/api/v1/sampling/plans").json()["items"]

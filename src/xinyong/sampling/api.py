@@ -226,9 +226,11 @@ def record_result(plan_id: PlanId, body: ResultRequest, request: Request,
 
 @router.get("/sampling-plans/{plan_id}/inputs", response_model=Inputs,
             summary="一次抽取的公开输入（含等级的名录），供平台外重新抽取核验")
-def inputs(plan_id: PlanId, conn: Connection = Depends(connection),
-           principal: Principal = requires(MANAGE)) -> Any:
-    return service.published_inputs(conn, plan_id, principal=principal)
+def inputs(plan_id: PlanId, request: Request, principal: Principal = requires(MANAGE)) -> Any:
+    # every subject's grade is not public data: the read is an audited event (SPEC §2.3)
+    with writing(engine_of(request)) as conn:
+        return service.published_inputs(conn, plan_id, principal=principal,
+                                        reader=actor(request, principal))
 
 
 @router.get("/sampling/plans", response_model=Page[PlanSummary], dependencies=[Depends(limited)],

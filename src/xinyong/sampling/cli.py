@@ -15,6 +15,7 @@ from rich.table import Table
 
 from xinyong.core import audit
 from xinyong.core.console import engine, fail, out, print_json
+from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
 from xinyong.sampling import rules, service
 
@@ -32,14 +33,51 @@ def _actor() -> audit.Actor:
 
 
 def _plan_file(path: Path) -> dict[str, Any]:
+    """A plan file's YAML as a mapping; an unreadable file, text that is not UTF-8 or broken
+    YAML is one Chinese message naming the file and the line."""
+    name = f"抽查计划文件 {path}"
     try:
-        raw = yaml.safe_load(path.read_text("utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"抽查计划文件 {path}：无法读取：{exc}", code="bad_plan_file") from exc
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{name}：无法读取（{exc.strerror or exc}）", code="bad_plan_file") from exc
+    try:
+        content = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InvalidInput(f"{name}：第 {line} 行不是 UTF-8 编码的文字（请以 UTF-8 保存，"
+                           "如用 GBK 保存的文件须先转换）", code="bad_plan_file") from exc
+    try:
+        raw = yaml.safe_load(content)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{name}：{_yaml_problem(exc)}", code="bad_plan_file") from exc
     if not isinstance(raw, dict):
-        raise InvalidInput(f"抽查计划文件 {path}：顶层应为映射（name、department、scope、base_ratio …）",
+        raise InvalidInput(f"{name}：顶层应为映射（name、department、scope、base_ratio …）",
                            code="bad_plan_file")
     return raw
+
+
+# PyYAML's problems, in words a department's staff can act on (the rest: a general hint).
+YAML_HINTS = (
+    ("mapping values are not allowed", "此处不能出现冒号：值中含冒号时请加引号，或检查缩进"),
+    ("found character '\\t'", "不能用制表符（Tab）缩进，请改用空格"),
+    ("could not find expected ':'", "缺少冒号“:”（每行应为 键: 值）"),
+    ("found unexpected end of stream", "引号或括号没有闭合"),
+    ("found duplicate anchor", "锚点重复"),
+    ("expected ',' or ']'", "方括号列表 [...] 没有正确闭合或缺少逗号"),
+    ("expected ',' or '}'", "花括号映射 {...} 没有正确闭合或缺少逗号"),
+    ("did not find expected key", "缩进不一致或缺少键"),
+    ("expected <block end>", "缩进不一致"),
+    ("did not find expected '-' indicator", "列表项“- ”的缩进不一致"),
+)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    problem = str(getattr(exc, "problem", "") or "")
+    hint = next((h for key, h in YAML_HINTS if key in problem), "YAML 格式有误，请检查缩进、冒号和引号")
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is None:
+        return hint
+    return f"第 {mark.line + 1} 行第 {mark.column + 1} 列：{hint}"
 
 
 @app.command("draw")
@@ -82,8 +120,8 @@ def export(plan_id: Annotated[int, typer.Argument(help="抽查计划编号")],
            output: Annotated[Path | None, typer.Option("--output", "-o",
                                                        help="写入文件（默认输出到屏幕）")] = None) -> None:
     """导出一次抽取的公开输入（计划参数、随机种子、比例、含等级的名录及其 SHA-256、样本），供平台外核验。"""
-    with engine().connect() as conn:
-        inputs = service.published_inputs(conn, plan_id)
+    with writing(engine()) as conn:  # grades are not public: the export is an audited read
+        inputs = service.published_inputs(conn, plan_id, reader=_actor())
     if output is None:
         print_json(inputs)
         return
@@ -102,6 +140,9 @@ def rerun(inputs_file: Annotated[Path, typer.Argument(help="export 导出的公�
     pairs = [(u, g) for u, g in inputs.get("population", [])]
     if rules.population_digest(pairs) != inputs.get("population_sha256"):
         fail("名录与文件中的 SHA-256 不符（名录被改动）", code=1)
+    mismatch = service.ratio_mismatch(inputs)
+    if mismatch is not None:
+        fail(mismatch, code=1)
     again = [d.as_dict() for d in service.rerun(inputs)]
     same = again == inputs.get("sample")
     if as_json:

@@ -8,9 +8,12 @@ The draw (docs/sampling.md has the same in a standalone snippet anyone can run):
 1. The population is a list of (USCC, grade or None) sorted by USCC, each code once.
 2. Each subject's key is SHA-256 of the UTF-8 text `seed|uscc`, as lowercase hex.
 3. A stratum is the subjects of one grade (ungraded subjects form the stratum `ungraded`).
-   Its ratio is min(cap, base ratio × multiplier), in exact decimals; it inspects
-   round-half-up(N × ratio) of its N subjects: those with the smallest keys (ties — which
-   SHA-256 makes practically impossible — by USCC).
+   Its ratio r is min(cap, base ratio × multiplier), in exact decimals. It inspects
+   floor(N × r) of its N subjects, plus one more when the seed's uniform number for the
+   stratum, u = int(SHA-256 of `seed|#quota|stratum`, 16) / 2^256, is below the fractional
+   part of N × r (stochastic rounding: the expected count is N × r, so a stratum of 4 at 10 %
+   is inspected in 40 % of draws instead of never — 不免抽). Those inspected are the ones with
+   the smallest keys (ties — which SHA-256 makes practically impossible — by USCC).
 4. Inspectors: the sampled subjects are taken in USCC order; for each, every inspector of the
    pool is ranked by (inspections assigned so far, SHA-256 of `seed|uscc|inspector`, name) and
    the first k are assigned. Workloads therefore never differ by more than one inspection.
@@ -22,7 +25,8 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +52,9 @@ DISTRICT = re.compile(r"^\d{6}$")
 NAME_LIMIT = 200
 INSPECTOR_LIMIT = 100
 DEFAULT_SCORECARD = "public"
+ALGORITHM = "xinyong-sampling-2"
+# The seed's uniform number for a stratum's rounding is a SHA-256 read as an integer over 2^256.
+HASH_SPACE = 2 ** 256
 
 
 # --- the rules file -------------------------------------------------------------------------
@@ -362,9 +369,15 @@ def stratum(grade: str | None) -> str:
     return UNGRADED if grade is None else grade
 
 
-def quota(size: int, ratio: Decimal) -> int:
-    """round-half-up(size × ratio), exactly."""
-    return int((Decimal(size) * ratio).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+def quota(size: int, ratio: Decimal, seed: str, name: str) -> int:
+    """floor(size × ratio), plus one when the stratum's seed-derived uniform number is below the
+    fractional part (step 3): stochastic rounding, so the expected count is size × ratio (up to
+    2^-256). Exact arithmetic throughout; '#' is in no seed and no USCC, so the text of this
+    number never equals a subject's key text."""
+    exact = Fraction(size) * Fraction(ratio)
+    whole = exact.numerator // exact.denominator
+    u = int(_sha(f"{seed}|#quota|{name}"), 16)
+    return whole + (1 if u < (exact - whole) * HASH_SPACE else 0)
 
 
 def draw(population: Sequence[tuple[str, str | None]], seed: str, ratios: Mapping[str, Decimal],
@@ -388,7 +401,7 @@ def draw(population: Sequence[tuple[str, str | None]], seed: str, ratios: Mappin
     chosen: set[str] = set()
     for name, members in strata.items():
         members.sort()
-        chosen.update(uscc for _, uscc in members[:quota(len(members), ratios[name])])
+        chosen.update(uscc for _, uscc in members[:quota(len(members), ratios[name], seed, name)])
     load = dict.fromkeys(inspectors, 0)
     out: list[Drawn] = []
     for uscc, grade in population:
@@ -437,3 +450,21 @@ def inputs_ratios(raw: Mapping[str, Any]) -> dict[str, Decimal]:
             raise InvalidInput(f"公开的抽查比例 {grade}={value!r} 不是数", code="bad_inputs")
         out[str(grade)] = number
     return out
+
+
+def plan_ratios(parameters: Mapping[str, Any]) -> dict[str, Decimal]:
+    """Each stratum's ratio recomputed from a plan's published parameters (`Plan.parameters`):
+    what the ratios of its draw must be. Broken parameters are `InvalidInput` `bad_inputs`."""
+    try:
+        cap, base = Decimal(str(parameters["cap"])), Decimal(str(parameters["base_ratio"]))
+        out = {str(g): min(cap, base * Decimal(str(m))) for g, m in parameters["multipliers"].items()}
+        out[UNGRADED] = min(cap, base * Decimal(str(parameters["ungraded_multiplier"])))
+    except (KeyError, TypeError, AttributeError, InvalidOperation) as exc:
+        raise InvalidInput(f"公开的计划参数不完整或格式不对：{exc!r}", code="bad_inputs") from exc
+    return out
+
+
+def parameters_digest(parameters: Mapping[str, Any]) -> str:
+    """SHA-256 of a plan's published parameters as JSON with keys sorted (orjson's compact form),
+    recorded in the audit event of the draw so that changing them afterwards shows."""
+    return hashlib.sha256(orjson.dumps(dict(parameters), option=orjson.OPT_SORT_KEYS)).hexdigest()

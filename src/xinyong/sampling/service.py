@@ -43,7 +43,7 @@ from xinyong.evaluation.models import EvaluationResult
 from xinyong.ingest import service as ingest
 from xinyong.sampling import rules
 from xinyong.sampling.models import SamplingDraw, SamplingPlan, SamplingResult
-from xinyong.subjects.models import Subject
+from xinyong.subjects.models import Record, Subject
 
 ITEM = "inspection"
 SEED_BYTES = 16
@@ -183,7 +183,8 @@ def draw_plan(conn: Connection, actor: audit.Actor, plan_id: int, *, principal: 
     ratios = plan.ratios()
     sample = rules.draw(pairs, used, ratios, plan.inspectors, plan.inspectors_per_subject)
     ids = {m.uscc: m.subject_id for m in members}
-    inputs = {"ratios": {g: str(r) for g, r in ratios.items()},
+    published_ratios = {g: str(r) for g, r in ratios.items()}
+    inputs = {"algorithm": rules.ALGORITHM, "ratios": published_ratios,
               "population": [[u, g] for u, g in pairs]}
     population_sha, sample_sha = rules.population_digest(pairs), rules.sample_digest(sample)
     conn.execute(update(SamplingPlan).where(SamplingPlan.id == plan_id).values(
@@ -196,7 +197,9 @@ def draw_plan(conn: Connection, actor: audit.Actor, plan_id: int, *, principal: 
              "grade": d.grade, "inspectors": orjson.dumps(list(d.inspectors)).decode()}
             for i, d in enumerate(sample)])
     audit.record(conn, actor, "sampling.drawn", "sampling_plan", plan_id, detail={
-        "seed": used, "seed_generated": generated, "population": len(pairs),
+        "seed": used, "seed_generated": generated, "algorithm": rules.ALGORITHM,
+        "parameters_sha256": rules.parameters_digest(plan.parameters()), "ratios": published_ratios,
+        "population": len(pairs),
         "population_sha256": population_sha, "sampled": len(sample), "sample_sha256": sample_sha,
         "strata": rules.stratum_counts(pairs, sample)})
     return {"plan": plan_id, "seed": used, "sample": [d.as_dict() for d in sample]}
@@ -271,7 +274,13 @@ def record_result(engine: Engine, actor: audit.Actor, plan_id: int, uscc: str, o
         orjson.loads(drawn.inspectors))
     if any(len(n) > rules.INSPECTOR_LIMIT for n in names):
         raise InvalidInput(f"检查人员姓名或编号不能超过{rules.INSPECTOR_LIMIT}个字符", code="bad_inspectors")
-    receipt = _ingest_record(engine, actor, row, drawn, found, note, inspected_on, names, today)
+    # The record is ingested in ingest's own transaction, the result stored in a second one. If
+    # the second never happened (a crash, a lost connection), the record of the first attempt
+    # is still current: a retry with the same result reuses it instead of sending the same
+    # 检查编号 again; a retry with another result corrects it (a new version, through ingest).
+    batch = _earlier_record(engine, row, drawn, found, note, inspected_on, names)
+    if batch is None:
+        batch = _ingest_record(engine, actor, row, drawn, found, note, inspected_on, names, today).batch
     try:
         with writing(engine) as conn:
             if _has_result(conn, plan_id, drawn.subject_id):
@@ -279,16 +288,40 @@ def record_result(engine: Engine, actor: audit.Actor, plan_id: int, uscc: str, o
             conn.execute(insert(SamplingResult).values(
                 plan_id=plan_id, subject_id=drawn.subject_id, outcome=found.code, findings=note,
                 inspected_on=inspected_on, inspectors=orjson.dumps(list(names)).decode(),
-                batch_id=receipt.batch, recorded_at=utcnow(), recorded_by=actor.name[:128]))
+                batch_id=batch, recorded_at=utcnow(), recorded_by=actor.name[:128]))
             audit.record(conn, actor, "sampling.result_recorded", "sampling_plan", plan_id,
                          subject_id=drawn.subject_id, detail={
                              "uscc": code, "outcome": found.code, "inspected_on": inspected_on.isoformat(),
-                             "inspectors": list(names), "batch": receipt.batch})
+                             "inspectors": list(names), "batch": batch})
     except IntegrityError as exc:  # a concurrent result for the same subject won the race
         raise _exists(plan_id, code) from exc
     return {"plan": plan_id, "subject": code, "outcome": found.code, "outcome_name": found.name,
             "findings": note, "inspected_on": inspected_on.isoformat(), "inspectors": list(names),
-            "batch": receipt.batch}
+            "batch": batch}
+
+
+def _earlier_record(engine: Engine, plan: Any, drawn: Any, outcome: rules.Outcome, findings: str | None,
+                    inspected_on: date, inspectors: Sequence[str]) -> int | None:
+    """The batch of a current `inspection` record an earlier attempt left for this plan and
+    subject with exactly this result (its result row never stored), or None."""
+    rec = Record.__table__
+    with engine.connect() as conn:
+        found = conn.execute(select(rec.c.payload, rec.c.batch_id).where(
+            rec.c.subject_id == drawn.subject_id, rec.c.item_code == ITEM,
+            rec.c.department == plan.department, rec.c.doc_no == _inspection_no(plan.id, drawn.uscc),
+            rec.c.status == "current")).first()
+    if found is None:
+        return None
+    payload = orjson.loads(found.payload)
+    same = (payload.get("outcome") == outcome.name and (payload.get("findings") or None) == findings
+            and payload.get("inspected_on") == inspected_on.isoformat()
+            and payload.get("inspectors") == "、".join(inspectors))
+    return int(found.batch_id) if same else None
+
+
+def _inspection_no(plan_id: int, uscc: str) -> str:
+    """The 检查编号 of a plan's inspection of one subject: the key of its credit record."""
+    return f"SJ{plan_id}-{uscc}"
 
 
 def _has_result(conn: Connection, plan_id: int, subject_id: int) -> bool:
@@ -308,7 +341,7 @@ def _ingest_record(engine: Engine, actor: audit.Actor, plan: Any, drawn: Any, ou
     """The result as an `inspection` record, through ingest; a row ingest returns is refused."""
     fields = {
         "检查对象名称": drawn.name, "检查对象类别": CATEGORY.get(drawn.kind, drawn.kind),
-        "统一社会信用代码": drawn.uscc, "检查编号": f"SJ{plan.id}-{drawn.uscc}",
+        "统一社会信用代码": drawn.uscc, "检查编号": _inspection_no(plan.id, drawn.uscc),
         "抽查计划": plan.name, "检查结果": outcome.name, "发现的问题": findings or "",
         "检查日期": inspected_on.isoformat(), "检查人员": "、".join(inspectors),
         "检查机关": plan.department,
@@ -358,9 +391,23 @@ def rerun(inputs: Mapping[str, Any]) -> list[rules.Drawn]:
         raise InvalidInput(f"公开的抽取输入不完整或格式不对：{exc}", code="bad_inputs") from exc
 
 
+def ratio_mismatch(inputs: Mapping[str, Any]) -> str | None:
+    """Why the ratios a draw used differ from those its published plan parameters give
+    (min(cap, base × multiplier) per grade), or None when they are the same."""
+    expected = rules.plan_ratios(inputs["plan"])
+    used = rules.inputs_ratios(inputs["ratios"])
+    if expected == used:
+        return None
+    wrong = sorted(g for g in set(expected) | set(used) if expected.get(g) != used.get(g))
+    shown = "、".join(f"{g}：参数得 {expected.get(g, '无')}，抽取用 {used.get(g, '无')}" for g in wrong)
+    return f"抽取所用的比例与公开的计划参数不符（{shown}）"
+
+
 def verify(conn: Connection, plan_id: int) -> Verification:
-    """Whether the published inputs reproduce the stored draw exactly: the population's hash,
-    the sample and its inspectors, and the hashes the audit event of the draw recorded."""
+    """Whether the published inputs reproduce the stored draw exactly: the population's hash;
+    the plan's parameters and the ratios recomputed from them against those the draw used and
+    the audit event of the draw recorded; the sample and its inspectors; and the hashes the
+    audit event recorded."""
     row = _plan_row(conn, plan_id)
     if row.status != "drawn":
         return Verification(plan_id, False,
@@ -377,6 +424,15 @@ def verify(conn: Connection, plan_id: int) -> Verification:
     if event.get("population_sha256") != population_sha or event.get("seed") != inputs["seed"]:
         return Verification(plan_id, False, "公开的名录或随机种子与抽取时审计日志记录的不符",
                             population=len(pairs))
+    if event.get("parameters_sha256") != rules.parameters_digest(inputs["plan"]):
+        return Verification(plan_id, False,
+                            "公开的计划参数（比例、倍数、检查人员库等）与抽取时审计日志记录的不符",
+                            population=len(pairs))
+    mismatch = ratio_mismatch(inputs)
+    if mismatch is None and event.get("ratios") != inputs["ratios"]:
+        mismatch = "公开的抽查比例与抽取时审计日志记录的不符"
+    if mismatch is not None:
+        return Verification(plan_id, False, mismatch, population=len(pairs))
     again = rerun(inputs)
     stored = [rules.Drawn(s["subject"], s["grade"], tuple(s["inspectors"])) for s in inputs["sample"]]
     if again != stored:
@@ -394,11 +450,14 @@ def verify(conn: Connection, plan_id: int) -> Verification:
 
 # --- views ------------------------------------------------------------------------------------
 
-def published_inputs(conn: Connection, plan_id: int, *, principal: Principal | None = None) -> dict[str, Any]:
+def published_inputs(conn: Connection, plan_id: int, *, principal: Principal | None = None,
+                     reader: audit.Actor | None = None) -> dict[str, Any]:
     """Everything needed to re-run a drawn plan's draw outside the platform: the plan's
     parameters, the seed, the ratios, the population with each subject's grade and its
     SHA-256, and the sample as published. Grades are for supervisors (不公开): this document
-    is given to departments and auditors, the public sees its hash."""
+    is given to departments and auditors, the public sees its hash — so a `reader` (every
+    export through the API or CLI) is logged with `sampling.inputs_read` in `conn`'s
+    transaction (SPEC §2.3); `verify` reads them without one."""
     row = _plan_row(conn, plan_id)
     if principal is not None:
         _own(principal, row)
@@ -409,8 +468,13 @@ def published_inputs(conn: Connection, plan_id: int, *, principal: Principal | N
     d = SamplingDraw.__table__
     sample = [{"subject": r.uscc, "grade": r.grade, "inspectors": orjson.loads(r.inspectors)}
               for r in conn.execute(select(d).where(d.c.plan_id == plan_id).order_by(d.c.position))]
+    if reader is not None:
+        audit.record(conn, reader, "sampling.inputs_read", "sampling_plan", plan_id, detail={
+            "population": row.population_size, "population_sha256": row.population_sha256,
+            "grades": True})
     return {"plan_id": plan_id, "plan": orjson.loads(row.parameters), "seed": row.seed,
-            "algorithm": "xinyong-sampling-1（见 docs/sampling.md）", "ratios": stored["ratios"],
+            "algorithm": f"{stored.get('algorithm', rules.ALGORITHM)}（见 docs/sampling.md）",
+            "ratios": stored["ratios"],
             "population": stored["population"], "population_size": row.population_size,
             "population_sha256": row.population_sha256, "sample": sample,
             "sample_sha256": row.sample_sha256}
