@@ -150,12 +150,24 @@ def build_store(url: str, count: int) -> None:
     engine.dispose()
 
 
+def _migrate(url: str) -> None:
+    """A kept store made by an older schema gets the migrations since (never rebuilt for it)."""
+    from xinyong.core.db import make_engine, upgrade
+
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
 def store(workdir: Path, count: int, url: str) -> dict[str, Any]:
     marker = workdir / f"evaluate-{count}.{'pg' if url.startswith('postgres') else 'sqlite'}.json"
     if marker.exists():
         info: dict[str, Any] = json.loads(marker.read_text())
         if info.get("url") == url:
             print(f"store: reusing {url} (built in {info['seconds']:.0f} s)")
+            _migrate(url)
             return info
     if url.startswith("sqlite"):
         db = Path(url.removeprefix("sqlite:///"))
@@ -255,7 +267,7 @@ def floor(rec_path: Path, subj_path: Path) -> tuple[float, Any]:
                pl.when(pen & w12).then(pl.col("department")).drop_nulls().n_unique()
                .alias("penalty_departments_12m"),
                (pl.col("item_code") == "licence").sum().alias("licences"),
-               d.min().alias("first"))
+               pl.when(pl.col("item_code") == "licence").then(d).min().alias("first"))
            .with_columns(((pl.lit(AS_OF) - pl.col("first")).dt.total_days() // 365).alias("record_years")))
     out = (subj.lazy().filter(pl.col("kind") != "natural_person")
            .join(agg, left_on="id", right_on="subject_id", how="left").collect())
