@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import secrets
 import sys
 from datetime import datetime
@@ -14,8 +13,7 @@ from rich.table import Table
 from xinyong.accounts import service
 from xinyong.accounts.rules import password_problems, role_table
 from xinyong.core import audit
-from xinyong.core.audit import Actor
-from xinyong.core.console import engine, out, print_json
+from xinyong.core.console import engine, operator, out, print_json
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
 
@@ -25,14 +23,6 @@ audit_app = typer.Typer(help="审计日志：校验哈希链、查看事件", no
 
 STATUS_LABELS = {"active": "有效", "expired": "已过期", "revoked": "已吊销"}
 
-
-def _operator() -> Actor:
-    """Whoever runs the command on the server: it has the database, so it acts as admin."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return Actor(f"cli:{user}"[:128], "admin", "cli")
 
 
 def _time(value: datetime | None) -> str:
@@ -71,7 +61,7 @@ def user_create(
     else:
         password, generated = _generated_password(), True
     with writing(engine()) as conn:
-        account = service.create_account(conn, _operator(), username, role, password=password,
+        account = service.create_account(conn, operator("admin"), username, role, password=password,
                                          department=department, display_name=name, subject=subject)
     role_name = role_table().role(account.role).name
     where = (f"，部门 {account.department}" if account.department else "") + (
@@ -115,7 +105,7 @@ def token_create(
 ) -> None:
     """签发接口令牌。令牌只显示这一次，数据库只保存其哈希。"""
     with writing(engine()) as conn:
-        secret, token = service.create_token(conn, _operator(), role, department, scope or (),
+        secret, token = service.create_token(conn, operator("admin"), role, department, scope or (),
                                              days, name)
     if as_json:
         print_json({"token": secret, "prefix": token.prefix, "role": token.role,
@@ -150,7 +140,7 @@ def token_revoke(
 ) -> None:
     """吊销接口令牌，立即失效。"""
     with writing(engine()) as conn:
-        token = service.revoke_token(conn, _operator(), prefix)
+        token = service.revoke_token(conn, operator("admin"), prefix)
     out.print(f"已吊销令牌 {token.prefix}（{token.name}）")
 
 

@@ -3,7 +3,6 @@ and list the measures and the matter types in force."""
 
 from __future__ import annotations
 
-import getpass
 from datetime import date
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ from typer.core import TyperGroup
 
 from xinyong.accounts.rules import Principal, role_table
 from xinyong.check import feedback, rules, service
-from xinyong.core.console import engine, fail, out, percent, print_json
+from xinyong.core.console import engine, fail, operator_name, out, percent, print_json
 
 SUBJECT = "subject"
 
@@ -33,11 +32,7 @@ app = typer.Typer(cls=_CheckGroup, no_args_is_help=True,
 
 
 def _caller(department: str | None) -> service.Caller:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return service.Caller(f"cli:{user}"[:128], "cli", department, "cli")
+    return service.Caller(operator_name(), "cli", department, "cli")
 
 
 @app.command(SUBJECT, hidden=True)

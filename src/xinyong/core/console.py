@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from functools import lru_cache
 from typing import Any, NoReturn
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
+from xinyong.core.audit import Actor
 from xinyong.core.db import ensure_schema, make_engine
 
 out = Console(highlight=False)
@@ -37,3 +39,18 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.2f}%"
+
+
+def operator_name() -> str:
+    """Whoever runs a command on the server, as the audit log names them: `cli:<login>`."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        user = "unknown"
+    return f"cli:{user}"[:128]
+
+
+def operator(role: str = "staff") -> Actor:
+    """The operator as an actor. Whoever has the server's database acts for the credit office
+    (`staff`), or as `admin` for accounts and tokens."""
+    return Actor(operator_name(), role, "cli")

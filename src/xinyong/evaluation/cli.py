@@ -4,7 +4,6 @@ force (`xinyong evaluate scorecards`)."""
 
 from __future__ import annotations
 
-import getpass
 import sys
 from datetime import date
 from typing import Annotated, Any
@@ -13,22 +12,13 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from xinyong.core import audit
-from xinyong.core.console import engine, err, out, print_json
+from xinyong.core.console import engine, err, operator, out, print_json
 from xinyong.core.errors import InvalidInput
 from xinyong.evaluation import rules, service
 
 app = typer.Typer(invoke_without_command=True,
                   help="公共信用综合评价：xinyong evaluate 计算全部组织的评价等级；report 查看分布")
 
-
-def cli_actor() -> audit.Actor:
-    """Who runs the command, as the audit log names them."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return audit.Actor(f"cli:{user}"[:128], "staff", "cli")
 
 
 def _day(value: str | None) -> date | None:
@@ -57,10 +47,10 @@ def evaluate(
                       console=err, transient=True) as bar:
             task = bar.add_task("evaluate", total=1.0, step="")
             summary = service.evaluate(
-                engine(), cli_actor(), scorecard=scorecard, as_of=day, full=full,
+                engine(), operator(), scorecard=scorecard, as_of=day, full=full,
                 progress=lambda what, n, total: bar.update(task, completed=n / total, step=f"{what} ✓"))
     else:
-        summary = service.evaluate(engine(), cli_actor(), scorecard=scorecard, as_of=day, full=full)
+        summary = service.evaluate(engine(), operator(), scorecard=scorecard, as_of=day, full=full)
     if as_json:
         print_json(summary.as_json())
         return

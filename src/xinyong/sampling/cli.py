@@ -3,7 +3,6 @@ inputs, re-run a draw from an exported file, list and show plans, record a resul
 
 from __future__ import annotations
 
-import getpass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,8 +12,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from xinyong.core import audit
-from xinyong.core.console import engine, fail, out, print_json
+from xinyong.core.console import engine, fail, operator, out, print_json
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
 from xinyong.sampling import rules, service
@@ -23,13 +21,6 @@ app = typer.Typer(no_args_is_help=True,
                   help="双随机一公开：按信用等级抽取检查对象和检查人员，核验抽取，登记并公开检查结果")
 AsJson = Annotated[bool, typer.Option("--json", help="以 JSON 输出")]
 
-
-def _actor() -> audit.Actor:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return audit.Actor(f"cli:{user}"[:128], "staff", "cli")
 
 
 def _plan_file(path: Path) -> dict[str, Any]:
@@ -84,7 +75,7 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
 def draw(plan_file: Annotated[Path, typer.Argument(help="抽查计划文件（YAML），格式见 docs/sampling.md")],
          as_json: AsJson = False) -> None:
     """按计划文件制定抽查计划并立即抽取（未给随机种子时随机生成并公布）。"""
-    result = service.create_and_draw(engine(), _actor(), _plan_file(plan_file))
+    result = service.create_and_draw(engine(), operator(), _plan_file(plan_file))
     if as_json:
         print_json(result)
         return
@@ -121,7 +112,7 @@ def export(plan_id: Annotated[int, typer.Argument(help="抽查计划编号")],
                                                        help="写入文件（默认输出到屏幕）")] = None) -> None:
     """导出一次抽取的公开输入（计划参数、随机种子、比例、含等级的名录及其 SHA-256、样本），供平台外核验。"""
     with writing(engine()) as conn:  # grades are not public: the export is an audited read
-        inputs = service.published_inputs(conn, plan_id, reader=_actor())
+        inputs = service.published_inputs(conn, plan_id, reader=operator())
     if output is None:
         print_json(inputs)
         return
@@ -174,8 +165,8 @@ def list_plans(department: Annotated[str | None, typer.Option("--department", he
 @app.command("show")
 def show(plan_id: Annotated[int, typer.Argument(help="抽查计划编号")], as_json: AsJson = False) -> None:
     """显示一个抽查计划：参数、随机种子、样本、检查人员和检查结果。"""
-    with engine().connect() as conn:
-        view = service.plan_view(conn, plan_id)
+    with writing(engine()) as conn:
+        view = service.plan_view(conn, plan_id, reader=operator())
     if as_json:
         print_json(view)
         return
@@ -212,7 +203,7 @@ def record_result(
         day = date.fromisoformat(inspected_on.strip()) if inspected_on else date.today()
     except ValueError:
         fail(f"--date 应为日期 YYYY-MM-DD，而不是 {inspected_on}")
-    result = service.record_result(engine(), _actor(), plan_id, uscc, outcome, inspected_on=day,
+    result = service.record_result(engine(), operator(), plan_id, uscc, outcome, inspected_on=day,
                                    findings=findings, inspectors=inspector)
     if as_json:
         print_json(result)

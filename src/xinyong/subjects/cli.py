@@ -8,11 +8,10 @@ import typer
 from rich.table import Column, Table
 
 from xinyong.core import uscc
-from xinyong.core.console import engine, out, percent, print_json
+from xinyong.core.console import engine, operator, out, percent, print_json
 from xinyong.core.db import writing
 from xinyong.core.masking import mask_id_number
 from xinyong.evaluation import service as evaluation
-from xinyong.evaluation.cli import cli_actor
 from xinyong.subjects import search, service
 
 uscc_app = typer.Typer(help="统一社会信用代码：校验与重错码工作队列", no_args_is_help=True)
@@ -76,7 +75,7 @@ def show(
         found = evaluation.subject_evaluation(conn, subject_id)
         if found is not None:
             # the score, grade and reasons are not public data: the read is logged (SPEC §2.3)
-            evaluation.record_read(conn, cli_actor(), subject_id, result["subject"]["uscc"])
+            evaluation.record_read(conn, operator(), subject_id, result["subject"]["uscc"])
     # natural persons are never evaluated, so theirs is always null
     result["evaluation"] = None if found is None else {
         "score": found.score, "grade": found.grade, "reasons": found.reasons}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from datetime import date
 from typing import Annotated, Any
@@ -11,8 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from xinyong.core import audit
-from xinyong.core.console import engine, err, out, print_json
+from xinyong.core.console import engine, err, operator, out, print_json
 from xinyong.core.dates import parse_date
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
@@ -25,15 +23,6 @@ Rules = Annotated[list[str] | None, typer.Option("--rule", help="只扫描这条
 Status = Annotated[str | None, typer.Option("--status", help="open（待处置）或 closed（已处置）")]
 Action = Annotated[str, typer.Option("--action", help="处置方式：约谈、整改、信用修复、移送、其他（或代码）")]
 
-
-def _operator() -> audit.Actor:
-    """Whoever runs the command on the server: it has the database, so it acts for the
-    credit office (sees and handles every department's warnings)."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return audit.Actor(f"cli:{user}"[:128], "staff", "cli")
 
 
 def _day(value: str | None) -> date:
@@ -57,10 +46,10 @@ def scan(as_of: AsOf = None, rule: Rules = None,
                           TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                           console=err, transient=True) as bar:
                 task = bar.add_task("scan", total=len(rule or service.current_rules().rules))
-                result = service.scan(conn, _operator(), day, only=rule,
+                result = service.scan(conn, operator(), day, only=rule,
                                       progress=lambda done, _total: bar.update(task, completed=done))
         else:
-            result = service.scan(conn, _operator(), day, only=rule)
+            result = service.scan(conn, operator(), day, only=rule)
     if as_json:
         print_json(result)
         return
@@ -83,7 +72,7 @@ def list_warnings(
         as_json: Json = False) -> None:
     """列出预警，待处置的在前。JSON：预警的列表（不含触发事实，见 show）。"""
     with writing(engine()) as conn:  # the reading is audited
-        rows = service.warnings(conn, _operator(), None, status=status, rule=rule, department=department,
+        rows = service.warnings(conn, operator(), None, status=status, rule=rule, department=department,
                                 uscc=uscc, limit=limit)
     if as_json:
         print_json(rows)
@@ -102,7 +91,7 @@ def list_warnings(
 def show(warning_id: Annotated[int, typer.Argument(min=1, help="预警编号")], as_json: Json = False) -> None:
     """一条预警及其触发事实。"""
     with writing(engine()) as conn:  # the reading is audited
-        view = service.warning(conn, _operator(), None, warning_id)
+        view = service.warning(conn, operator(), None, warning_id)
     if as_json:
         print_json(view)
         return
@@ -117,7 +106,7 @@ def close(warning_id: Annotated[int, typer.Argument(min=1, help="预警编号")]
           as_json: Json = False) -> None:
     """处置（办结）一条预警：须给出处置方式和处置情况说明。"""
     with writing(engine()) as conn:
-        view = service.close(conn, _operator(), None, warning_id, action, note, department=department)
+        view = service.close(conn, operator(), None, warning_id, action, note, department=department)
     if as_json:
         print_json(view)
         return
