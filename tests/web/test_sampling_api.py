@@ -52,6 +52,13 @@ def test_a_department_plans_draws_records_and_the_public_sees_it_without_grades(
         reads = conn.execute(select(AuditEvent.object_id, AuditEvent.role).where(
             AuditEvent.action == "sampling.inputs_read")).all()
     assert [(r.object_id, r.role) for r in reads] == [(str(plan["id"]), "reporter")]
+    shown = reporter.get(f"/api/v1/sampling-plans/{plan['id']}").json()
+    assert {item["grade"] for item in shown["sample"]} <= {"A", "B", "C", "D", None}
+    assert reporter.get(f"/console/sampling/{plan['id']}").status_code == 200
+    with platform.engine.connect() as conn:  # the supervisors' view shows grades too
+        views = conn.execute(select(AuditEvent.object_id).where(
+            AuditEvent.action == "sampling.plan_read")).scalars().all()
+    assert views == [str(plan["id"])] * 2
 
     public = platform.client
     listed = public.get("/api/v1/sampling/plans").json()["items"]

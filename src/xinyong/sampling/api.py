@@ -193,9 +193,9 @@ def create_plan(body: PlanRequest, request: Request, principal: Principal = requ
 
 @router.get("/sampling-plans/{plan_id}", response_model=PlanView,
             summary="一个抽查计划（含等级、样本和结果）")
-def get_plan(plan_id: PlanId, conn: Connection = Depends(connection),
-             principal: Principal = requires(MANAGE)) -> Any:
-    return service.plan_view(conn, plan_id, principal=principal)
+def get_plan(plan_id: PlanId, request: Request, principal: Principal = requires(MANAGE)) -> Any:
+    with writing(engine_of(request)) as conn:
+        return service.plan_view(conn, plan_id, principal=principal, reader=actor(request, principal))
 
 
 @router.post("/sampling-plans/{plan_id}/draw", response_model=DrawResult,

@@ -86,10 +86,10 @@ async def create_form(request: Request, principal: Principal = requires(MANAGE))
 
 
 @router.get("/console/sampling/{plan_id}", response_class=HTMLResponse)
-def console_plan(request: Request, plan_id: PlanId, conn: Connection = Depends(connection),
-                 principal: Principal = requires(MANAGE)) -> HTMLResponse:
-    view = service.plan_view(conn, plan_id, principal=principal)
-    verification = service.verify(conn, plan_id) if view["status"] == "drawn" else None
+def console_plan(request: Request, plan_id: PlanId, principal: Principal = requires(MANAGE)) -> HTMLResponse:
+    with writing(engine_of(request)) as conn:
+        view = service.plan_view(conn, plan_id, principal=principal, reader=actor(request, principal))
+        verification = service.verify(conn, plan_id) if view["status"] == "drawn" else None
     return render(request, "sampling/plan.html", {"p": view, "verification": verification,
                                                   "today": date.today()})
 

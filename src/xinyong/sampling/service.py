@@ -513,10 +513,11 @@ def plans(conn: Connection, *, department: str | None = None, drawn_only: bool =
 
 
 def plan_view(conn: Connection, plan_id: int, *, principal: Principal | None = None,
-              public: bool = False) -> dict[str, Any]:
+              public: bool = False, reader: audit.Actor | None = None) -> dict[str, Any]:
     """One plan with its sample and results. `public` (一公开): only drawn plans, and no
     subject's grade (risk classes are for supervisors); natural persons never appear (they are
-    never drawn)."""
+    never drawn). The supervisors' view shows each sampled subject's grade, so a `reader` is
+    logged with `sampling.plan_read` in `conn`'s transaction (SPEC §2.3)."""
     row = _plan_row(conn, plan_id)
     if principal is not None:
         _own(principal, row)
@@ -547,4 +548,7 @@ def plan_view(conn: Connection, plan_id: int, *, principal: Principal | None = N
     view["sample"] = sample
     view["outcomes"] = [{"code": o.code, "name": o.name, "findings_required": o.findings_required}
                         for o in config.outcomes.values()]
+    if reader is not None and not public:
+        audit.record(conn, reader, "sampling.plan_read", "sampling_plan", plan_id,
+                     detail={"sampled": len(sample), "grades": True})
     return view
