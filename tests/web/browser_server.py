@@ -1,22 +1,34 @@
 """The real app served by uvicorn on a free loopback port, in a background thread, for tests
-that need a real HTTP server (a browser cannot talk to an in-process TestClient)."""
+that need a real HTTP server (a browser cannot talk to an in-process TestClient); with the
+pieces every browser module shares: a served copy of the migrated store, and signing in."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import Engine
+
+from xinyong.core import db
+from xinyong.core.settings import get_settings
+from xinyong.web.app import create_app
+
+from .conftest import PASSWORD
+
+Prepared = TypeVar("Prepared")
 
 
 def free_port() -> int:
@@ -83,3 +95,48 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def served_copy(folder: Path, template: Path, prepare: Callable[[Engine, Path], Prepared],
+                env: Mapping[str, str] | None = None) -> Iterator[tuple[str, Prepared]]:
+    """Copy the migrated `template` store into `folder`, let `prepare(engine, folder)` load the
+    module's data, and serve the app on it; yields the URL and what `prepare` returned.
+
+    Uploaded files go under `folder/files`; `env` sets further XINYONG_* variables. Rate limits
+    are off: one browser signs in many times from one address within a minute."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XINYONG_FILES_DIR", str(folder / "files"))
+        mp.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
+        for name, value in (env or {}).items():
+            mp.setenv(name, value)
+        # settings are cached: clear them so the app reads this environment, and again after,
+        # so no later test sees this store's folders
+        get_settings.cache_clear()
+        try:
+            shutil.copyfile(template, folder / "store.db")
+            engine = db.make_engine(f"sqlite:///{folder / 'store.db'}")
+            try:
+                prepared = prepare(engine, folder)
+                with LiveServer(create_app(engine)) as server:
+                    yield server.url, prepared
+            finally:
+                engine.dispose()
+        finally:
+            get_settings.cache_clear()
+
+
+def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Sign `page` in through the console's form (it works with or without JavaScript)."""
+    page.goto("/console/sign-in")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("form[action='/console/sign-in'] button[type=submit]")
+    page.wait_for_url("**/console")
+
+
+def signed_in(browser: Browser, url: str, username: str, password: str = PASSWORD) -> Page:
+    """A page in a new browser context (its own cookies) at `url`, signed in as `username`."""
+    page = browser.new_context(base_url=url, locale="zh-CN").new_page()
+    sign_in(page, username, password)
+    return page

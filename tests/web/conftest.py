@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,6 +20,9 @@ from xinyong.core.settings import get_settings
 from xinyong.web.app import create_app
 
 from ..factories import numbered_uscc, penalty, write_csv
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 PASSWORD = "correct-horse-battery"
 DEPARTMENT = "厦门市思明区市场监督管理局"
@@ -95,3 +98,13 @@ def platform(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     app = create_app(engine)
     with TestClient(app) as client:
         yield Platform(engine, client, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Chromium for one browser test module (launching it per test is slow)."""
+    # imported here: browser_server imports this module (for PASSWORD), and the HTTP-only
+    # tests need not load Playwright
+    from .browser_server import chromium
+    with chromium() as launched:
+        yield launched

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -25,7 +24,6 @@ from sqlalchemy import Engine, select
 from xinyong.accounts import service as accounts
 from xinyong.core import db
 from xinyong.core.audit import SYSTEM
-from xinyong.core.settings import get_settings
 from xinyong.demo.generator import generate_city
 from xinyong.ingest import service as ingest
 from xinyong.ingest.models import Batch
@@ -33,10 +31,9 @@ from xinyong.publicity.service import in_publicity
 from xinyong.subjects import search
 from xinyong.subjects.models import Record, Subject
 from xinyong.subjects.service import public_view
-from xinyong.web.app import create_app
 
 from ..factories import write_csv
-from .browser_server import LiveServer, chromium, needs_chromium
+from .browser_server import needs_chromium, served_copy, sign_in
 from .conftest import DEPARTMENT, PASSWORD, published_penalty
 
 BAD_USCC = "123"  # too short to be a 统一社会信用代码: the row is returned
@@ -66,42 +63,30 @@ def _subject_with_penalty(engine: Engine) -> tuple[str, str]:
     return str(row.uscc), str(row.name)
 
 
+def _load_demo_city(engine: Engine, folder: Path) -> tuple[Engine, str, str, dict[str, Any], int]:
+    """Ingest the demo city and add the reporter; the engine and the `Demo` facts it yields."""
+    for b in generate_city(folder / "city", entities=60, seed=7):
+        ingest.ingest_file(engine, b.path, b.department, kind=b.kind, received=b.received,
+                           backfill=b.backfill)
+    with db.writing(engine) as conn:
+        search.refresh(conn)
+        accounts.create_account(conn, SYSTEM, "reporter-siming", "reporter", password=PASSWORD,
+                                department=DEPARTMENT)
+    uscc, name = _subject_with_penalty(engine)
+    with engine.connect() as conn:
+        view = public_view(conn, uscc, date.today())
+        other = conn.execute(select(Batch.id).where(Batch.department != DEPARTMENT)
+                             .order_by(Batch.id).limit(1)).scalar_one()
+    penalty = next(r for r in view["records"] if r["kind"] == "penalty")
+    return engine, uscc, name, penalty, other
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Demo]:
     """A small demo city loaded through the real ingest path, served for the whole module."""
-    folder = tmp_path_factory.mktemp("browser-store")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XINYONG_FILES_DIR", str(folder / "files"))
-        mp.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
-        get_settings.cache_clear()
-        shutil.copyfile(sqlite_template, folder / "store.db")
-        engine = db.make_engine(f"sqlite:///{folder / 'store.db'}")
-        for b in generate_city(folder / "city", entities=60, seed=7):
-            ingest.ingest_file(engine, b.path, b.department, kind=b.kind, received=b.received,
-                               backfill=b.backfill)
-        with db.writing(engine) as conn:
-            search.refresh(conn)
-            accounts.create_account(conn, SYSTEM, "reporter-siming", "reporter", password=PASSWORD,
-                                    department=DEPARTMENT)
-        uscc, name = _subject_with_penalty(engine)
-        with engine.connect() as conn:
-            view = public_view(conn, uscc, date.today())
-            other = conn.execute(select(Batch.id).where(Batch.department != DEPARTMENT)
-                                 .order_by(Batch.id).limit(1)).scalar_one()
-        penalty = next(r for r in view["records"] if r["kind"] == "penalty")
-        app = create_app(engine)  # rate limits are read here, while the limit is off
-    get_settings.cache_clear()
-    try:
-        with LiveServer(app) as server:
-            yield Demo(server.url, engine, "reporter-siming", uscc, name, penalty, other)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
+    with served_copy(tmp_path_factory.mktemp("browser-store"), sqlite_template,
+                     _load_demo_city) as (url, (engine, uscc, name, penalty, other)):
+        yield Demo(url, engine, "reporter-siming", uscc, name, penalty, other)
 
 
 @pytest.fixture
@@ -132,14 +117,6 @@ def penalty_card_shows(page: Page, demo: Demo) -> None:
     card = page.locator('article.record[data-kind="penalty"]', has_text=demo.penalty["doc_no"])
     assert card.count() == 1, page.content()
     assert card.locator(".tag").inner_text() == demo.penalty["publicity"]["tier"]
-
-
-def sign_in(page: Page, demo: Demo) -> None:
-    page.goto("/console/sign-in")
-    page.fill("#username", demo.reporter)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/console/sign-in'] button[type=submit]")
-    page.wait_for_url("**/console")
 
 
 def bad_file(tmp_path: Path) -> Path:
@@ -174,7 +151,7 @@ def test_public_searches_a_demo_subject_and_sees_its_penalty_in_publicity(
 
 def test_reporter_uploads_bad_rows_with_progress_and_downloads_the_error_report(
         page: Page, demo: Demo, tmp_path: Path) -> None:
-    sign_in(page, demo)
+    sign_in(page, demo.reporter)
     with page.expect_response(lambda r: r.url.endswith("/console/upload")
                               and r.request.method == "POST") as posted:
         upload(page, bad_file(tmp_path))
@@ -194,7 +171,7 @@ def test_reporter_uploads_bad_rows_with_progress_and_downloads_the_error_report(
 
 
 def test_reporter_cannot_open_another_departments_batch(page: Page, demo: Demo) -> None:
-    sign_in(page, demo)
+    sign_in(page, demo.reporter)
     for path in (f"/console/batches/{demo.other_batch}", f"/console/batches/{demo.other_batch}/errors"):
         response = page.goto(path)
         assert response is not None and response.status == 403, path
@@ -209,7 +186,7 @@ def test_portal_search_works_without_javascript(page_without_js: Page, demo: Dem
 
 def test_upload_works_without_javascript(page_without_js: Page, demo: Demo, tmp_path: Path) -> None:
     page = page_without_js
-    sign_in(page, demo)
+    sign_in(page, demo.reporter)
     with page.expect_response(lambda r: r.url.endswith("/console/upload")
                               and r.request.method == "POST") as posted:
         batch = upload(page, bad_file(tmp_path))

@@ -4,65 +4,40 @@ reasons and history; the subject's own page shows it its reasons, the public pag
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
+from sqlalchemy import Engine
 
 from xinyong.accounts import service as accounts
 from xinyong.core import db
 from xinyong.core.audit import SYSTEM
-from xinyong.core.settings import get_settings
 from xinyong.ingest import service as ingest
-from xinyong.web.app import create_app
 
 from ..factories import numbered_uscc, write_csv
-from .browser_server import LiveServer, chromium, needs_chromium
+from .browser_server import needs_chromium, served_copy, signed_in
 from .conftest import DEPARTMENT, PASSWORD, published_penalty
 
 pytestmark = needs_chromium
 
 
+def _prepare(engine: Engine, folder: Path) -> None:
+    """Three penalties of one subject, a credit-office account and that subject's account."""
+    rows = [published_penalty(61, **{"行政处罚决定书文号": f"罚{i}"}) for i in range(3)]
+    ingest.ingest_file(engine, write_csv(folder / "p.csv", rows), DEPARTMENT)
+    with db.writing(engine) as conn:
+        accounts.create_account(conn, SYSTEM, "staff-eval", "staff", password=PASSWORD)
+        accounts.create_account(conn, SYSTEM, "firm-eval", "enterprise", password=PASSWORD,
+                                subject=numbered_uscc(61))
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("evaluation-browser")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XINYONG_FILES_DIR", str(folder / "files"))
-        mp.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
-        get_settings.cache_clear()
-        shutil.copyfile(sqlite_template, folder / "store.db")
-        engine = db.make_engine(f"sqlite:///{folder / 'store.db'}")
-        rows = [published_penalty(61, **{"行政处罚决定书文号": f"罚{i}"}) for i in range(3)]
-        ingest.ingest_file(engine, write_csv(folder / "p.csv", rows), DEPARTMENT)
-        with db.writing(engine) as conn:
-            accounts.create_account(conn, SYSTEM, "staff-eval", "staff", password=PASSWORD)
-            accounts.create_account(conn, SYSTEM, "firm-eval", "enterprise", password=PASSWORD,
-                                    subject=numbered_uscc(61))
-        app = create_app(engine)
-        try:
-            with LiveServer(app) as server:
-                yield server.url
-        finally:
-            engine.dispose()
-    get_settings.cache_clear()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-def signed_in(browser: Browser, served: str, username: str) -> Page:
-    page = browser.new_context(base_url=served, locale="zh-CN").new_page()
-    page.goto("/console/sign-in")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/console/sign-in'] button[type=submit]")
-    page.wait_for_url("**/console")
-    return page
+    with served_copy(tmp_path_factory.mktemp("evaluation-browser"), sqlite_template,
+                     _prepare) as (url, _):
+        yield url
 
 
 def test_the_office_runs_the_evaluation_and_reads_a_result(browser: Browser, served: str) -> None:

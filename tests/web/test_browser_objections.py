@@ -6,24 +6,21 @@ no longer lists it."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from xinyong.accounts import service as accounts
 from xinyong.core import db
 from xinyong.core.audit import SYSTEM
-from xinyong.core.settings import get_settings
 from xinyong.ingest import service as ingest
-from xinyong.web.app import create_app
 
 from ..factories import numbered_uscc, write_csv
-from .browser_server import LiveServer, chromium, needs_chromium
+from .browser_server import needs_chromium, served_copy, signed_in
 from .conftest import DEPARTMENT, PASSWORD, published_penalty
 
 pytestmark = needs_chromium
@@ -39,47 +36,27 @@ class Site:
     uscc: str
 
 
+def _prepare(engine: Engine, folder: Path) -> int:
+    """One penalty in publicity, its subject's account and the department's reporter; the
+    record's id."""
+    ingest.ingest_file(engine, write_csv(folder / "p.csv", [published_penalty(N)]), DEPARTMENT)
+    with db.writing(engine) as conn:
+        accounts.create_account(conn, SYSTEM, "enterprise-31", "enterprise", password=PASSWORD,
+                                subject=numbered_uscc(N))
+        accounts.create_account(conn, SYSTEM, "reporter-siming", "reporter", password=PASSWORD,
+                                department=DEPARTMENT)
+        return int(conn.execute(text("SELECT id FROM record")).scalar_one())
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Site]:
-    folder = tmp_path_factory.mktemp("objection-store")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XINYONG_FILES_DIR", str(folder / "files"))
-        mp.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
-        get_settings.cache_clear()
-        shutil.copyfile(sqlite_template, folder / "store.db")
-        engine = db.make_engine(f"sqlite:///{folder / 'store.db'}")
-        ingest.ingest_file(engine, write_csv(folder / "p.csv", [published_penalty(N)]), DEPARTMENT)
-        with db.writing(engine) as conn:
-            accounts.create_account(conn, SYSTEM, "enterprise-31", "enterprise", password=PASSWORD,
-                                    subject=numbered_uscc(N))
-            accounts.create_account(conn, SYSTEM, "reporter-siming", "reporter", password=PASSWORD,
-                                    department=DEPARTMENT)
-            record = int(conn.execute(text("SELECT id FROM record")).scalar_one())
-        app = create_app(engine)
-        try:
-            with LiveServer(app) as server:
-                yield Site(server.url, record, numbered_uscc(N))
-        finally:
-            engine.dispose()
-    get_settings.cache_clear()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
+    with served_copy(tmp_path_factory.mktemp("objection-store"), sqlite_template,
+                     _prepare) as (url, record):
+        yield Site(url, record, numbered_uscc(N))
 
 
 def _page(browser: Browser, site: Site) -> Page:
     return browser.new_context(base_url=site.url, locale="zh-CN").new_page()
-
-
-def _sign_in(page: Page, username: str) -> None:
-    page.goto("/console/sign-in")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/console/sign-in'] button[type=submit]")
-    page.wait_for_url("**/console")
 
 
 def _listed(page: Page, site: Site) -> int:
@@ -92,8 +69,7 @@ def test_object_online_then_the_department_revokes_and_the_public_page_changes(
     public = _page(browser, site)
     assert _listed(public, site) == 1
 
-    enterprise = _page(browser, site)
-    _sign_in(enterprise, "enterprise-31")
+    enterprise = signed_in(browser, site.url, "enterprise-31")
     enterprise.goto(f"/objections/new?record={site.record}")
     assert enterprise.locator("#doc-no").inner_text() == DOC_NO
     enterprise.fill("#reason", "该处罚决定已被复议机关撤销，附复议决定书，请撤销公示。")
@@ -109,8 +85,7 @@ def test_object_online_then_the_department_revokes_and_the_public_page_changes(
     assert "异议处理中" in public.locator("#status").inner_text()
     assert _listed(public, site) == 1, "under objection the record stays shown until decided"
 
-    reporter = _page(browser, site)
-    _sign_in(reporter, "reporter-siming")
+    reporter = signed_in(browser, site.url, "reporter-siming")
     reporter.goto("/console/objections")
     reporter.click(f'#queue a[href="/console/objections/{case_no}"]')
     reporter.wait_for_url(f"**/console/objections/{case_no}")

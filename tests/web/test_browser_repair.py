@@ -5,24 +5,21 @@ record that same day."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
-from sqlalchemy import select
+from playwright.sync_api import Browser
+from sqlalchemy import Engine, select
 
 from xinyong.accounts import service as accounts
 from xinyong.core import db
 from xinyong.core.audit import SYSTEM
-from xinyong.core.settings import get_settings
 from xinyong.ingest import service as ingest
 from xinyong.subjects.models import Record
-from xinyong.web.app import create_app
 
 from ..factories import numbered_uscc, write_csv
-from .browser_server import LiveServer, chromium, needs_chromium
+from .browser_server import needs_chromium, served_copy, signed_in
 from .conftest import DEPARTMENT, PASSWORD, published_penalty, recent
 
 pytestmark = needs_chromium
@@ -31,47 +28,24 @@ N = 501
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
+def _prepare(engine: Engine, folder: Path) -> int:
+    """One 一般 penalty decided 4 months ago, an enterprise and a reviewer; the record's id."""
+    row = published_penalty(N, **{"处罚决定日期": recent(125)})
+    ingest.ingest_file(engine, write_csv(folder / "p.csv", [row]), DEPARTMENT, kind="penalty",
+                       backfill=True)
+    with db.writing(engine) as conn:
+        accounts.create_account(conn, SYSTEM, "qiye", "enterprise", password=PASSWORD,
+                                subject=numbered_uscc(N))
+        accounts.create_account(conn, SYSTEM, "shenhe", "reviewer", password=PASSWORD)
+    with engine.connect() as conn:
+        return int(conn.execute(select(Record.id)).scalar_one())
+
+
 @pytest.fixture
 def served(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, int]]:
     """A store with one 一般 penalty decided 4 months ago, an enterprise and a reviewer."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XINYONG_FILES_DIR", str(tmp_path / "files"))
-        mp.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
-        get_settings.cache_clear()
-        shutil.copyfile(sqlite_template, tmp_path / "store.db")
-        engine = db.make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-        row = published_penalty(N, **{"处罚决定日期": recent(125)})
-        ingest.ingest_file(engine, write_csv(tmp_path / "p.csv", [row]), DEPARTMENT, kind="penalty",
-                           backfill=True)
-        with db.writing(engine) as conn:
-            accounts.create_account(conn, SYSTEM, "qiye", "enterprise", password=PASSWORD,
-                                    subject=numbered_uscc(N))
-            accounts.create_account(conn, SYSTEM, "shenhe", "reviewer", password=PASSWORD)
-        with engine.connect() as conn:
-            record = int(conn.execute(select(Record.id)).scalar_one())
-        app = create_app(engine)
-        try:
-            with LiveServer(app) as server:
-                yield server.url, record
-        finally:
-            engine.dispose()
-    get_settings.cache_clear()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-def sign_in(browser: Browser, url: str, username: str) -> Page:
-    page = browser.new_context(base_url=url, locale="zh-CN").new_page()
-    page.goto("/console/sign-in")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/console/sign-in'] button[type=submit]")
-    page.wait_for_url("**/console")
-    return page
+    with served_copy(tmp_path, sqlite_template, _prepare) as (url, record):
+        yield url, record
 
 
 def test_enterprise_repairs_a_record_and_it_leaves_publicity_the_same_day(
@@ -82,7 +56,7 @@ def test_enterprise_repairs_a_record_and_it_leaves_publicity_the_same_day(
     public.goto(f"/subjects/{numbered_uscc(N)}")
     assert public.locator("article.record", has_text=doc_no).count() == 1
 
-    enterprise = sign_in(browser, url, "qiye")
+    enterprise = signed_in(browser, url, "qiye")
     enterprise.goto(f"/repairs/new?record={record}")
     assert enterprise.locator("#eligibility").get_attribute("data-eligible") == "true"
     assert "最短公示期3个月已满" in enterprise.locator("#eligibility").inner_text()
@@ -95,7 +69,7 @@ def test_enterprise_repairs_a_record_and_it_leaves_publicity_the_same_day(
     case_no = enterprise.locator("#case-no").inner_text()
     assert enterprise.locator("#status").get_attribute("data-status") == "submitted"
 
-    reviewer = sign_in(browser, url, "shenhe")
+    reviewer = signed_in(browser, url, "shenhe")
     reviewer.goto("/console/repairs")
     reviewer.click(f"#repair-queue a[href='/console/repairs/{case_no}']")
     reviewer.wait_for_url(f"**/console/repairs/{case_no}")

@@ -5,67 +5,46 @@ public page shows the plan, its seed, the subject and the result — without its
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
+from sqlalchemy import Engine
 
 from xinyong.accounts import service as accounts
 from xinyong.core import db
 from xinyong.core.audit import SYSTEM
-from xinyong.core.settings import get_settings
 from xinyong.evaluation import service as evaluation
 from xinyong.ingest import service as ingest
-from xinyong.web.app import create_app
 
 from ..factories import write_csv
-from .browser_server import LiveServer, chromium, needs_chromium
+from .browser_server import needs_chromium, served_copy, signed_in
 from .conftest import DEPARTMENT, PASSWORD, published_penalty
 
 pytestmark = needs_chromium
 
 
+def _prepare(engine: Engine, folder: Path) -> None:
+    """Three evaluated subjects of the department, and that department's reporter."""
+    ingest.ingest_file(engine, write_csv(folder / "p.csv", [published_penalty(n) for n in (51, 52, 53)]),
+                       DEPARTMENT)
+    evaluation.evaluate(engine, SYSTEM)
+    with db.writing(engine) as conn:
+        accounts.create_account(conn, SYSTEM, "reporter-sampling", "reporter", department=DEPARTMENT,
+                                password=PASSWORD)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("sampling-browser")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XINYONG_FILES_DIR", str(folder / "files"))
-        mp.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
-        get_settings.cache_clear()
-        shutil.copyfile(sqlite_template, folder / "store.db")
-        engine = db.make_engine(f"sqlite:///{folder / 'store.db'}")
-        ingest.ingest_file(engine, write_csv(folder / "p.csv", [published_penalty(n) for n in (51, 52, 53)]),
-                           DEPARTMENT)
-        evaluation.evaluate(engine, SYSTEM)
-        with db.writing(engine) as conn:
-            accounts.create_account(conn, SYSTEM, "reporter-sampling", "reporter", department=DEPARTMENT,
-                                    password=PASSWORD)
-        app = create_app(engine)
-        try:
-            with LiveServer(app) as server:
-                yield server.url
-        finally:
-            engine.dispose()
-    get_settings.cache_clear()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
+    with served_copy(tmp_path_factory.mktemp("sampling-browser"), sqlite_template,
+                     _prepare) as (url, _):
+        yield url
 
 
 def test_a_department_draws_a_plan_records_a_result_and_the_public_sees_it(browser: Browser,
                                                                            served: str) -> None:
-    context = browser.new_context(base_url=served, locale="zh-CN")
-    page = context.new_page()
-    page.goto("/console/sign-in")
-    page.fill("#username", "reporter-sampling")
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/console/sign-in'] button[type=submit]")
-    page.wait_for_url("**/console")
+    page = signed_in(browser, served, "reporter-sampling")
 
     page.goto("/console/sampling")
     page.fill("#name", "浏览器双随机抽查")
@@ -96,4 +75,4 @@ def test_a_department_draws_a_plan_records_a_result_and_the_public_sees_it(brows
     text = page.locator("table.sample").inner_text()
     assert uscc in text and "发现问题已责令整改" in text and "未按规定公示许可证" in text
     assert "等级" not in text
-    context.close()
+    page.context.close()

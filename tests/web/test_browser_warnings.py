@@ -3,22 +3,20 @@ opens the warning addressed to it, reads the facts and closes it with an action 
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
+from sqlalchemy import Engine
 
 from xinyong.accounts import service as accounts
 from xinyong.core import db
 from xinyong.core.audit import SYSTEM
-from xinyong.core.settings import get_settings
 from xinyong.ingest import service as ingest
-from xinyong.web.app import create_app
 
 from ..factories import write_csv
-from .browser_server import LiveServer, chromium, needs_chromium
+from .browser_server import needs_chromium, served_copy, signed_in
 from .conftest import DEPARTMENT, PASSWORD, published_penalty
 
 pytestmark = needs_chromium
@@ -26,45 +24,22 @@ TAX = "国家税务总局厦门市思明区税务局"
 FIRE = "厦门市思明区消防救援大队"
 
 
+def _prepare(engine: Engine, folder: Path) -> None:
+    """One subject penalised by three departments, a credit-office account and a tax reporter."""
+    for i, department in enumerate((DEPARTMENT, TAX, FIRE)):
+        row = published_penalty(51, **{"行政处罚决定书文号": f"罚{i}", "处罚机关": department})
+        ingest.ingest_file(engine, write_csv(folder / f"p{i}.csv", [row]), department)
+    with db.writing(engine) as conn:
+        accounts.create_account(conn, SYSTEM, "staff-warn", "staff", password=PASSWORD)
+        accounts.create_account(conn, SYSTEM, "tax-warn", "reporter", password=PASSWORD,
+                                department=TAX)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("warnings-browser")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XINYONG_FILES_DIR", str(folder / "files"))
-        mp.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
-        get_settings.cache_clear()
-        shutil.copyfile(sqlite_template, folder / "store.db")
-        engine = db.make_engine(f"sqlite:///{folder / 'store.db'}")
-        for i, department in enumerate((DEPARTMENT, TAX, FIRE)):
-            row = published_penalty(51, **{"行政处罚决定书文号": f"罚{i}", "处罚机关": department})
-            ingest.ingest_file(engine, write_csv(folder / f"p{i}.csv", [row]), department)
-        with db.writing(engine) as conn:
-            accounts.create_account(conn, SYSTEM, "staff-warn", "staff", password=PASSWORD)
-            accounts.create_account(conn, SYSTEM, "tax-warn", "reporter", password=PASSWORD,
-                                    department=TAX)
-        app = create_app(engine)
-        try:
-            with LiveServer(app) as server:
-                yield server.url
-        finally:
-            engine.dispose()
-    get_settings.cache_clear()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-def signed_in(browser: Browser, served: str, username: str) -> Page:
-    page = browser.new_context(base_url=served, locale="zh-CN").new_page()
-    page.goto("/console/sign-in")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form[action='/console/sign-in'] button[type=submit]")
-    page.wait_for_url("**/console")
-    return page
+    with served_copy(tmp_path_factory.mktemp("warnings-browser"), sqlite_template,
+                     _prepare) as (url, _):
+        yield url
 
 
 def test_the_office_scans_and_a_department_closes_its_warning(browser: Browser, served: str) -> None:
