@@ -61,6 +61,23 @@ def normalise_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+CACHE_KIB = 65536  # every connection's SQLite page cache (pages are taken only as needed)
+
+
+@contextmanager
+def large_cache(conn: Connection, mib: int) -> Iterator[None]:
+    """A larger SQLite page cache for one long write (an ingest batch), back to the everyday
+    size after, so pooled connections of a server never keep hundreds of MiB each."""
+    if not is_sqlite(conn) or mib * 1024 <= CACHE_KIB:
+        yield
+        return
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{int(mib) * 1024}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # Only takes effect while the file is still empty. Records are about a kilobyte of JSON;
@@ -72,7 +89,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 

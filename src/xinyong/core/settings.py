@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     ingest_parallel_bytes: int = 4 << 20
     # How many processes read and validate a large file (each prepares every n-th chunk).
     ingest_workers: int = 2
+    # SQLite page cache of the connection storing a batch, in MiB. The record indexes of a
+    # million-subject store outgrow the everyday cache; a batch then rereads index pages it
+    # just wrote (measured: 3.7x the load floor with 64 MiB, 3.25x with 256 MiB).
+    ingest_cache_mib: int = 256
     # Web: hours a browser session lasts after sign-in.
     session_hours: int = 8
     # Send the session cookie only over HTTPS (turn on behind a TLS-terminating proxy).

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog, register_version
 from xinyong.core import audit
-from xinyong.core.db import bulk_insert, source_keys, utcnow, writing
+from xinyong.core.db import bulk_insert, large_cache, source_keys, utcnow, writing
 from xinyong.core.errors import BadFile, InvalidInput, NotFound
 from xinyong.core.settings import get_settings
 from xinyong.ingest import rules
@@ -221,7 +221,7 @@ def ingest_file(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with writing(engine) as conn:
+        with writing(engine) as conn, large_cache(conn, settings.ingest_cache_mib):
             catalog_version_id = register_version(conn, catalog)
             batch_id = _open_batch(conn, fmt, encoding, item, department, received, actor,
                                    catalog_version_id, name)
