@@ -170,24 +170,25 @@ def database_url(workdir: Path, count: int, postgres: str | None) -> str:
 PG_DATABASE = "xinyong_service_bench"
 
 
-def postgres_database(url: str) -> str:
-    """The benchmark's own database beside the one `url` names."""
+def postgres_database(url: str, name: str = PG_DATABASE) -> str:
+    """The benchmark's own database `name` beside the one `url` names."""
     from sqlalchemy.engine import make_url
 
     from xinyong.core.db import normalise_url
 
-    return make_url(normalise_url(url)).set(database=PG_DATABASE).render_as_string(
-        hide_password=False)
+    return make_url(normalise_url(url)).set(database=name).render_as_string(hide_password=False)
 
 
-def _recreate_postgres(url: str) -> None:
+def recreate_postgres(url: str) -> None:
+    """The database `url` names, dropped (with any sessions on it) and created empty."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
+    name = make_url(url).database
     admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{PG_DATABASE}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
 
 
@@ -204,7 +205,7 @@ def build(workdir: Path, count: int, seed: int, url: str) -> dict[str, Any]:
         for suffix in ("", "-wal", "-shm"):
             Path(str(db) + suffix).unlink(missing_ok=True)
     else:
-        _recreate_postgres(url)
+        recreate_postgres(url)
     t = time.perf_counter()
     licences, penalties, rows = write_files(workdir, count, seed)
     generated = time.perf_counter() - t

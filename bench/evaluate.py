@@ -174,7 +174,9 @@ def store(workdir: Path, count: int, url: str) -> dict[str, Any]:
         for suffix in ("", "-wal", "-shm"):
             Path(str(db) + suffix).unlink(missing_ok=True)
     else:
-        _recreate_postgres(url)
+        import _store
+
+        _store.recreate_postgres(url)
     print(f"store: building {url} ({count:,} organisations) …", flush=True)
     t = time.perf_counter()
     subprocess.run([sys.executable, __file__, "--child-build", url, "--subjects", str(count)],
@@ -188,22 +190,9 @@ PG_DATABASE = "xinyong_evaluate_bench"
 
 
 def _pg_url(server: str) -> str:
-    from sqlalchemy.engine import make_url
+    import _store
 
-    from xinyong.core.db import normalise_url
-
-    return make_url(normalise_url(server)).set(database=PG_DATABASE).render_as_string(hide_password=False)
-
-
-def _recreate_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{PG_DATABASE}"'))
-    admin.dispose()
+    return _store.postgres_database(server, PG_DATABASE)
 
 
 # --- the floor --------------------------------------------------------------------------------

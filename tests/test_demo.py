@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +16,7 @@ from xinyong.demo.generator import generate_city
 from xinyong.ingest import service as ingest
 
 from .test_cli import xinyong
+from .web.browser_server import free_port, wait_until_serving
 
 
 def test_demo_city_ingests_with_exactly_the_planted_bad_rows_returned(
@@ -52,32 +51,17 @@ def test_demo_command_builds_once_and_then_leaves_the_store_alone(tmp_path: Path
     assert "xy_" not in second.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_demo_serves_the_platform(tmp_path: Path) -> None:
     """`xinyong demo` builds the city and serves it: search, a subject page with a penalty
     in publicity, and a demo account that signs in."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "xinyong", "demo", "--entities", "200", "--dir", str(tmp_path / "city"),
          "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env=os.environ.copy())
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "the demo exited instead of serving"
-            assert time.monotonic() < deadline, "the demo did not start serving"
-            time.sleep(0.3)
+        wait_until_serving(base, lambda: server.poll() is None, 120)
         with httpx.Client(base_url=base) as client:
             uscc = client.get("/api/v1/publicity?kind=penalty&limit=1").json()["items"][0]["subject"]["uscc"]
             page = client.get(f"/subjects/{uscc}")

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from xinyong.lists import service as lists
 from xinyong.repair import service as repair
 
 from ..factories import numbered_uscc
-from ..web.browser_server import free_port
+from ..web.browser_server import free_port, wait_until_serving
 from .test_service import PDF, STAFF, TODAY, listed, serious_penalty
 
 ROUNDS = 24  # fresh connections per look: the kernel spreads them over both workers
@@ -42,16 +41,10 @@ def served(engine: Engine, tmp_path: Path) -> Iterator[tuple[str, Path]]:
                               stderr=log.open("wb"))
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"xinyong serve did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
+        try:
+            wait_until_serving(url, lambda: server.poll() is None, 60)
+        except RuntimeError as failed:
+            raise RuntimeError(f"xinyong serve did not start: {log.read_text()[-2000:]}") from failed
         yield url, log
     finally:
         server.terminate()

@@ -38,6 +38,21 @@ def free_port() -> int:
         return port
 
 
+def wait_until_serving(url: str, running: Callable[[], bool], seconds: float) -> None:
+    """Until `url`/healthz answers 200. RuntimeError when the server stops `running()` or
+    `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if not running() or time.monotonic() > deadline:
+            raise RuntimeError(f"nothing answered /healthz at {url}")
+        time.sleep(0.05)
+
+
 class LiveServer:
     """`with LiveServer(app) as server:` serves `app` at `server.url` until the block ends."""
 
@@ -52,17 +67,12 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        deadline = time.monotonic() + self.startup_seconds
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the app did not answer /healthz at {self.url}")
-            time.sleep(0.05)
+        try:
+            wait_until_serving(self.url, self.thread.is_alive, self.startup_seconds)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         self.server.should_exit = True
