@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, insert, or_, select, update
 
 from xinyong.accounts.models import Account, ApiToken, WebSession
 from xinyong.accounts.rules import (
@@ -403,10 +403,25 @@ def start_session(conn: Connection, principal: Principal, *, source: str | None 
     csrf = secrets.token_urlsafe(32)
     now = utcnow().replace(microsecond=0)
     expires = now + timedelta(hours=hours)
+    _purge_sessions(conn, int(account["id"]), now)
     conn.execute(insert(WebSession).values(
         secret_hash=_hash_secret(secret), account_id=account["id"], csrf_token=csrf,
         source=(source or "")[:64] or None, created_at=now, expires_at=expires))
     return secret, SessionView(_with_public(principal), csrf, expires)
+
+
+# Ended and expired sessions are kept this long (to answer "was this cookie ever valid?" when a
+# person reports a problem), then dropped when their account next signs in: the table stays as
+# small as the people signing in, without a cleaning job. Sign-ins and sign-outs themselves
+# stay in the audit log.
+SESSION_RETENTION_DAYS = 30
+
+
+def _purge_sessions(conn: Connection, account_id: int, now: datetime) -> None:
+    cutoff = now - timedelta(days=SESSION_RETENTION_DAYS)
+    conn.execute(delete(WebSession).where(
+        WebSession.account_id == account_id,
+        or_(WebSession.expires_at < cutoff, WebSession.ended_at < cutoff)))
 
 
 def session_for(conn: Connection, secret: str, *, now: datetime | None = None) -> SessionView | None:

@@ -1,15 +1,17 @@
 """The per-process cache of checked bearer tokens: it spares a token lookup per request, but
-never outlives the token's expiry, its time limit, or a revocation made in the same process."""
+never outlives the token's expiry, its time limit, or a revocation made in the same process;
+and old browser sessions are dropped when their account signs in again."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from xinyong.accounts import service
-from xinyong.accounts.models import ApiToken
+from xinyong.accounts.models import ApiToken, WebSession
 from xinyong.accounts.rules import AuthenticationFailed
 from xinyong.core.audit import Actor
 from xinyong.core.db import utcnow, writing
@@ -57,3 +59,28 @@ def test_an_expired_token_is_refused_by_the_lookup(engine: Engine) -> None:
     with engine.connect() as conn, pytest.raises(AuthenticationFailed) as refused:
         service.token_grant(conn, secret)
     assert refused.value.code == "token_expired"
+
+
+def test_signing_in_drops_the_accounts_sessions_ended_or_expired_long_ago(engine: Engine) -> None:
+    with writing(engine) as conn:
+        service.create_account(conn, ADMIN, "li", "staff", password="correct horse battery")
+        principal = service.authenticate_password(conn, "li", "correct horse battery")
+        old, _ = service.start_session(conn, principal)
+        recent, _ = service.start_session(conn, principal)
+        ended, _ = service.start_session(conn, principal)
+        service.end_session(conn, ended, ADMIN)
+        long_ago = utcnow() - timedelta(days=service.SESSION_RETENTION_DAYS + 1)
+        conn.execute(update(WebSession).where(WebSession.secret_hash == _hash(old))
+                     .values(expires_at=long_ago))
+        conn.execute(update(WebSession).where(WebSession.secret_hash == _hash(ended))
+                     .values(ended_at=long_ago))
+        service.start_session(conn, principal)  # the next sign-in
+        kept = conn.execute(select(WebSession.secret_hash)).scalars().all()
+    assert _hash(old) not in kept and _hash(ended) not in kept
+    assert _hash(recent) in kept and len(kept) == 2
+    with engine.connect() as conn:
+        assert service.session_for(conn, recent) is not None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
