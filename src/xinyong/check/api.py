@@ -265,18 +265,6 @@ class CheckSummary(BaseModel):
     feedback_status: FeedbackStatus
 
 
-class DepartmentStats(BaseModel):
-    department: str | None
-    checks: int
-    checks_with_measures: int
-    measures_returned: int
-    feedback_given: int
-    checks_with_feedback: int
-    outcomes: dict[str, int]
-    feedback_rate: float | None
-    overdue: int
-
-
 class TotalStats(BaseModel):
     checks: int
     checks_with_measures: int
@@ -286,6 +274,10 @@ class TotalStats(BaseModel):
     outcomes: dict[str, int]
     feedback_rate: float | None
     overdue: int
+
+
+class DepartmentStats(TotalStats):
+    department: str | None
 
 
 class FeedbackStats(BaseModel):
