@@ -4,15 +4,17 @@ overrides them), how they are merged, and the checks and error messages every lo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 
 from xinyong.core.errors import RuleDataError
 from xinyong.core.settings import get_settings
+
+T = TypeVar("T")
 
 
 def rule_paths(file: str, data_dir: Path | None = None) -> list[Path]:
@@ -79,3 +81,21 @@ def text(value: Any, where: Where, entry: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise where.fail(entry, "应为非空文字")
     return value.strip()
+
+
+class UntilChanged(Generic[T]):
+    """What `load` makes of a set of rule files, remembered until one of them changes (by its
+    modification time) or another set is asked for: a locality edits its file and the next
+    request sees the change, without a reload command or a restart."""
+
+    def __init__(self, load: Callable[[tuple[Path, ...]], T]) -> None:
+        self.load = load
+        self.key: tuple[tuple[Path, ...], tuple[float, ...]] | None = None
+        self.value: T | None = None
+
+    def get(self, paths: Sequence[Path]) -> T:
+        files = tuple(paths)
+        key = (files, tuple(p.stat().st_mtime for p in files))
+        if self.value is None or key != self.key:
+            self.value, self.key = self.load(files), key
+        return self.value

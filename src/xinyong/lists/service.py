@@ -39,7 +39,7 @@ from xinyong.core import uscc as uscc_rules
 from xinyong.core.db import is_sqlite, utcnow
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
-from xinyong.core.ruledata import rule_paths
+from xinyong.core.ruledata import UntilChanged, rule_paths
 from xinyong.core.workdays import default_calendar
 from xinyong.lists import rules
 from xinyong.lists.models import ListEntry, ListProposal
@@ -61,19 +61,13 @@ def kinds_paths(data_dir: Path | None = None) -> list[Path]:
     return rule_paths(FILE, data_dir)
 
 
-_loaded: dict[tuple[tuple[Path, ...], tuple[float, ...]], rules.KindTable] = {}
+_loaded = UntilChanged(rules.load)
 
 
 def current_kinds() -> rules.KindTable:
     """The kinds in force; remembered until a file changes. Kinds without a legal basis are in
     `refused`, never in `kinds`."""
-    paths = tuple(kinds_paths())
-    key = (paths, tuple(p.stat().st_mtime for p in paths))
-    found = _loaded.get(key)
-    if found is None:
-        _loaded.clear()
-        found = _loaded[key] = rules.load(paths)
-    return found
+    return _loaded.get(kinds_paths())
 
 
 def usable_kind(value: str) -> ListKind:

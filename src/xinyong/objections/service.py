@@ -26,7 +26,7 @@ from xinyong.core import audit
 from xinyong.core.db import lock_for_append, utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_id_number, mask_person_name
-from xinyong.core.ruledata import rule_paths
+from xinyong.core.ruledata import UntilChanged, rule_paths
 from xinyong.core.settings import get_settings
 from xinyong.core.workdays import add_workdays
 from xinyong.objections import rules
@@ -57,18 +57,12 @@ def rules_paths(data_dir: Path | None = None) -> list[Path]:
     return rule_paths(rules.FILE, data_dir)
 
 
-_loaded: dict[tuple[tuple[Path, ...], tuple[float, ...]], rules.ObjectionRules] = {}
+_loaded = UntilChanged(rules.load)
 
 
 def current_rules() -> rules.ObjectionRules:
     """The objection rules in force; remembered until a rules file changes."""
-    paths = tuple(rules_paths())
-    key = (paths, tuple(p.stat().st_mtime for p in paths))
-    found = _loaded.get(key)
-    if found is None:
-        _loaded.clear()
-        found = _loaded[key] = rules.load(paths)
-    return found
+    return _loaded.get(rules_paths())
 
 
 def folder(case_no: str) -> Path:

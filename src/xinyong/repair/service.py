@@ -30,7 +30,7 @@ from xinyong.core.dates import add_months
 from xinyong.core.db import lock_for_append, utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
-from xinyong.core.ruledata import rule_paths
+from xinyong.core.ruledata import UntilChanged, rule_paths
 from xinyong.core.settings import get_settings
 from xinyong.core.workdays import add_workdays
 from xinyong.exchange import service as exchange
@@ -53,20 +53,13 @@ def rules_paths(data_dir: Path | None = None) -> list[Path]:
     return rule_paths(rules.FILE, data_dir)
 
 
-_loaded: dict[tuple[tuple[Path, ...], tuple[float, ...]], rules.RepairRules] = {}
+_loaded = UntilChanged(rules.load)
 
 
 def current_rules() -> rules.RepairRules:
     """The repair rules in force (a RuleDataError names file, entry and reason). Remembered
     until a rules file changes."""
-    paths = tuple(rules_paths())
-    key = (paths, tuple(p.stat().st_mtime for p in paths))
-    found = _loaded.get(key)
-    if found is None:
-        if len(_loaded) > 8:
-            _loaded.clear()
-        found = _loaded[key] = rules.load(paths)
-    return found
+    return _loaded.get(rules_paths())
 
 
 # --- records and eligibility --------------------------------------------------------------

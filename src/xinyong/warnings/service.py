@@ -48,7 +48,7 @@ from xinyong.core.dates import MAX_YEAR, MIN_YEAR
 from xinyong.core.db import is_sqlite, lock_for_append, utcnow
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
-from xinyong.core.ruledata import rule_paths
+from xinyong.core.ruledata import UntilChanged, rule_paths
 from xinyong.evaluation.models import EvaluationChange, EvaluationRun
 from xinyong.lists import service as lists
 from xinyong.lists.models import ListEntry
@@ -71,19 +71,13 @@ def paths(data_dir: Path | None = None) -> list[Path]:
     return rule_paths(FILE, data_dir)
 
 
-_loaded: dict[tuple[tuple[Path, ...], tuple[float, ...]], rules.WarningRules] = {}
+_loaded = UntilChanged(rules.load)
 
 
 def current_rules() -> rules.WarningRules:
     """The rules in force; remembered until a file changes. An invalid file is a
     `RuleDataError` naming the file, the entry and the reason."""
-    found_paths = tuple(paths())
-    key = (found_paths, tuple(p.stat().st_mtime for p in found_paths))
-    found = _loaded.get(key)
-    if found is None:
-        _loaded.clear()
-        found = _loaded[key] = rules.load(found_paths)
-    return found
+    return _loaded.get(paths())
 
 
 def rules_view() -> dict[str, Any]:
