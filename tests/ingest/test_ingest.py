@@ -395,18 +395,24 @@ def test_backfilled_history_is_stored_but_not_judged_for_timeliness(engine: Engi
     assert shown(engine, numbered_uscc(1))["records"][0]["on_time"] is None
 
 
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted-cells"])
 def test_parallel_preparation_gives_the_same_batch_as_in_process(
-        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quoted: bool) -> None:
     """Large files are read and validated by worker processes, each taking every other
-    chunk; the result — stored rows, returned rows, duplicates across chunks of different
-    workers, the error report — must not depend on it."""
+    chunk and passing over the others' by their document numbers only (or parsing them, when
+    quoted cells make lines and rows differ); the result — stored rows, returned rows,
+    duplicates across chunks of different workers, the error report — must not depend on it."""
     rows = [penalty(**{"行政处罚决定书文号": f"罚〔2025〕{i}号",
                        "行政相对人代码_1(统一社会信用代码)": numbered_uscc(i % 7)})
             for i in range(40)]
     rows[5]["处罚类别"] = "罚没"  # invalid, chunk 1
     rows[13] = {**rows[2], "罚款金额（万元）": "3"}  # duplicate of a row in another chunk
+    rows[13]["行政处罚决定书文号"] = f" {rows[2]['行政处罚决定书文号']} "  # the same, once stripped
     rows[22]["处罚决定日期"] = "2025-02-30"
+    if quoted:
+        rows[9]["违法事实"] = '在包装上标注"特效",\n并拒不改正'  # a line break inside a row
     path = write_csv(tmp_path / "p.csv", rows)
+    assert (b'"' in path.read_bytes()) is quoted
 
     def run(parallel: bool, department: str) -> tuple[service.Receipt, list[tuple[int, str]]]:
         monkeypatch.setenv("XINYONG_INGEST_CHUNK_ROWS", "4")

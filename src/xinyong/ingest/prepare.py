@@ -2,10 +2,12 @@
 chunks of rows that only need storing.
 
 Nothing here touches the database, so for large files the work runs in worker processes
-while the storing process writes earlier chunks. Every worker reads the whole file (reading
-is the cheap part) and prepares every n-th chunk, so chunks come back in file order without
-any coordination; duplicates are found the same way by every worker, from the document
-numbers of all rows before. Small files are prepared in-process.
+while the storing process writes earlier chunks. Every worker reads the whole file and
+prepares every n-th chunk, so chunks come back in file order without any coordination;
+duplicates are found the same way by every worker, from the document numbers of all rows
+before. Of the other workers' chunks a worker needs only those numbers: in a CSV file without
+quotes it splits each line up to the document number instead of parsing the row (measured on
+a million rows: 3 s less for the whole ingest). Small files are prepared in-process.
 """
 
 from __future__ import annotations
@@ -53,11 +55,13 @@ class Plan:
     workers: int = 2
 
 
-# A row ready to store: (row_no, doc_no, decision date as ISO text, payload, identity, on time
-# if it is a first report: True/False, or None when not assessed, publicity window). Plain
-# values only: text pickles several times faster than date objects, and rows with the same
-# window share one tuple, which pickle writes once per chunk.
-Ready = tuple[int, str, str, str, rules.Identity, bool | None, publicity.Stored]
+# A row ready to store: (row_no, doc_no, decision date as ISO text, payload, the identity's
+# fields, on time if it is a first report: True/False, or None when not assessed, publicity
+# window). Plain values only: text pickles several times faster than date objects, and a
+# named tuple pickles through Python-level calls (measured: a chunk of 5,000 rows unpickles in
+# 13 ms with the identity as a plain tuple, 37 ms as an `Identity`). Rows with the same window
+# or subject share one tuple, which pickle writes once per chunk.
+Ready = tuple[int, str, str, str, rules.IdentityFields, bool | None, publicity.Stored]
 # A returned row: (row_no, reasons as JSON, the row as sent as JSON, the reasons for people)
 Returned = tuple[int, str, str, str]
 
@@ -109,6 +113,12 @@ class _Preparer:
                 if doc:
                     first.setdefault(hash(doc), row.row_no)
 
+    def note_skimmed(self, documents: list[tuple[int, str]]) -> None:
+        """`note_documents` for rows passed over: (row number, document number)."""
+        first = self.first_row
+        for row_no, doc in documents:
+            first.setdefault(hash(doc), row_no)
+
     def reject(self, out: Chunk, row: SourceRow, errors: list[rules.RowError]) -> None:
         for e in errors:
             out.reasons[e.reason_key] += 1
@@ -151,6 +161,7 @@ class _Preparer:
         first_row = self.first_row
         decision_field = self.item.decision_date_field
         window = self.windows.of
+        fields: dict[int, rules.IdentityFields] = {}  # by id(): rows of a subject share one
         for v in valid:
             first = first_row.get(hash(v.doc_no), v.row_no)
             if first != v.row_no:
@@ -159,9 +170,13 @@ class _Preparer:
                     f"“{self.key_label}”{v.doc_no}与本批次第{first}行重复")])
                 continue
             decision = v.values[decision_field]
+            identity = v.identity
+            plain = fields.get(id(identity))
+            if plain is None:
+                plain = fields[id(identity)] = tuple(identity)
             out.ready.append((v.row_no, v.doc_no, decision, orjson.dumps(v.values).decode(),
-                              v.identity, self.on_time(v.decision_date),
-                              window(v.values, decision, v.identity.kind)))
+                              plain, self.on_time(v.decision_date),
+                              window(v.values, decision, identity.kind)))
         out.returned.sort()
         return out
 
@@ -172,9 +187,25 @@ def prepare(plan: Plan, worker: int = 0, workers: int = 1) -> Iterator[Chunk]:
     table = open_table(plan.path)
     try:
         preparer = _Preparer(plan, table.header)
-        rows = table.rows
+        rows, size = table.rows, plan.chunk_rows
+        column = preparer.key_index
+        skim = table.skim if workers > 1 and column is not None else None
         index = 0
-        while batch := list(islice(rows, plan.chunk_rows)):
+        while True:
+            if skim is not None and index % workers != worker:
+                # another worker's chunk: only its document numbers matter here
+                assert column is not None
+                skimmed = skim(size, column)
+                if skimmed is not None:
+                    if not skimmed[0]:
+                        return
+                    preparer.note_skimmed(skimmed[1])
+                    index += 1
+                    continue
+                skim = None  # quoted cells: parse every row as before
+            batch = list(islice(rows, size))
+            if not batch:
+                return
             preparer.note_documents(batch)
             if index % workers == worker:
                 chunk = preparer.chunk(batch)

@@ -55,8 +55,8 @@ class RowError:
 
 
 class Identity(NamedTuple):
-    """How a valid row names its subject. A named tuple: it crosses process boundaries
-    (prepared chunks) many thousand times a second, and tuples pickle cheaply."""
+    """How a valid row names its subject. Prepared chunks carry it across processes as a
+    plain tuple of its fields (`IdentityFields`), which pickles without Python-level calls."""
 
     key: str
     kind: str
@@ -70,6 +70,10 @@ class Identity(NamedTuple):
     legal_rep_id_number: str | None
     id_type: str | None
     id_number: str | None
+
+
+# An `Identity`'s fields in order; `Identity._make` turns them back into one.
+IdentityFields = tuple[str | None, ...]
 
 
 @dataclass(frozen=True, slots=True)

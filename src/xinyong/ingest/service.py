@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -152,14 +152,15 @@ class _Store:
         for r, _ in keep:
             if r[2] not in days:
                 days[r[2]] = date.fromisoformat(r[2])
-        ids = self.resolver.resolve([(r[4], days[r[2]]) for r, _ in keep])
+        identities = _identities(r[4] for r, _ in keep)
+        ids = self.resolver.resolve([(identities[id(r[4])], days[r[2]]) for r, _ in keep])
         received_iso = receipt.received
         out = []
         superseded = []
         on_time = late = 0
         regime = self.regime
         for (row_no, doc_no, decision, payload, identity, timely, window), prev in keep:
-            subject_id = ids[identity.key]
+            subject_id = ids[identities[id(identity)].key]
             if prev is None:
                 version = 1
                 if timely is True:
@@ -180,6 +181,16 @@ class _Store:
         receipt.late += late
         receipt.corrected += len(superseded)
         receipt.new += len(out) - len(superseded)
+
+
+def _identities(fields: Iterable[rules.IdentityFields]) -> dict[int, rules.Identity]:
+    """The `Identity` of each distinct fields tuple of a chunk, by id(): rows of one subject
+    share one tuple, and go on sharing one identity (the resolver looks at each once)."""
+    out: dict[int, rules.Identity] = {}
+    for f in fields:
+        if id(f) not in out:
+            out[id(f)] = rules.Identity._make(f)
+    return out
 
 
 def ingest_file(
