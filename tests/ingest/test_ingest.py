@@ -468,3 +468,64 @@ def test_the_newest_record_gives_the_current_name_and_legal_representative(
                                                   row("5", "厦门甲有限公司", "钱七", "2024-02-05")]))
     view = shown(engine, numbered_uscc(1))
     assert (view["subject"]["name"], view["subject"]["legal_rep"]) == ("厦门甲有限公司", "赵六")
+
+
+# --- references checked once a batch -----------------------------------------------------------
+
+def _orphan_record_refused(engine: Engine) -> bool:
+    """A record naming no subject, written on a pooled connection the usual way."""
+    from sqlalchemy.exc import IntegrityError
+
+    from xinyong.core.db import writing
+
+    try:
+        with writing(engine) as conn:
+            conn.execute(text(
+                "INSERT INTO record (subject_id, source_key, item_code, department, doc_no, version, "
+                "status, decision_date, received_date, batch_id, row_no, catalog_version_id, payload) "
+                "SELECT 987654, 1, 'penalty', 'x', 'x', 1, 'current', '2025-01-01', '2025-01-01', "
+                "id, 0, catalog_version_id, '{}' FROM batch LIMIT 1"))
+    except IntegrityError:
+        return True
+    return False
+
+
+def test_foreign_keys_are_on_again_for_every_write_after_a_batch(engine: Engine,
+                                                                 tmp_path: Path) -> None:
+    """A batch skips SQLite's per-row foreign-key look-ups; the pooled connection it used
+    must not keep that, after a stored batch or a refused one."""
+    ingest(engine, write_csv(tmp_path / "p.csv", [penalty()]))
+    assert _orphan_record_refused(engine)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("行政相对人名称,处罚决定日期\n", encoding="utf-8")
+    with pytest.raises(BadFile):
+        ingest(engine, bad)
+    assert _orphan_record_refused(engine)
+    assert count(engine, "SELECT COUNT(*) FROM record") == 1
+
+
+def test_a_batch_referring_to_a_subject_that_is_not_there_is_rolled_back(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The set-based check that replaces the per-row foreign keys: a defect that hands out a
+    subject id nobody stored (injected here) must fail the batch, not store orphans."""
+    real = subjects.SubjectResolver.resolve
+
+    def broken(self: subjects.SubjectResolver, rows: object) -> dict[str, int]:
+        ids = real(self, rows)  # type: ignore[arg-type]
+        return {k: v + 1000 for k, v in ids.items()}
+
+    monkeypatch.setattr(subjects.SubjectResolver, "resolve", broken)
+    # SQLite: the batch's own check; PostgreSQL keeps its row-by-row foreign keys
+    with pytest.raises(Exception, match="不存在|foreign key"):
+        ingest(engine, write_csv(tmp_path / "p.csv", [penalty()]))
+    assert count(engine, "SELECT COUNT(*) FROM record") == 0
+    assert count(engine, "SELECT COUNT(*) FROM batch") == 0
+
+
+def test_unknown_subjects_names_the_ids_without_a_subject(engine: Engine, tmp_path: Path) -> None:
+    ingest(engine, write_csv(tmp_path / "p.csv", [penalty()]))
+    with engine.connect() as conn:
+        (sid,) = conn.execute(text("SELECT id FROM subject")).one()
+        assert subjects.unknown_subjects(conn, [sid]) == []
+        assert subjects.unknown_subjects(conn, [sid, sid + 5, sid + 9]) == [sid + 5, sid + 9]
+        assert subjects.unknown_subjects(conn, []) == []

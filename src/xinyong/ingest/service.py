@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog, register_version
 from xinyong.core import audit
-from xinyong.core.db import bulk_insert, large_cache, source_keys, utcnow, writing
+from xinyong.core.db import bulk_insert, bulk_writing, large_cache, source_keys, utcnow, writing
 from xinyong.core.errors import BadFile, InvalidInput, NotFound
 from xinyong.core.settings import get_settings
 from xinyong.ingest import rules
@@ -110,6 +110,7 @@ class _Store:
         self.reasons: Counter[str] = Counter()
         self.corrections: list[tuple[int, int, int, str]] = []  # old id, version, subject, doc
         self.days: dict[str, date] = {}
+        self.subject_ids: set[int] = set()  # every subject a stored record refers to
         # Until a department has stored records of this kind there is nothing to correct:
         # skip the look-up of current versions (a first load of a million rows saves seconds).
         self.has_records = conn.execute(text(
@@ -131,6 +132,19 @@ class _Store:
                          for row_no, reasons, raw, _ in chunk.returned])
             for r in chunk.returned:
                 self.report.add(returned_row(r), r[3])
+
+    def verify_references(self) -> None:
+        """What the foreign keys would have checked row by row (`bulk_writing`), once: the
+        batch, its catalog version and every subject its records and names refer to exist.
+        Raises (and the batch is rolled back) if not — a defect, never the department's."""
+        conn = self.conn
+        found = conn.execute(text(
+            "SELECT (SELECT COUNT(*) FROM batch WHERE id = :b) "
+            "+ (SELECT COUNT(*) FROM catalog_version WHERE id = :c)"),
+            {"b": self.receipt.batch, "c": self.catalog_version_id}).scalar_one()
+        missing = subjects.unknown_subjects(conn, self.subject_ids)
+        if found != 2 or missing:
+            raise RuntimeError(f"归集批次引用了不存在的批次、目录版本或主体（{missing[:5]}），已回滚")
 
     def _store(self, ready: list[Ready]) -> None:
         receipt, item = self.receipt, self.item
@@ -154,6 +168,7 @@ class _Store:
                 days[r[2]] = date.fromisoformat(r[2])
         identities = _identities(r[4] for r, _ in keep)
         ids = self.resolver.resolve([(identities[id(r[4])], days[r[2]]) for r, _ in keep])
+        self.subject_ids.update(ids.values())
         received_iso = receipt.received
         out = []
         superseded = []
@@ -232,7 +247,7 @@ def ingest_file(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with writing(engine) as conn, large_cache(conn, settings.ingest_cache_mib):
+        with bulk_writing(engine) as conn, large_cache(conn, settings.ingest_cache_mib):
             catalog_version_id = register_version(conn, catalog)
             batch_id = _open_batch(conn, fmt, encoding, item, department, received, actor,
                                    catalog_version_id, name)
@@ -261,6 +276,7 @@ def ingest_file(
             receipt.rejection_reasons = dict(store.reasons.most_common())
             receipt.finish()
             _close_batch(conn, receipt, str(source))
+            store.verify_references()
             audit.record(conn, actor, "ingest.batch", "batch", batch_id, detail={
                 k: v for k, v in receipt.as_dict().items()
                 if k in ("department", "kind", "filename", "rows", "accepted", "rejected",

@@ -7,7 +7,7 @@ calls them once per few thousand rows, never once per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -181,6 +181,18 @@ def current_versions(conn: Connection, department: str, item_code: str,
             for r in conn.execute(text(sql), {"keys": list_param(conn, list(keys.values()))})
             # the 64-bit key can in principle collide: confirm the identity itself
             if r.department == department and r.item_code == item_code}
+
+
+def unknown_subjects(conn: Connection, ids: Collection[int]) -> list[int]:
+    """Those of `ids` that name no subject (a load that referred to them is broken)."""
+    wanted = set(ids)
+    if not wanted:
+        return []
+    param = {"ids": list_param(conn, list(wanted))}
+    where = " FROM subject WHERE " + in_list(conn, "id", "ids")
+    if conn.execute(text("SELECT COUNT(*)" + where), param).scalar_one() == len(wanted):
+        return []  # the usual answer, without moving the ids back
+    return sorted(wanted - {int(i) for (i,) in conn.execute(text("SELECT id" + where), param)})
 
 
 def store_versions(conn: Connection, rows: Sequence[tuple[Any, ...]],
