@@ -8,7 +8,7 @@ locks) the difference lives here and nowhere else.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -208,22 +208,30 @@ def ensure_schema(engine: Engine) -> None:
 
 
 def bulk_insert(
-    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+    *, utf8: Collection[str] = (),
 ) -> None:
     """Insert many rows inside the caller's transaction by the fastest path each engine has:
-    `executemany` on SQLite, `COPY` on PostgreSQL."""
+    `executemany` on SQLite, `COPY` on PostgreSQL. Values of the `utf8` columns come as
+    UTF-8 bytes for text columns (JSON straight from orjson): SQLite stores them as text
+    without decoding them at all."""
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     cols = ", ".join(columns)
     if is_sqlite(conn):
-        marks = ", ".join("?" * len(columns))
+        marks = ", ".join("CAST(? AS TEXT)" if c in utf8 else "?" for c in columns)
         cur: Any = dbapi.cursor()  # sqlite3 takes any iterable of rows, not only sequences
         cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
         cur.close()
         return
     cursor: Any = dbapi.cursor()  # psycopg's cursor: has copy(); the DB-API protocol does not
+    decode = [i for i, c in enumerate(columns) if c in utf8]
     with cursor, cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
         for row in rows:
+            if decode:
+                row = list(row)
+                for i in decode:
+                    row[i] = row[i].decode()
             copy.write_row(row)
 
 

@@ -158,7 +158,7 @@ class _Store:
         keep: list[tuple[Ready, subjects.CurrentVersion | None]] = []
         for r in ready:
             prev = existing.get(r[1]) if existing else None
-            if prev is not None and prev.payload == r[3]:
+            if prev is not None and prev.payload == r[3].decode():
                 receipt.unchanged += 1
             else:
                 keep.append((r, prev))

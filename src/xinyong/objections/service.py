@@ -237,7 +237,7 @@ def correct_record(conn: Connection, actor: audit.Actor, record_id: int, changes
     subjects.store_versions(conn, [(
         row["source_key"], row["subject_id"], row["item_code"], row["department"], row["doc_no"],
         version, "current", decision.isoformat(), today.isoformat(), row["on_time"], row["batch_id"],
-        row["row_no"], row["catalog_version_id"], orjson.dumps(values).decode(), *window.stored(),
+        row["row_no"], row["catalog_version_id"], orjson.dumps(values), *window.stored(),
         in_force.regime)], [record_id])
     r = Record.__table__
     new_id = int(conn.execute(select(r.c.id).where(r.c.source_key == row["source_key"],

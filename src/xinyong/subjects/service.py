@@ -197,13 +197,14 @@ def unknown_subjects(conn: Connection, ids: Collection[int]) -> list[int]:
 
 def store_versions(conn: Connection, rows: Sequence[tuple[Any, ...]],
                    superseded: Sequence[int]) -> None:
-    """Write new record versions (tuples in RECORD_COLUMNS order), retiring the ones they
-    replace. The old version stays in the store as history."""
+    """Write new record versions (tuples in RECORD_COLUMNS order, the payload as the UTF-8
+    bytes of its JSON), retiring the ones they replace. The old version stays in the store
+    as history."""
     if superseded:
         conn.execute(text("UPDATE record SET status = 'superseded' WHERE id = :id"),
                      [{"id": i} for i in superseded])
     if rows:
-        bulk_insert(conn, "record", RECORD_COLUMNS, rows)
+        bulk_insert(conn, "record", RECORD_COLUMNS, rows, utf8=("payload",))
 
 
 # Statements the portal runs on every subject page, built once (building them cost more than
