@@ -54,7 +54,7 @@ def test_audit_chain_verifies_and_detects_an_edited_or_deleted_event(engine: Eng
 
 
 @given(st.text(max_size=20), st.text(max_size=10), st.lists(st.text(max_size=40), max_size=5))
-def test_source_keys_of_many_equal_one_by_one(department: str, item: str,
-                                             docs: list[str]) -> None:
-    assert db.source_keys(department, item, docs) == [db.source_key(department, item, d)
-                                                      for d in docs]
+def test_source_keys_with_the_prefix_hashed_once_equal_one_by_one(department: str, item: str,
+                                                                 docs: list[str]) -> None:
+    key = db.source_key_of(department, item)
+    assert [key(d) for d in docs] == [db.source_key(department, item, d) for d in docs]

@@ -8,7 +8,7 @@ locks) the difference lives here and nowhere else.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -257,16 +257,16 @@ def source_key(*parts: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def source_keys(department: str, item_code: str, doc_nos: Iterable[str]) -> list[int]:
-    """`source_key(department, item_code, doc_no)` of many documents, hashing the shared
-    prefix once."""
+def source_key_of(department: str, item_code: str) -> Callable[[str], int]:
+    """`source_key(department, item_code, doc_no)` as a function of the document number,
+    the shared prefix hashed once."""
     base = hashlib.blake2b(f"{department}\x1f{item_code}\x1f".encode(), digest_size=8)
-    out = []
-    for doc in doc_nos:
+
+    def key(doc: str) -> int:
         h = base.copy()
         h.update(doc.encode())
-        out.append(int.from_bytes(h.digest(), "big", signed=True))
-    return out
+        return int.from_bytes(h.digest(), "big", signed=True)
+    return key
 
 
 def lock_for_append(conn: Connection, name: str) -> None:

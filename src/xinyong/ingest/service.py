@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog, register_version
 from xinyong.core import audit
-from xinyong.core.db import bulk_insert, bulk_writing, large_cache, source_keys, utcnow, writing
+from xinyong.core.db import bulk_insert, bulk_writing, large_cache, utcnow, writing
 from xinyong.core.errors import BadFile, InvalidInput, NotFound
 from xinyong.core.settings import get_settings
 from xinyong.ingest import rules
@@ -149,12 +149,8 @@ class _Store:
     def _store(self, ready: list[Ready]) -> None:
         receipt, item = self.receipt, self.item
         department = receipt.department
-        # The source key is computed here, not while preparing: this process has time to spare
-        # while the other one reads and validates the next chunk.
-        docs = [r[1] for r in ready]
-        keys = dict(zip(docs, source_keys(department, item.code, docs), strict=True))
-        existing = subjects.current_versions(self.conn, department, item.code, keys
-                                             ) if self.has_records else {}
+        existing = subjects.current_versions(self.conn, department, item.code,
+                                             {r[1]: r[7] for r in ready}) if self.has_records else {}
         keep: list[tuple[Ready, subjects.CurrentVersion | None]] = []
         for r in ready:
             prev = existing.get(r[1]) if existing else None
@@ -174,7 +170,7 @@ class _Store:
         superseded = []
         on_time = late = 0
         regime = self.regime
-        for (row_no, doc_no, decision, payload, identity, timely, window), prev in keep:
+        for (row_no, doc_no, decision, payload, identity, timely, window, key), prev in keep:
             subject_id = ids[identities[id(identity)].key]
             if prev is None:
                 version = 1
@@ -188,7 +184,7 @@ class _Store:
                 timely = prev.on_time
                 superseded.append(prev.id)
                 self.corrections.append((prev.id, version, subject_id, doc_no))
-            out.append((keys[doc_no], subject_id, item.code, department, doc_no, version, "current",
+            out.append((key, subject_id, item.code, department, doc_no, version, "current",
                         decision, received_iso, timely, receipt.batch, row_no,
                         self.catalog_version_id, payload, *window, regime))
         subjects.store_versions(self.conn, out, superseded)
