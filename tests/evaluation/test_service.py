@@ -336,3 +336,48 @@ def test_a_publicity_recompute_forces_a_full_run(engine: Engine, tmp_path: Path)
     again = service.evaluate(engine, STAFF)
     assert again.mode == "full" and again.evaluated == 4
     assert service.evaluate(engine, STAFF).mode == "incremental"
+
+
+def test_a_record_committed_after_a_later_one_is_not_missed_by_incremental_runs(
+        engine: Engine, tmp_path: Path) -> None:
+    """Ids are handed out at insert, not at commit: a write still in flight may hold a lower
+    id than one committed after it. A run must wait for it (PostgreSQL: the watched tables'
+    SHARE locks; SQLite: the write lock) rather than take the later id as its watermark and
+    never look at the earlier row again."""
+    import threading
+
+    from sqlalchemy import Date, bindparam, text
+
+    store(engine, tmp_path)
+    assert service.evaluate(engine, STAFF).mode == "full"
+    add = text(
+        "INSERT INTO record (subject_id, source_key, item_code, department, doc_no, version, status, "
+        "decision_date, received_date, on_time, batch_id, row_no, catalog_version_id, payload, "
+        "publicity_tier, published, publicity_start, publicity_end, publicity_regime) "
+        "SELECT subject_id, source_key + :k, 'penalty', :dept, doc_no || :k, 1, 'current', :day, "
+        "received_date, on_time, batch_id, row_no, catalog_version_id, payload, '一般', published, "
+        "publicity_start, publicity_end, publicity_regime FROM record "
+        "WHERE subject_id = (SELECT id FROM subject WHERE uscc = :code) AND item_code = 'licence'"
+    ).bindparams(bindparam("day", type_=Date()))
+    day = TODAY - timedelta(days=2)
+    late = engine.connect()
+    slow = late.begin()  # the in-flight write: subject 2 gets a penalty (A → B), not committed
+    late.execute(add, {"k": 7001, "dept": MARKET, "day": day, "code": numbered_uscc(2)})
+    done: list[Any] = []
+    runner = threading.Thread(target=lambda: done.append(service.evaluate(engine, STAFF)))
+    try:
+        if engine.dialect.name != "sqlite":  # a later write commits first (one writer on SQLite)
+            with writing(engine) as conn:
+                conn.execute(add, {"k": 7002, "dept": MARKET, "day": day, "code": numbered_uscc(5)})
+        runner.start()
+        runner.join(timeout=3)
+        assert runner.is_alive(), "the run did not wait for the write in flight"
+    finally:
+        slow.commit()
+        late.close()
+    runner.join(timeout=60)
+    assert done and done[0].mode == "incremental"
+    service.evaluate(engine, STAFF)  # whatever the first run saw, the next must catch up
+    got = results(engine)
+    assert values(got[numbered_uscc(2)])["penalties_12m"][0] == 1
+    assert got[numbered_uscc(2)]["grade"] == "B"

@@ -10,7 +10,8 @@ from datetime import date
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from xinyong.core import audit
 from xinyong.core.audit import AuditEvent
@@ -205,6 +206,44 @@ def _recomputed_since(conn: Connection, audit_watermark: int | None) -> bool:
         is not None
 
 
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout ran out
+# How long one attempt to lock a watched table waits (PostgreSQL) before it lets the writers
+# queued behind it through and tries again.
+SETTLE_LOCK_TIMEOUT = "2s"
+
+
+def _settled_watermarks(engine: Engine, waiting: Callable[[], None] | None
+                        ) -> tuple[int, int, int] | None:
+    """PostgreSQL: watermarks below which every row is committed. Ids come from sequences,
+    handed out when a row is inserted, not when its transaction commits: an ingest in flight
+    may hold a lower id than the highest committed one, and a run that took the highest as its
+    watermark would never look at that row again. Taking a table's SHARE lock waits for every
+    transaction writing to it, and every id handed out before belongs to one of them; so the
+    highest id read under the lock is settled. Each table is locked alone, in its own short
+    transaction (no lock is held while waiting for another: no deadlock), and an attempt that
+    waits longer than SETTLE_LOCK_TIMEOUT gives up and retries, so that writers queued behind
+    it are not held up by a long ingest. None on SQLite: one writer at a time, and the run's
+    own write transaction reads settled watermarks."""
+    if engine.dialect.name == "sqlite":
+        return None
+    marks = []
+    for table in sql.WATCHED:
+        while True:
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f"SET LOCAL lock_timeout = '{SETTLE_LOCK_TIMEOUT}'"))
+                    conn.execute(text(f"LOCK TABLE {table.name} IN SHARE MODE"))
+                    marks.append(sql.watermark(conn, table))
+                break
+            except OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                    raise
+                if waiting is not None:
+                    waiting()
+    record, entry, event = marks
+    return record, entry, event
+
+
 def evaluate(engine: Engine, actor: audit.Actor, *, scorecard: str = "public",
              as_of: date | None = None, full: bool = False,
              progress: Progress | None = None) -> RunSummary:
@@ -219,6 +258,8 @@ def evaluate(engine: Engine, actor: audit.Actor, *, scorecard: str = "public",
     industries = rules.load_industries()
     day = check_as_of(as_of or date.today())
     fingerprint = rules_hash(card, industries)
+    settled = _settled_watermarks(engine, None if progress is None
+                                  else lambda: progress("等待进行中的写入（归集等）完成", 0, 1))
     with writing(engine) as conn:
         # one run of a scorecard at a time: two would replace the same results
         lock_for_append(conn, f"evaluation:{card.code}")
@@ -231,7 +272,7 @@ def evaluate(engine: Engine, actor: audit.Actor, *, scorecard: str = "public",
         incremental = (not full and last is not None and last["version"] == card.version
                        and last["as_of"] == day and last["rules_hash"] == fingerprint
                        and not _recomputed_since(conn, last["audit_watermark"]))
-        marks = sql.watermarks(conn)
+        marks = settled or sql.watermarks(conn)
         started = utcnow()
         inserted = conn.execute(insert(RUN).values(
             scorecard=card.code, version=card.version, as_of=day,

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, Date, DateTime, bindparam, func, select, text
+from sqlalchemy import Connection, Date, DateTime, Table, bindparam, func, select, text
 from sqlalchemy.sql.elements import TextClause
 
 from xinyong.core.audit import AuditEvent
@@ -45,11 +45,19 @@ DAYS_PER_YEAR = 365  # record_years: whole years = days // 365
 REVISION = 2
 
 
+# The tables whose ids are a run's watermarks.
+WATCHED: tuple[Table, ...] = tuple(cast(Table, m.__table__) for m in (Record, ListEntry, AuditEvent))
+
+
+def watermark(conn: Connection, table: Any) -> int:
+    """The highest id of a watched table now."""
+    return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+
+
 def watermarks(conn: Connection) -> tuple[int, int, int]:
     """The highest record, list entry and audit event ids now: what a run has seen."""
-    def top(column: Any) -> int:
-        return int(conn.execute(select(func.coalesce(func.max(column), 0))).scalar_one())
-    return (top(Record.__table__.c.id), top(ListEntry.__table__.c.id), top(AuditEvent.__table__.c.id))
+    record, entry, event = (watermark(conn, t) for t in WATCHED)
+    return record, entry, event
 
 
 class _Params:
