@@ -516,7 +516,7 @@ def test_a_batch_referring_to_a_subject_that_is_not_there_is_rolled_back(
 
     monkeypatch.setattr(subjects.SubjectResolver, "resolve", broken)
     # SQLite: the batch's own check; PostgreSQL keeps its row-by-row foreign keys
-    with pytest.raises(Exception, match="不存在|foreign key"):
+    with pytest.raises(Exception, match=r"不存在|foreign key"):
         ingest(engine, write_csv(tmp_path / "p.csv", [penalty()]))
     assert count(engine, "SELECT COUNT(*) FROM record") == 0
     assert count(engine, "SELECT COUNT(*) FROM batch") == 0
