@@ -120,6 +120,18 @@ def _plan_row(conn: Connection, plan_id: int, *, lock: bool = False) -> Any:
     return row
 
 
+def _open_plan(conn: Connection, plan_id: int, principal: Principal | None, refusal: str) -> Any:
+    """The plan's row, locked, when it is still to be drawn and the principal's department
+    may act on it; otherwise the refusal (what cannot be done) after its status."""
+    row = _plan_row(conn, plan_id, lock=True)
+    if principal is not None:
+        _own(principal, row)
+    if row.status != "created":
+        raise InvalidInput(f"抽查计划 {plan_id} {STATUS_NAMES[row.status]}，{refusal}",
+                           code="plan_not_open")
+    return row
+
+
 def stored_plan(row: Any) -> rules.Plan:
     """A stored plan's parameters as a `rules.Plan` (as checked when it was created)."""
     p = orjson.loads(row.parameters)
@@ -164,12 +176,7 @@ def draw_plan(conn: Connection, actor: audit.Actor, plan_id: int, *, principal: 
     """Draw a `created` plan: take the population, fix the seed (the plan's, the one given, or
     a new random one from `secrets`), store the published inputs and the sample, audit.
     Returns `{"plan", "seed", "sample": [{"subject", "grade", "inspectors"}]}`."""
-    row = _plan_row(conn, plan_id, lock=True)
-    if principal is not None:
-        _own(principal, row)
-    if row.status != "created":
-        raise InvalidInput(f"抽查计划 {plan_id} {STATUS_NAMES[row.status]}，不能再次抽取",
-                           code="plan_not_open")
+    row = _open_plan(conn, plan_id, principal, "不能再次抽取")
     plan = stored_plan(row)
     if seed is not None and not rules.SEED.fullmatch(seed):
         raise InvalidInput("随机种子应为 1 到 128 个英文字母、数字或 _ . -", code="bad_seed")
@@ -216,12 +223,7 @@ def create_and_draw(engine: Engine, actor: audit.Actor, raw: Mapping[str, Any]) 
 def cancel(conn: Connection, actor: audit.Actor, plan_id: int, reason: str, *,
            principal: Principal | None = None) -> None:
     """Withdraw a plan before its draw, with a reason; a drawn plan stays as published."""
-    row = _plan_row(conn, plan_id, lock=True)
-    if principal is not None:
-        _own(principal, row)
-    if row.status != "created":
-        raise InvalidInput(f"抽查计划 {plan_id} {STATUS_NAMES[row.status]}，只有待抽取的计划可以撤销",
-                           code="plan_not_open")
+    _open_plan(conn, plan_id, principal, "只有待抽取的计划可以撤销")
     text = reason.strip()
     if not text:
         raise InvalidInput("请说明撤销理由", code="reason_required")
