@@ -5,6 +5,7 @@ from xinyong.catalog.models import CatalogVersion
 from xinyong.check.models import CheckFeedback, CheckLog
 from xinyong.core.audit import AuditEvent
 from xinyong.core.db import Base
+from xinyong.departments.models import Department
 from xinyong.evaluation.models import EvaluationChange, EvaluationResult, EvaluationRun
 from xinyong.exchange.models import OutboundEvent
 from xinyong.ingest.models import Batch, Rejection
@@ -34,6 +35,7 @@ __all__ = [
     "CatalogVersion",
     "CheckFeedback",
     "CheckLog",
+    "Department",
     "EvaluationChange",
     "EvaluationResult",
     "EvaluationRun",

@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from xinyong.core import audit
+from xinyong.core.db import writing
 from xinyong.core.errors import BadFile, InvalidInput
 from xinyong.core.settings import get_settings
+from xinyong.departments import service as departments
 from xinyong.ingest import service
 from xinyong.subjects import service as subjects
 from xinyong.subjects.models import Record, Subject
@@ -76,15 +78,15 @@ def test_json_lines_with_field_codes_as_keys(engine: Engine, tmp_path: Path) -> 
                "CF_XDR_SHXYM": numbered_uscc(5), "CF_WSH": "厦罚〔2025〕5号",
                "CF_WFXW": "无证经营", "CF_SY": "事实", "CF_YJ": "依据", "CF_CFLB": "罚款",
                "CF_NR": "罚款", "CF_NR_FK": 1.5, "CF_JDRQ": "2025年1月24日",
-               "CF_YXQ": "2025/12/31", "CF_CFJG": "机关", "CF_CFJGDM": penalty()["处罚机关统一社会信用代码"],
-               "CF_SJLY": "机关", "CF_SJLYDM": penalty()["处罚机关统一社会信用代码"]}
+               "CF_YXQ": "2025/12/31", "CF_CFJG": DEPT, "CF_CFJGDM": penalty()["处罚机关统一社会信用代码"],
+               "CF_SJLY": DEPT, "CF_SJLYDM": penalty()["处罚机关统一社会信用代码"]}
     r = ingest(engine, write_jsonl(tmp_path / "p.jsonl", [by_code]))
     assert (r.format, r.accepted, r.rejected) == ("jsonl", 1, 0)
 
 
 def test_kind_is_detected_from_headers_and_unknown_columns_reported(
         engine: Engine, tmp_path: Path) -> None:
-    row = licence(**{"经办人": "赵六"})
+    row = licence(**{"经办人": "赵六", "许可机关": DEPT, "数据来源单位": DEPT})
     r = ingest(engine, write_csv(tmp_path / "l.csv", [row]), received=date(2025, 3, 5))
     assert r.kind == "licence"
     assert r.unknown_columns == ["经办人"]
@@ -265,9 +267,10 @@ def test_changed_row_becomes_a_new_version_keeping_the_old(engine: Engine,
 
 def test_same_document_number_from_another_department_is_another_record(
         engine: Engine, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "p.csv", [penalty()])
-    ingest(engine, path)
-    r = ingest(engine, path, department="厦门市生态环境局")
+    ingest(engine, write_csv(tmp_path / "p.csv", [penalty()]))
+    other = "厦门市生态环境局"
+    path = write_csv(tmp_path / "q.csv", [penalty(处罚机关=other, 数据来源单位=other)])
+    r = ingest(engine, path, department=other)
     assert r.new == 1
     assert count(engine, "SELECT COUNT(*) FROM record WHERE status = 'current'") == 2
 
@@ -329,7 +332,9 @@ def test_quality_report_per_department_and_month(engine: Engine, tmp_path: Path)
     rows = [penalty(**{"行政处罚决定书文号": f"罚〔2025〕{i}号"}) for i in range(3)]
     rows.append(penalty(**{"行政处罚决定书文号": "罚〔2025〕9号", "处罚类别": "罚没"}))
     ingest(engine, write_csv(tmp_path / "p.csv", rows))
-    ingest(engine, write_csv(tmp_path / "q.csv", [penalty(**{"行政处罚决定书文号": "X1"})]),
+    tax_row = penalty(**{"行政处罚决定书文号": "X1", "处罚机关": "厦门市税务局",
+                         "数据来源单位": "厦门市税务局"})
+    ingest(engine, write_csv(tmp_path / "q.csv", [tax_row]),
            department="厦门市税务局", received=date(2025, 3, 20))
     with engine.connect() as conn:
         report = service.quality(conn)
@@ -425,6 +430,9 @@ def test_parallel_preparation_gives_the_same_batch_as_in_process(
             returned = [(int(x["行号"]), x["错误原因"]) for x in csv.DictReader(f)]
         return r, returned
 
+    with writing(engine) as conn:  # two departments, one file: both report for its authority
+        for name in ("甲部门", "乙部门"):
+            departments.register(conn, audit.SYSTEM, name, reports_for=[DEPT])
     serial, serial_returned = run(False, "甲部门")
     parallel, parallel_returned = run(True, "乙部门")
     assert (parallel.rows, parallel.new, parallel.rejected) == (40, 37, 3)

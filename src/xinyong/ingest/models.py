@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.core.db import Base, BigId
@@ -32,6 +32,8 @@ class Batch(Base):
     new: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     corrected: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # rows identical to an older version of their record: returned, nothing changed
+    stale: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     on_time: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     late: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # JSON: {"reason_code": count}, and the source columns no field took.
@@ -49,3 +51,7 @@ class Rejection(Base):
     row_no: Mapped[int] = mapped_column(Integer, nullable=False)
     reasons: Mapped[str] = mapped_column(Text, nullable=False)  # JSON list of {field, code, message}
     raw: Mapped[str] = mapped_column(Text, nullable=False)  # JSON list of the row's cells
+    # For a valid row refused only as an in-batch duplicate: its record's source key and its
+    # payload's hash, so sending the refused row again is known as stale, not a correction.
+    source_key: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    payload_hash: Mapped[int | None] = mapped_column(BigInteger)

@@ -24,13 +24,23 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog, register_version
 from xinyong.core import audit
-from xinyong.core.db import bulk_insert, bulk_writing, large_cache, utcnow, writing
+from xinyong.core.db import (
+    bulk_insert,
+    bulk_writing,
+    in_list,
+    large_cache,
+    list_param,
+    utcnow,
+    writing,
+)
 from xinyong.core.errors import BadFile, InvalidInput, NotFound
 from xinyong.core.settings import get_settings
+from xinyong.departments import rules as dept_rules
+from xinyong.departments import service as departments
 from xinyong.ingest import rules
 from xinyong.ingest.error_report import ErrorReport
 from xinyong.ingest.models import Batch
-from xinyong.ingest.prepare import Chunk, Plan, Ready, prepared, returned_row
+from xinyong.ingest.prepare import Chunk, Plan, Ready, Returned, prepared, returned_row
 from xinyong.ingest.readers import Table, open_table
 from xinyong.publicity import service as publicity
 from xinyong.subjects import service as subjects
@@ -57,10 +67,12 @@ class Receipt:
     new: int = 0
     corrected: int = 0
     unchanged: int = 0
+    stale: int = 0  # identical to an older version of their record: returned, nothing changed
     on_time: int = 0
     late: int = 0
     blank_rows: int = 0
     backfill: bool = False
+    correction: bool = False  # the department marked the file as correcting current versions
     compliance_rate: float | None = None
     timeliness_rate: float | None = None
     unknown_columns: list[str] = field(default_factory=list)
@@ -72,12 +84,17 @@ class Receipt:
 
     def finish(self) -> None:
         self.accepted = self.new + self.corrected + self.unchanged
-        self.compliance_rate = _rate(self.accepted, self.rows)
+        self.compliance_rate = _compliance(self.rows, self.accepted, self.stale)
         self.timeliness_rate = _rate(self.on_time, self.on_time + self.late)
 
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 6) if whole else None
+
+
+def _compliance(rows: int, accepted: int, stale: int) -> float | None:
+    """合规率: the share of rows that were valid. A stale row is valid, only old."""
+    return _rate(accepted + stale, rows)
 
 
 def resolve_item(table: Table, kind: str | None) -> Item:
@@ -99,8 +116,12 @@ class _Store:
     resolves subjects, writes new versions and returned rows."""
 
     def __init__(self, conn: Connection, item: Item, receipt: Receipt,
-                 catalog_version_id: int, report: ErrorReport, regime: str) -> None:
+                 catalog_version_id: int, report: ErrorReport, regime: str,
+                 columns: dict[str, int], width: int) -> None:
         self.conn = conn
+        self.columns = columns  # field -> column of the file, to return stale rows as sent
+        self.width = width
+        self.key_label = item.field(item.key_field).label  # type: ignore[union-attr]
         self.regime = regime
         self.report = report
         self.item = item
@@ -123,14 +144,17 @@ class _Store:
         receipt.blank_rows += chunk.blank_rows
         receipt.rejected += len(chunk.returned)
         self.reasons.update(chunk.reasons)
+        returned = chunk.returned
         if chunk.ready:
-            self._store(chunk.ready)
-        if chunk.returned:
+            stale = self._store(chunk.ready)
+            if stale:
+                returned = sorted(returned + stale)
+        if returned:
             batch = receipt.batch
-            bulk_insert(self.conn, "rejection", ("batch_id", "row_no", "reasons", "raw"),
-                        [(batch, row_no, reasons, raw)
-                         for row_no, reasons, raw, _ in chunk.returned])
-            for r in chunk.returned:
+            bulk_insert(self.conn, "rejection", REJECTION_COLUMNS,
+                        [(batch, row_no, reasons, raw, key, digest)
+                         for row_no, reasons, raw, _, key, digest in returned])
+            for r in returned:
                 self.report.add(returned_row(r), r[3])
 
     def verify_references(self) -> None:
@@ -146,7 +170,8 @@ class _Store:
         if found != 2 or missing:
             raise RuntimeError(f"归集批次引用了不存在的批次、目录版本或主体（{missing[:5]}），已回滚")
 
-    def _store(self, ready: list[Ready]) -> None:
+    def _store(self, ready: list[Ready]) -> list[Returned]:
+        """Store the chunk's valid rows; returns the stale ones, to be sent back."""
         receipt, item = self.receipt, self.item
         department = receipt.department
         existing = subjects.current_versions(self.conn, department, item.code,
@@ -158,6 +183,9 @@ class _Store:
                 receipt.unchanged += 1
             else:
                 keep.append((r, prev))
+        stale: list[Returned] = []
+        if existing and not receipt.correction:
+            keep, stale = self._without_stale(keep)
         days = self.days
         for r, _ in keep:
             if r[2] not in days:
@@ -170,7 +198,8 @@ class _Store:
         superseded = []
         on_time = late = 0
         regime = self.regime
-        for (row_no, doc_no, decision, payload, identity, timely, window, key), prev in keep:
+        for (row_no, doc_no, decision, payload, identity, timely, window, key, digest), prev \
+                in keep:
             subject_id = ids[identities[id(identity)].key]
             if prev is None:
                 version = 1
@@ -186,12 +215,92 @@ class _Store:
                 self.corrections.append((prev.id, version, subject_id, doc_no))
             out.append((key, subject_id, item.code, department, doc_no, version, "current",
                         decision, received_iso, timely, receipt.batch, row_no,
-                        self.catalog_version_id, payload, *window, regime))
-        subjects.store_versions(self.conn, out, superseded)
+                        self.catalog_version_id, payload, *window, regime, digest))
+        subjects.store_versions(self.conn, out, superseded, subjects.HASHED_RECORD_COLUMNS)
         receipt.on_time += on_time
         receipt.late += late
         receipt.corrected += len(superseded)
         receipt.new += len(out) - len(superseded)
+        receipt.stale += len(stale)
+        return stale
+
+    def _without_stale(self, keep: list[tuple[Ready, subjects.CurrentVersion | None]]
+                       ) -> tuple[list[tuple[Ready, subjects.CurrentVersion | None]],
+                                  list[Returned]]:
+        """Split the would-be corrections from the stale rows: those identical to an older
+        version of their record, or to a row of it already refused as an in-batch duplicate.
+        Two queries for the chunk, comparing payload hashes in SQL."""
+        changed = [(r, prev) for r, prev in keep if prev is not None]
+        if not changed:
+            return keep, []
+        keys = [r[7] for r, _ in changed]
+        hashes = [r[8] for r, _ in changed]
+        older: dict[tuple[int, int], int] = {}
+        unhashed: dict[int, list[tuple[int, str]]] = {}
+        for key, version, digest, payload in subjects.earlier_versions(self.conn, keys, hashes):
+            if digest is not None:
+                older[(key, digest)] = max(version, older.get((key, digest), 0))
+            elif payload is not None:
+                unhashed.setdefault(key, []).append((version, payload))
+        refused = _refused_duplicates(self.conn, keys, hashes)
+        if not older and not unhashed and not refused:
+            return keep, []
+        out: list[tuple[Ready, subjects.CurrentVersion | None]] = []
+        stale: list[Returned] = []
+        for r, prev in keep:
+            why = None if prev is None else self._stale_reason(r, prev, older, unhashed, refused)
+            if why is None:
+                out.append((r, prev))
+            else:
+                self.reasons["stale"] += 1
+                stale.append(self._returned(r, why))
+        return out, stale
+
+    def _stale_reason(self, r: Ready, prev: subjects.CurrentVersion,
+                      older: dict[tuple[int, int], int], unhashed: dict[int, list[tuple[int, str]]],
+                      refused: dict[tuple[int, int], tuple[int, int]]) -> str | None:
+        key, digest = r[7], r[8]
+        version = older.get((key, digest))
+        if version is None and key in unhashed:
+            text_ = r[3].decode()
+            version = max((v for v, p in unhashed[key] if p == text_), default=None)
+        label, doc = self.key_label, r[1]
+        hint = "本行未入库、记录未改变；如确需以本行内容更正现行版本，请按“更正现行版本”方式重新报送"
+        if version is not None:
+            return (f"“{label}”{doc}：本行与该记录已被更正的第{version}版相同"
+                    f"（现行为第{prev.version}版），是过时数据；{hint}")
+        seen = refused.get((key, digest))
+        if seen is not None:
+            return (f"“{label}”{doc}：本行与批次{seen[0]}第{seen[1]}行相同，该行已因文书号重复"
+                    f"被退回，是过时数据；{hint}")
+        return None
+
+    def _returned(self, r: Ready, why: str) -> Returned:
+        """A stale row as returned: its cells rebuilt from the validated values (what was
+        read, in its columns), and the reason."""
+        values = orjson.loads(r[3])
+        cells = [""] * self.width
+        for name, value in values.items():
+            column = self.columns.get(name)
+            if column is not None:
+                cells[column] = value
+        reasons = orjson.dumps([{"field": self.key_label, "code": "stale", "message": why}])
+        return (r[0], reasons.decode(), orjson.dumps(cells).decode(), why, None, None)
+
+
+REJECTION_COLUMNS = ("batch_id", "row_no", "reasons", "raw", "source_key", "payload_hash")
+
+
+def _refused_duplicates(conn: Connection, keys: list[int], hashes: list[int]
+                        ) -> dict[tuple[int, int], tuple[int, int]]:
+    """(source key, payload hash) of rows refused as in-batch duplicates → (batch, row)."""
+    sql = ("SELECT source_key, payload_hash, batch_id, row_no FROM rejection WHERE "
+           + in_list(conn, "source_key", "keys") + " AND " + in_list(conn, "payload_hash", "hashes"))
+    found: dict[tuple[int, int], tuple[int, int]] = {}
+    for key, digest, batch, row in conn.execute(text(sql), {
+            "keys": list_param(conn, keys), "hashes": list_param(conn, hashes)}):
+        found.setdefault((int(key), int(digest)), (int(batch), int(row)))
+    return found
 
 
 def _identities(fields: Iterable[rules.IdentityFields]) -> dict[int, rules.Identity]:
@@ -215,15 +324,25 @@ def ingest_file(
     progress: Progress | None = None,
     filename: str | None = None,
     backfill: bool = False,
+    correction: bool = False,
+    registered_only: bool = False,
 ) -> Receipt:
     """Ingest one file for one department as one batch and return its receipt.
 
+    The department is looked up in the registry (by name or alias; the batch is stored under
+    its registered name); rows whose deciding body or source unit is not the department or a
+    body it reports for are returned. With `registered_only` (what the web edges pass) a
+    department not in the registry is refused; otherwise (the platform's own loads) it stands
+    for itself alone. The command line registers a new department before it loads.
+
     `backfill` marks historical data loaded when a platform goes live (历史数据补录): its
     records are stored as usual, but their timeliness is not assessed — it was never the
-    department's to meet."""
-    department = department.strip()
-    if not department:
-        raise InvalidInput("必须指明报送部门（--department）")
+    department's to meet.
+
+    `correction` marks the file as correcting the current versions: a row identical to an
+    older version of its record then becomes a new version (it restores old values on
+    purpose) instead of being returned as stale."""
+    department = dept_rules.clean_name(department)
     received = received or date.today()
     settings = get_settings()
     catalog = current_catalog()
@@ -244,6 +363,12 @@ def ingest_file(
     gc.disable()
     try:
         with bulk_writing(engine) as conn, large_cache(conn, settings.ingest_cache_mib):
+            registry = departments.registry(conn)
+            found = registry.find(department)
+            if found is None and registered_only:
+                departments.require(conn, department)  # raises, naming the department
+            department = found.name if found is not None else department
+            bodies = registry.bodies(department, item.code)
             catalog_version_id = register_version(conn, catalog)
             batch_id = _open_batch(conn, fmt, encoding, item, department, received, actor,
                                    catalog_version_id, name)
@@ -253,12 +378,14 @@ def ingest_file(
             shutil.copyfile(path, source)
             receipt = Receipt(batch_id, department, item.code, item.name, name, fmt, encoding,
                               received.isoformat(), catalog.version, backfill=backfill,
+                              correction=correction,
                               unknown_columns=list(header_map.unknown))
             report = ErrorReport(table, folder / "errors")
-            store = _Store(conn, item, receipt, catalog_version_id, report, rules_in_force.regime)
+            store = _Store(conn, item, receipt, catalog_version_id, report, rules_in_force.regime,
+                           header_map.columns, len(table.header))
             plan = Plan(source, department, item.code, catalog, received,
                         settings.ingest_chunk_rows, not backfill, rules_in_force,
-                        settings.ingest_parallel_bytes, settings.ingest_workers)
+                        settings.ingest_parallel_bytes, settings.ingest_workers, bodies)
             try:
                 for chunk in prepared(plan):
                     store.chunk(chunk)
@@ -276,7 +403,8 @@ def ingest_file(
             audit.record(conn, actor, "ingest.batch", "batch", batch_id, detail={
                 k: v for k, v in receipt.as_dict().items()
                 if k in ("department", "kind", "filename", "rows", "accepted", "rejected",
-                         "new", "corrected", "unchanged", "on_time", "late", "backfill")})
+                         "new", "corrected", "unchanged", "stale", "on_time", "late", "backfill",
+                         "correction")})
             for old_id, version, subject_id, doc_no in store.corrections:
                 audit.record(conn, actor, "record.corrected", "record", old_id,
                              subject_id=subject_id,
@@ -304,7 +432,7 @@ def _close_batch(conn: Connection, r: Receipt, source: str) -> None:
     conn.execute(update(Batch).where(Batch.id == r.batch).values(
         source_path=source, error_report=r.error_report, rows=r.rows, accepted=r.accepted,
         rejected=r.rejected, new=r.new, corrected=r.corrected, unchanged=r.unchanged,
-        on_time=r.on_time, late=r.late,
+        stale=r.stale, on_time=r.on_time, late=r.late,
         rejection_reasons=orjson.dumps(r.rejection_reasons).decode(),
         unknown_columns=orjson.dumps(r.unknown_columns, option=orjson.OPT_NON_STR_KEYS
                                      ).decode()))
@@ -325,13 +453,13 @@ def submit(engine: Engine, path: Path, department: str, **options: Any) -> Recei
 
 BATCH_VIEW = ("id", "department", "item_code", "filename", "format", "encoding", "received_date",
               "submitted_at", "submitted_by", "rows", "accepted", "rejected", "new", "corrected",
-              "unchanged", "on_time", "late")
+              "unchanged", "stale", "on_time", "late")
 
 
 def batch_view(row: Any) -> dict[str, Any]:
     """A batch as the edges show it: its receipt figures, never the server's file paths."""
     out = {k: row[k] for k in BATCH_VIEW}
-    out["compliance_rate"] = _rate(row["accepted"], row["rows"])
+    out["compliance_rate"] = _compliance(row["rows"], row["accepted"], row["stale"])
     out["timeliness_rate"] = _rate(row["on_time"], row["on_time"] + row["late"])
     out["has_error_report"] = bool(row["error_report"])
     reasons = row["rejection_reasons"]
@@ -361,10 +489,10 @@ def department_summary(conn: Connection, *, since: date,
     where = "WHERE received_date >= :since" + (" AND department = :department" if department else "")
     rows = conn.execute(text(
         "SELECT department, COUNT(*) AS batches, SUM(rows) AS rows, SUM(accepted) AS accepted, "
-        "SUM(rejected) AS rejected, SUM(on_time) AS on_time, SUM(late) AS late "
-        f"FROM batch {where} GROUP BY department ORDER BY department"),
+        "SUM(rejected) AS rejected, SUM(stale) AS stale, SUM(on_time) AS on_time, "
+        f"SUM(late) AS late FROM batch {where} GROUP BY department ORDER BY department"),
         {"since": since, "department": department}).mappings()
-    return [{**r, "compliance_rate": _rate(r["accepted"], r["rows"]),
+    return [{**r, "compliance_rate": _compliance(r["rows"], r["accepted"], r["stale"]),
              "timeliness_rate": _rate(r["on_time"], r["on_time"] + r["late"])} for r in rows]
 
 
@@ -406,26 +534,27 @@ def quality(conn: Connection, *, department: str | None = None,
     if month is not None and not _is_month(month):
         raise InvalidInput(f"月份“{month}”格式应为 YYYY-MM")
     rows = conn.execute(text(
-        "SELECT department, received_date, rows, accepted, rejected, on_time, late, "
+        "SELECT department, received_date, rows, accepted, rejected, stale, on_time, late, "
         "rejection_reasons FROM batch ORDER BY department, received_date")).all()
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for dep, rec, n, acc, rej, ot, late, reasons in rows:
+    for dep, rec, n, acc, rej, stale, ot, late, reasons in rows:
         m = str(rec)[:7]
         if (department and dep != department) or (month and m != month):
             continue
         g = groups.setdefault((dep, m), {"department": dep, "month": m, "batches": 0,
                                          "rows": 0, "accepted": 0, "rejected": 0,
-                                         "on_time": 0, "late": 0, "reasons": Counter()})
+                                         "stale": 0, "on_time": 0, "late": 0, "reasons": Counter()})
         g["batches"] += 1
         g["rows"] += n
         g["accepted"] += acc
         g["rejected"] += rej
+        g["stale"] += stale
         g["on_time"] += ot
         g["late"] += late
         g["reasons"].update(orjson.loads(reasons))
     out = []
     for g in groups.values():
-        g["compliance_rate"] = _rate(g["accepted"], g["rows"])
+        g["compliance_rate"] = _compliance(g["rows"], g["accepted"], g["stale"])
         g["timeliness_rate"] = _rate(g["on_time"], g["on_time"] + g["late"])
         g["rejections_by_reason"] = [
             {"reason": k, "label": reason_label(k), "count": c}

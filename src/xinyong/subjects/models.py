@@ -97,6 +97,9 @@ class Record(Base):
     catalog_version_id: Mapped[int] = mapped_column(
         ForeignKey("catalog_version.id"), nullable=False)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
+    # 64-bit blake2b of the payload (db.payload_hash): a re-submitted row is matched against the
+    # record's earlier versions in SQL. None for versions stored before it existed.
+    payload_hash: Mapped[int | None] = mapped_column(BigInteger)
     # The publicity window (xinyong.publicity), computed once when the version is stored and
     # kept with the regime it was computed under. Being in publicity on a day is derived from
     # these when asked (`publicity.service.in_publicity`), never stored as a flag.

@@ -31,6 +31,8 @@ RECORD_COLUMNS = ("source_key", "subject_id", "item_code", "department", "doc_no
                   "decision_date", "received_date", "on_time", "batch_id", "row_no",
                   "catalog_version_id", "payload", "publicity_tier", "published", "publicity_start",
                   "publicity_repair_from", "publicity_end", "publicity_regime")
+# Ingest stores each version with its payload's hash, which the stale-row check compares.
+HASHED_RECORD_COLUMNS = (*RECORD_COLUMNS, "payload_hash")
 CACHE_LIMIT = 500_000
 
 
@@ -196,15 +198,30 @@ def unknown_subjects(conn: Connection, ids: Collection[int]) -> list[int]:
 
 
 def store_versions(conn: Connection, rows: Sequence[tuple[Any, ...]],
-                   superseded: Sequence[int]) -> None:
-    """Write new record versions (tuples in RECORD_COLUMNS order, the payload as the UTF-8
+                   superseded: Sequence[int], columns: Sequence[str] = RECORD_COLUMNS) -> None:
+    """Write new record versions (tuples in `columns` order, the payload as the UTF-8
     bytes of its JSON), retiring the ones they replace. The old version stays in the store
     as history."""
     if superseded:
         conn.execute(text("UPDATE record SET status = 'superseded' WHERE id = :id"),
                      [{"id": i} for i in superseded])
     if rows:
-        bulk_insert(conn, "record", RECORD_COLUMNS, rows, utf8=("payload",))
+        bulk_insert(conn, "record", columns, rows, utf8=("payload",))
+
+
+def earlier_versions(conn: Connection, keys: Sequence[int], hashes: Sequence[int]
+                     ) -> list[tuple[int, int, int | None, str | None]]:
+    """The superseded versions of the records `keys` whose payload hash is one of `hashes`,
+    and those stored without a hash, as (source key, version, hash, payload when it has no
+    hash): one query over the (source_key, version) index, for the caller to match pairs."""
+    if not keys:
+        return []
+    sql = ("SELECT source_key, version, payload_hash, "
+           "CASE WHEN payload_hash IS NULL THEN payload END FROM record "
+           "WHERE status = 'superseded' AND " + in_list(conn, "source_key", "keys")
+           + " AND (payload_hash IS NULL OR " + in_list(conn, "payload_hash", "hashes") + ")")
+    return [(int(k), int(v), None if h is None else int(h), p) for k, v, h, p in conn.execute(
+        text(sql), {"keys": list_param(conn, list(keys)), "hashes": list_param(conn, list(hashes))})]
 
 
 # Statements the portal runs on every subject page, built once (building them cost more than
