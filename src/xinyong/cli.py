@@ -18,6 +18,7 @@ from xinyong.core.console import err, out
 from xinyong.core.errors import XinyongError
 from xinyong.core.settings import get_settings
 from xinyong.demo import cli as demo_cli
+from xinyong.departments import cli as departments_cli
 from xinyong.evaluation import cli as evaluation_cli
 from xinyong.ingest import cli as ingest_cli
 from xinyong.lists import cli as lists_cli
@@ -53,7 +54,8 @@ def version() -> None:
 
 app.add_typer(db_app, name="db")
 for module in (catalog_cli, ingest_cli, subjects_cli, accounts_cli, demo_cli, web_cli, publicity_cli,
-               objections_cli, repair_cli, lists_cli, check_cli, evaluation_cli, sampling_cli, warnings_cli):
+               objections_cli, repair_cli, lists_cli, check_cli, evaluation_cli, sampling_cli, warnings_cli,
+               departments_cli):
     module.register(app)
 
 

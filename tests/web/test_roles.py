@@ -27,6 +27,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/publicity"): "subject.read_public",
     ("GET", "/api/v1/catalog"): "catalog.read",
     ("GET", "/api/v1/catalog/{code}"): "catalog.read",
+    ("GET", "/api/v1/departments"): "catalog.read",
     ("POST", "/api/v1/batches"): "batch.submit",
     ("GET", "/api/v1/batches"): "batch.read_own",
     ("GET", "/api/v1/batches/{batch_id}"): "batch.read_own",

@@ -16,6 +16,7 @@ from xinyong.core import audit
 from xinyong.core.console import engine, operator, out, print_json
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
+from xinyong.departments.cli import register_named
 
 user_app = typer.Typer(help="账号：创建与查看登录账号", no_args_is_help=True)
 token_app = typer.Typer(help="接口令牌：供业务系统和脚本调用接口", no_args_is_help=True)
@@ -34,6 +35,14 @@ def _generated_password() -> str:
         candidate = secrets.token_urlsafe(12)
         if not password_problems(candidate):
             return candidate
+
+
+def _registered(role: str, department: str | None) -> str | None:
+    """The department an operator names for an account or token, registered if new (with a
+    notice); not for roles that belong to no department (the service refuses those)."""
+    if not (department or "").strip() or role_table().role(role).department == "none":
+        return department
+    return register_named(department)
 
 
 @user_app.command("create")
@@ -60,6 +69,7 @@ def user_create(
         password = typer.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
     else:
         password, generated = _generated_password(), True
+    department = _registered(role, department)
     with writing(engine()) as conn:
         account = service.create_account(conn, operator("admin"), username, role, password=password,
                                          department=department, display_name=name, subject=subject)
@@ -104,6 +114,7 @@ def token_create(
         "--json", help="以 JSON 输出 {token, prefix, role, department, expires_at}")] = False,
 ) -> None:
     """签发接口令牌。令牌只显示这一次，数据库只保存其哈希。"""
+    department = _registered(role, department)
     with writing(engine()) as conn:
         secret, token = service.create_token(conn, operator("admin"), role, department, scope or (),
                                              days, name)

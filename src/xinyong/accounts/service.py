@@ -39,6 +39,7 @@ from xinyong.core import uscc as uscc_rules
 from xinyong.core.audit import Actor, AuditEvent
 from xinyong.core.db import utcnow
 from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.departments import service as departments
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{1,63}$")
 TOKEN_PREFIX = "xy_"
@@ -167,7 +168,7 @@ def create_account(conn: Connection, actor: Actor, username: str, role: str, *, 
     if not USERNAME.match(username):
         raise InvalidInput("用户名应为 2–64 个字符，由字母、数字和 _ . @ - 组成，以字母或数字开头",
                            code="username")
-    department = _department(department)
+    department = departments.canonical(conn, _department(department))
     role_row = _check_role(role_table(), role, department, "password")
     subject = _subject(role_row, subject)
     _check_password(password, username)
@@ -253,7 +254,7 @@ def create_token(conn: Connection, actor: Actor, role: str, department: str | No
     """Issue an API token. Returns the secret, which exists only in this return value: the
     store keeps its hash. `scopes` narrow the role's permissions; none means all of them."""
     table = role_table()
-    department = _department(department)
+    department = departments.canonical(conn, _department(department))
     role_row = _check_role(table, role, department, "token")
     wanted = sorted(set(scopes))
     outside = [s for s in wanted if s not in role_row.permissions]

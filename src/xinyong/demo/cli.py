@@ -19,7 +19,8 @@ from xinyong.core.db import writing
 from xinyong.core.settings import get_settings
 from xinyong.demo import accounts as accounts_demo
 from xinyong.demo.accounts import DEMO_PASSWORD
-from xinyong.demo.generator import generate_city
+from xinyong.demo.generator import DemoBatch, generate_city
+from xinyong.departments import service as departments
 from xinyong.evaluation import service as evaluation
 from xinyong.ingest import service as ingest
 from xinyong.publicity.service import in_publicity
@@ -82,6 +83,7 @@ def _build(eng: Engine, entities: int, seed: int, folder: Path) -> None:
     out.print(f"生成演示城市：{entities:,} 个组织 → {folder}/")
     batches = generate_city(folder, entities=entities, seed=seed)
     generated = time.perf_counter() - started
+    _register_departments(eng, batches)
     totals = {"rows": 0, "accepted": 0, "rejected": 0, "new": 0, "corrected": 0,
               "on_time": 0, "late": 0}
     with Progress(TextColumn("归集"), BarColumn(), MofNCompleteColumn(),
@@ -109,6 +111,18 @@ def _build(eng: Engine, entities: int, seed: int, folder: Path) -> None:
     sample = _sample(eng)
     if sample:
         out.print(f"  xinyong subject show {sample[0]}   # {sample[1]}（有公示中的行政处罚）")
+
+
+def _register_departments(eng: Engine, batches: list[DemoBatch]) -> None:
+    """The city's departments go into the registry before they report, each with its code,
+    as a platform going live lists its departments first."""
+    codes = {b.department: b.department_uscc for b in batches}
+    with writing(eng) as conn:
+        known = departments.registry(conn)
+        for name, code in sorted(codes.items()):
+            if known.find(name) is None:
+                departments.register(conn, SYSTEM, name, uscc=code)
+    out.print(f"登记报送部门：{len(codes)} 个")
 
 
 def _supervise(eng: Engine) -> None:

@@ -99,6 +99,7 @@ class DemoBatch:
     rows: int
     bad_rows: int  # rows ingest must return (BAD_KINDS); late rows and corrections are valid
     backfill: bool = False  # historical backfill of a platform going live (历史数据补录)
+    department_uscc: str | None = None  # the department's own code, for its registration
 
 
 # --- the city as data ---------------------------------------------------------------------
@@ -1136,7 +1137,7 @@ def write_plan(plan: CityPlan, out_dir: Path) -> list[DemoBatch]:
         path = out_dir / name
         write_batch(batch, path)
         written.append(DemoBatch(path, dept.name, batch.kind, batch.received, len(batch.rows),
-                                 batch.bad_rows, batch.period.backfill))
+                                 batch.bad_rows, batch.period.backfill, dept.uscc))
     return written
 
 

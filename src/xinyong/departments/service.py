@@ -97,3 +97,11 @@ def ensure(conn: Connection, actor: audit.Actor, name: str | None) -> tuple[Depa
 
 def names(conn: Connection) -> list[str]:
     return registry(conn).names()
+
+
+def canonical(conn: Connection, name: str | None) -> str | None:
+    """The registered name `name` stands for (an alias becomes the name), or `name` itself."""
+    if name is None:
+        return None
+    found = registry(conn).find(name)
+    return found.name if found is not None else name

@@ -43,6 +43,7 @@ class Counts(BaseModel):
     new: int
     corrected: int
     unchanged: int
+    stale: int
     on_time: int
     late: int
     compliance_rate: float | None
@@ -76,6 +77,7 @@ class ReceiptView(Counts):
     catalog_version: str
     blank_rows: int
     backfill: bool
+    correction: bool
     unknown_columns: list[str]
     rejection_reasons: dict[str, int]
     error_report_url: str | None
@@ -91,8 +93,10 @@ def receipt_view(receipt: Receipt) -> dict[str, Any]:
 
 async def ingest_upload(request: Request, principal: Principal, upload: UploadFile,
                         department: str | None, kind: str | None, backfill: bool,
-                        progress: Progress | None = None) -> Receipt:
-    """Save the upload, ingest it as the principal's department, index new subjects."""
+                        progress: Progress | None = None, correction: bool = False) -> Receipt:
+    """Save the upload, ingest it as the principal's department, index new subjects. A
+    department named in the request (staff submitting for one) must be registered; the
+    principal's own was set by an operator."""
     dep = rules.submitting_department(principal, department)
     if backfill and not can(principal, "batch.read_all"):
         backfill = False  # only the credit office loads history (补录); reporters report now
@@ -101,7 +105,8 @@ async def ingest_upload(request: Request, principal: Principal, upload: UploadFi
         return await run_in_threadpool(
             service.submit, engine_of(request), path, dep, kind=kind or None,
             actor=actor(request, principal), filename=upload.filename, backfill=backfill,
-            progress=progress)
+            progress=progress, correction=correction,
+            registered_only=dep != principal.department)
     finally:
         path.unlink(missing_ok=True)
 
@@ -116,9 +121,13 @@ async def submit_batch(
                                            description="报送部门（工作人员代报时填写）")] = None,
     kind: Annotated[str | None, Form(max_length=32, description="目录条目代码；省略时按表头识别")] = None,
     backfill: Annotated[bool, Form(description="历史数据补录（仅信用办）")] = False,
+    correction: Annotated[bool, Form(
+        description="更正现行版本：与记录旧版本相同的行也作为更正入库（有意恢复旧值时使用）；"
+                    "不选时这样的行作为过时数据退回")] = False,
     principal: Principal = requires("batch.submit"),
 ) -> Any:
-    receipt = await ingest_upload(request, principal, file, department, kind, backfill)
+    receipt = await ingest_upload(request, principal, file, department, kind, backfill,
+                                  correction=correction)
     return receipt_view(receipt)
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from xinyong.core.console import engine, err, out, percent, print_json
 from xinyong.core.errors import InvalidInput
+from xinyong.departments.cli import register_named
 from xinyong.ingest import service
 from xinyong.ingest.rules import REASONS
 
@@ -36,20 +37,26 @@ def ingest(
         "--received", help="接收日期 YYYY-MM-DD（补录历史数据时使用），默认今天")] = None,
     backfill: Annotated[bool, typer.Option(
         "--backfill", help="历史数据补录：照常入库，但不评价及时性（平台上线前的存量数据）")] = False,
+    correction: Annotated[bool, typer.Option(
+        "--correction", help="更正现行版本：与记录旧版本相同的行也作为更正入库（有意恢复旧值时使用）；"
+        "不给时这样的行作为过时数据退回，记录不变")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出回执")] = False,
 ) -> None:
-    """归集一个部门报送的文件：校验每一行，入库有效数据，退回错误数据并生成错误报告。"""
+    """归集一个部门报送的文件：校验每一行，入库有效数据，退回错误数据并生成错误报告。
+    部门尚未登记时先登记（并提示）；行中的处罚机关/许可机关和数据来源单位须为该部门或其代报的单位。"""
     day = _parse_day(received)
+    department = register_named(department)
     if sys.stderr.isatty() and not as_json:
         with Progress(TextColumn("归集中"), BarColumn(), TextColumn("{task.fields[rows]} 行"),
                       TimeElapsedColumn(), console=err, transient=True) as bar:
             task = bar.add_task("ingest", total=1.0, rows=0)
             receipt = service.submit(
                 engine(), file, department, kind=kind, received=day, backfill=backfill,
+                correction=correction,
                 progress=lambda rows, share: bar.update(task, completed=share, rows=rows))
     else:
         receipt = service.submit(engine(), file, department, kind=kind, received=day,
-                                 backfill=backfill)
+                                 backfill=backfill, correction=correction)
     if as_json:
         print_json(receipt.as_dict())
         return
@@ -62,11 +69,12 @@ def _print_receipt(r: service.Receipt) -> None:
               + f"  格式 {r.format}"
               + (f"（{r.encoding}）" if r.encoding else "") + f"  目录版本 {r.catalog_version}")
     t = Table(show_header=True, header_style="bold")
-    for col in ("报送行数", "接收", "退回", "新增", "更正", "未变", "及时", "迟报", "合规率", "及时率"):
+    for col in ("报送行数", "接收", "退回", "新增", "更正", "未变", "过时", "及时", "迟报", "合规率",
+                "及时率"):
         t.add_column(col, justify="right")
     t.add_row(str(r.rows), str(r.accepted), str(r.rejected), str(r.new), str(r.corrected),
-              str(r.unchanged), str(r.on_time), str(r.late), percent(r.compliance_rate),
-              percent(r.timeliness_rate))
+              str(r.unchanged), str(r.stale), str(r.on_time), str(r.late),
+              percent(r.compliance_rate), percent(r.timeliness_rate))
     out.print(t)
     if r.blank_rows:
         out.print(f"跳过空行 {r.blank_rows} 行")
@@ -75,6 +83,9 @@ def _print_receipt(r: service.Receipt) -> None:
     if r.rejection_reasons:
         out.print("退回原因：" + "；".join(f"{service.reason_label(k)} {v}"
                                        for k, v in r.rejection_reasons.items()))
+    if r.stale:
+        out.print(f"[yellow]过时数据 {r.stale} 行：与记录已被更正的旧版本相同，未入库，记录不变；"
+                  "如确要恢复旧值，请加 --correction 重新归集[/yellow]")
     if r.error_report:
         out.print(f"错误报告：{r.error_report}")
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from xinyong.accounts.rules import Principal, can
 from xinyong.catalog.service import items_view
 from xinyong.core.errors import XinyongError
+from xinyong.departments import service as departments
 from xinyong.ingest import rules, service
 from xinyong.ingest.api import BatchId, batch_errors, ingest_upload, readable_batch
 from xinyong.web.errors import english, status_of
@@ -39,13 +40,17 @@ def dashboard(request: Request, conn: Connection = Depends(connection),
 
 
 @router.get("/console/upload", response_class=HTMLResponse)
-def upload_form(request: Request, principal: Principal = requires("batch.submit")) -> HTMLResponse:
+def upload_form(request: Request, conn: Connection = Depends(connection),
+                principal: Principal = requires("batch.submit")) -> HTMLResponse:
+    choose = can(principal, "batch.read_all")
     return render(request, "ingest/upload.html", {
-        "items": items_view()["items"], "choose_department": can(principal, "batch.read_all")})
+        "items": items_view()["items"], "choose_department": choose,
+        "departments": departments.names(conn) if choose else []})
 
 
 def _progress_stream(request: Request, principal: Principal, upload: UploadFile,
-                     department: str | None, kind: str | None) -> StreamingResponse:
+                     department: str | None, kind: str | None,
+                     correction: bool) -> StreamingResponse:
     """Progress as JSON lines while the file is ingested, then the receipt's address."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
@@ -56,7 +61,7 @@ def _progress_stream(request: Request, principal: Principal, upload: UploadFile,
     async def run() -> None:
         try:
             receipt = await ingest_upload(request, principal, upload, department, kind, False,
-                                          progress=progress)
+                                          progress=progress, correction=correction)
             await queue.put({"done": True, "batch": receipt.batch,
                              "receipt": f"/console/batches/{receipt.batch}"})
         except XinyongError as exc:
@@ -80,11 +85,13 @@ async def upload(
     file: Annotated[UploadFile, File()],
     department: Annotated[str | None, Form(max_length=100)] = None,
     kind: Annotated[str | None, Form(max_length=32)] = None,
+    correction: Annotated[bool, Form()] = False,
     principal: Principal = requires("batch.submit"),
 ) -> Response:
     if "application/x-ndjson" in request.headers.get("accept", ""):
-        return _progress_stream(request, principal, file, department, kind)
-    receipt = await ingest_upload(request, principal, file, department, kind, False)
+        return _progress_stream(request, principal, file, department, kind, correction)
+    receipt = await ingest_upload(request, principal, file, department, kind, False,
+                                  correction=correction)
     return RedirectResponse(f"/console/batches/{receipt.batch}?new=1", 303)
 
 

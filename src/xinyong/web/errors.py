@@ -58,6 +58,7 @@ ENGLISH: dict[str, str] = {
     "token_expired": "The API token has expired.",
     "token_role": "The API token's role may no longer use tokens.",
     "csrf_failed": "The form has expired or did not come from this site; reload it and try again.",
+    "unknown_department": "The department is not registered; choose one from the list of departments.",
     "forbidden": "Your role does not allow this.",
     "not_found": "Not found.",
     "invalid_input": "The request is not valid.",
