@@ -40,7 +40,7 @@ def test_uscc_check_json_in_input_order_and_exit_status() -> None:
 def test_ingest_then_show_quality_and_issues(engine: Engine, tmp_path: Path) -> None:
     rows = [penalty(), penalty(**{"行政处罚决定书文号": "坏1", "处罚决定日期": "2025-02-30"})]
     path = write_csv(tmp_path / "p.csv", rows)
-    r = xinyong("ingest", str(path), "--department", "市场监管局", "--received", "2025-02-10",
+    r = xinyong("ingest", str(path), "--department", "厦门市思明区市场监督管理局", "--received", "2025-02-10",
                 "--json", check=True)
     receipt = json.loads(r.stdout)
     for key in ("rows", "accepted", "rejected", "new", "corrected", "unchanged", "on_time",
@@ -61,7 +61,7 @@ def test_ingest_then_show_quality_and_issues(engine: Engine, tmp_path: Path) -> 
     issues = json.loads(xinyong("uscc", "issues", "--json", check=True).stdout)
     assert {"issues", "rate", "codes"} <= set(issues)
 
-    human = xinyong("ingest", str(path), "-d", "市场监管局", "--received", "2025-02-10", check=True)
+    human = xinyong("ingest", str(path), "-d", "厦门市思明区市场监督管理局", "--received", "2025-02-10", check=True)
     assert "归集回执" in human.stdout and "未变" in human.stdout
 
 

@@ -17,6 +17,7 @@ from xinyong.accounts import service as accounts
 from xinyong.core.audit import SYSTEM
 from xinyong.core.db import writing
 from xinyong.core.settings import get_settings
+from xinyong.departments import service as departments
 from xinyong.web.app import create_app
 
 from ..factories import numbered_uscc, penalty, write_csv
@@ -95,6 +96,9 @@ class Platform:
 def platform(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     monkeypatch.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
     get_settings.cache_clear()
+    with writing(engine) as conn:  # the departments the tests report for are registered
+        for name in (DEPARTMENT, OTHER_DEPARTMENT):
+            departments.register(conn, SYSTEM, name)
     app = create_app(engine)
     with TestClient(app) as client:
         yield Platform(engine, client, tmp_path)

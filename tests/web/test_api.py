@@ -13,6 +13,7 @@ from .conftest import DEPARTMENT, OTHER_DEPARTMENT, Platform, published_penalty,
 
 def _load(p: Platform, rows: list[dict[str, str]], department: str = DEPARTMENT) -> dict:
     staff = p.as_role("staff")
+    rows = [{**r, "处罚机关": department, "数据来源单位": department} for r in rows]  # its own
     r = p.upload(staff, p.csv("load.csv", rows), department=department, kind="penalty")
     assert r.status_code == 201, r.text
     return r.json()

@@ -27,7 +27,8 @@ FIRE = "厦门市思明区消防救援大队"
 def _prepare(engine: Engine, folder: Path) -> None:
     """One subject penalised by three departments, a credit-office account and a tax reporter."""
     for i, department in enumerate((DEPARTMENT, TAX, FIRE)):
-        row = published_penalty(51, **{"行政处罚决定书文号": f"罚{i}", "处罚机关": department})
+        row = published_penalty(51, **{"行政处罚决定书文号": f"罚{i}", "处罚机关": department,
+                                        "数据来源单位": department})
         ingest.ingest_file(engine, write_csv(folder / f"p{i}.csv", [row]), department)
     with db.writing(engine) as conn:
         accounts.create_account(conn, SYSTEM, "staff-warn", "staff", password=PASSWORD)

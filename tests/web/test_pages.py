@@ -19,6 +19,7 @@ from .conftest import DEPARTMENT, OTHER_DEPARTMENT, PASSWORD, Platform, publishe
 
 def _load(p: Platform, rows: list[dict[str, str]], department: str = DEPARTMENT) -> int:
     staff = p.as_role("staff")
+    rows = [{**r, "处罚机关": department, "数据来源单位": department} for r in rows]  # its own
     r = p.upload(staff, p.csv("load.csv", rows), department=department, kind="penalty")
     assert r.status_code == 201, r.text
     batch: int = r.json()["batch"]

@@ -22,7 +22,8 @@ def penalised_by_three(platform: Platform) -> dict[str, TestClient]:
     clients = {}
     for i, department in enumerate((DEPARTMENT, TAX, FIRE)):
         client = platform.as_role("reporter", department)
-        rows = [published_penalty(1, **{"行政处罚决定书文号": f"罚{i}-1", "处罚机关": department})]
+        rows = [published_penalty(1, **{"行政处罚决定书文号": f"罚{i}-1", "处罚机关": department,
+                                     "数据来源单位": department})]
         if i == 0:
             rows.append(published_penalty(2))
         r = platform.upload(client, platform.csv(f"p{i}.csv", rows))
