@@ -61,7 +61,8 @@ def test_ingest_then_show_quality_and_issues(engine: Engine, tmp_path: Path) -> 
     issues = json.loads(xinyong("uscc", "issues", "--json", check=True).stdout)
     assert {"issues", "rate", "codes"} <= set(issues)
 
-    human = xinyong("ingest", str(path), "-d", "厦门市思明区市场监督管理局", "--received", "2025-02-10", check=True)
+    human = xinyong("ingest", str(path), "-d", "厦门市思明区市场监督管理局", "--received",
+                    "2025-02-10", check=True)
     assert "归集回执" in human.stdout and "未变" in human.stdout
 
 

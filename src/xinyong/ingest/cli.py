@@ -29,7 +29,8 @@ def _parse_day(value: str | None) -> date | None:
 
 def ingest(
     file: Annotated[Path, typer.Argument(help="要归集的文件：CSV（UTF-8/GBK）、XLSX 或 JSON Lines")],
-    department: Annotated[str, typer.Option("--department", "-d", help="报送部门名称")],
+    department: Annotated[str, typer.Option(
+        "--department", "-d", help="报送部门名称或别名（尚未登记的部门会先登记，并提示）")],
     kind: Annotated[Optional[str], typer.Option(  # noqa: UP045 - typer needs Optional
         "--kind", "-k", help="信息类别：licence（行政许可）、penalty（行政处罚）或其他目录条目代码；"
         "省略时按表头识别")] = None,
