@@ -115,7 +115,7 @@ class PasswordPolicy:
     accounts of privileged roles."""
 
     min_length: int = 10
-    min_classes: int = 2
+    min_classes: int = 1
     privileged_min_length: int = 12
     privileged_min_classes: int = 3
     max_repeat: int = 3
@@ -154,7 +154,9 @@ def password_problems(password: str, username: str | None = None, *, privileged:
         problems.append(f"同一字符不能连续出现超过 {policy.max_repeat} 次")
     if password.strip() != password or not password.strip():
         problems.append("密码首尾不能是空白字符")
-    if username and username.casefold() in password.casefold():
+    if username and username.casefold() == password.casefold():
+        problems.append("密码不能与用户名相同")
+    elif username and username.casefold() in password.casefold():
         problems.append("密码不能包含用户名")
     return problems
 

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     # roles (`privileged: true` in roles.yaml) must meet the stricter figures. No password may
     # contain the username or repeat one character more than `password_max_repeat` times in a row.
     password_min_length: int = 10
-    password_min_classes: int = 2
+    password_min_classes: int = 1
     password_privileged_min_length: int = 12
     password_privileged_min_classes: int = 3
     password_max_repeat: int = 3
