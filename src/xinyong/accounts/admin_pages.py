@@ -93,6 +93,7 @@ def _detail(request: Request, username: str, *, form: dict[str, str] | None = No
     return render(request, "accounts/account.html", {
         "account": account, "lock": lock if lock is not None and lock.locked() else None,
         "sessions": sessions, "roles": _password_roles(),
+        "privileged": role_table().role(account.role).privileged,
         "form": form or {"role": account.role, "department": account.department or "",
                          "display_name": account.display_name},
         "errors": errors or {}, "notice": notice, "issued": issued}, status_code=status_code)

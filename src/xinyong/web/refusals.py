@@ -48,13 +48,26 @@ class Refusals:
             return 0
 
 
-refusals = Refusals()
+def _of(request: Request) -> Refusals:
+    """The app's counts (one per app, so that two apps in one process count apart)."""
+    found = getattr(request.app.state, "refusals", None)
+    if not isinstance(found, Refusals):
+        found = request.app.state.refusals = Refusals()
+    return found
 
 
 def _route(request: Request) -> str:
+    """`METHOD /template/{param}` of the route refused, with the prefix its router was included
+    under (the route knows only its own part: the prefix is the path's leading segments)."""
     route = request.scope.get("route")
-    path = getattr(route, "path", None)
-    return f"{request.method} {path if isinstance(path, str) else request.url.path}"[:64]
+    template = getattr(route, "path", None)
+    path = request.url.path
+    if isinstance(template, str):
+        own = template.strip("/").split("/")
+        given = path.strip("/").split("/")
+        prefix = given[:max(0, len(given) - len(own))]
+        path = "/" + "/".join([*prefix, *own]) if template != "/" else "/" + "/".join(given)
+    return f"{request.method} {path}"[:64]
 
 
 def _write(engine: Engine, who: Actor, action: str, route: str, code: str, count: int,
@@ -68,7 +81,7 @@ async def record(request: Request, code: str) -> None:
     """Audit a refused request (summed up per minute)."""
     principal: Principal = getattr(request.state, "principal", None) or anonymous()
     route = _route(request)
-    count = refusals.due((principal.name, route, code))
+    count = _of(request).due((principal.name, route, code))
     if count == 0:
         return
     from xinyong.web.security import client_address, engine_of  # security imports errors
