@@ -366,7 +366,7 @@ class Lock:
 
 
 def lock_of(conn: Connection, username: str) -> Lock | None:
-    row = _throttle_row(conn, ACCOUNT_SCOPE, username.strip().lower())
+    row = _throttle_row(conn, ACCOUNT_SCOPE, username.strip().lower(), for_update=False)
     return None if row is None else Lock(row["failures"], row["last_failed_at"], row["locked_until"])
 
 
@@ -376,10 +376,13 @@ def locked_usernames(conn: Connection, *, now: datetime | None = None) -> set[st
         t.c.scope == ACCOUNT_SCOPE, t.c.locked_until > (now or utcnow()))).scalars())
 
 
-def _throttle_row(conn: Connection, scope: str, key: str) -> RowMapping | None:
+def _throttle_row(conn: Connection, scope: str, key: str, *,
+                  for_update: bool = True) -> RowMapping | None:
+    """The key's row; locked for the transaction (PostgreSQL), so that two processes counting
+    a failure at once count two."""
     t = SignInThrottle.__table__
-    return conn.execute(select(t).where(t.c.scope == scope, t.c.key == key[:128])
-                        .with_for_update()).mappings().one_or_none()
+    query = select(t).where(t.c.scope == scope, t.c.key == key[:128])
+    return conn.execute(query.with_for_update() if for_update else query).mappings().one_or_none()
 
 
 def _fresh(row: RowMapping | None, now: datetime) -> bool:
