@@ -26,6 +26,9 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     """Every test gets its own file store and database URL; nothing leaks between tests."""
     monkeypatch.setenv("XINYONG_FILES_DIR", str(tmp_path / "files"))
     monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'xinyong.db'}")
+    # TestClient talks plain HTTP to "testserver", which would not send back a Secure cookie;
+    # the default (Secure except on localhost) has its own tests in tests/accounts.
+    monkeypatch.setenv("XINYONG_COOKIE_SECURE", "false")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -36,7 +36,7 @@ from xinyong.core.errors import InvalidInput, NotFound, RuleDataError
 from ..factories import numbered_uscc
 
 ADMIN = Actor("cli:test", "admin", "cli")
-GOOD = "correct-horse-battery"
+GOOD = "correct-horse-battery-42"  # meets the privileged roles' policy too
 
 
 # --- rules ---------------------------------------------------------------------------------

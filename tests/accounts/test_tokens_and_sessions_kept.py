@@ -63,8 +63,8 @@ def test_an_expired_token_is_refused_by_the_lookup(engine: Engine) -> None:
 
 def test_signing_in_drops_the_accounts_sessions_ended_or_expired_long_ago(engine: Engine) -> None:
     with writing(engine) as conn:
-        service.create_account(conn, ADMIN, "li", "staff", password="correct horse battery")
-        principal = service.authenticate_password(conn, "li", "correct horse battery")
+        service.create_account(conn, ADMIN, "li", "staff", password="correct horse battery 42")
+        principal = service.authenticate_password(conn, "li", "correct horse battery 42")
         old, _ = service.start_session(conn, principal)
         recent, _ = service.start_session(conn, principal)
         ended, _ = service.start_session(conn, principal)

@@ -11,11 +11,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
 import httpx
+import pyotp
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -136,12 +138,35 @@ def served_copy(folder: Path, template: Path, prepare: Callable[[Engine, Path], 
             get_settings.cache_clear()
 
 
+# The authenticator app of the people browser tests sign in as: the TOTP secret each set up
+# on the enrolment page, by username, and the last time step whose code they typed.
+AUTHENTICATOR: dict[str, str] = {}
+LAST_STEP: dict[str, int] = {}
+
+
+def authenticator_code(username: str) -> str:
+    """The code the person's app shows, for a time step not used before."""
+    totp = pyotp.TOTP(AUTHENTICATOR[username])
+    step = max(totp.timecode(datetime.now(UTC)), LAST_STEP.get(username, -1) + 1)
+    LAST_STEP[username] = step
+    return totp.generate_otp(step)
+
+
 def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
-    """Sign `page` in through the console's form (it works with or without JavaScript)."""
+    """Sign `page` in through the console's form (it works with or without JavaScript). A
+    privileged role's account is asked for its authenticator's code, and, the first time,
+    sets the authenticator up from the secret the page shows."""
     page.goto("/console/sign-in")
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("form[action='/console/sign-in'] button[type=submit]")
+    page.wait_for_url(lambda url: "/console/sign-in" not in url or "/code" in url)
+    if "/console/sign-in/code" in page.url:
+        if page.locator("#totp-secret").count():
+            AUTHENTICATOR[username] = page.inner_text("#totp-secret").strip()
+            LAST_STEP.pop(username, None)
+        page.fill("#code", authenticator_code(username))
+        page.click("form[action='/console/sign-in/code'] button[type=submit]")
     page.wait_for_url("**/console")
 
 

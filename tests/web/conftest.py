@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from xinyong.accounts import service as accounts
+from xinyong.accounts.rules import role_table
 from xinyong.core.audit import SYSTEM
 from xinyong.core.db import writing
 from xinyong.core.settings import get_settings
@@ -25,7 +27,8 @@ from ..factories import numbered_uscc, penalty, write_csv
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-PASSWORD = "correct-horse-battery"
+# Long enough, and with three kinds of characters, for the privileged roles' policy too.
+PASSWORD = "correct-horse-battery-42"
 DEPARTMENT = "厦门市思明区市场监督管理局"
 OTHER_DEPARTMENT = "厦门市湖里区市场监督管理局"
 
@@ -47,25 +50,58 @@ def published_penalty(n: int, **over: Any) -> dict[str, str]:
     return row
 
 
+class Authenticator:
+    """A person's authenticator app: the codes of the TOTP secrets set up through the service,
+    each code a new time step (the platform refuses a code used before)."""
+
+    def __init__(self) -> None:
+        self.secrets: dict[str, str] = {}
+        self.steps: dict[str, int] = {}
+
+    def enrol(self, engine: Engine, username: str) -> None:
+        with writing(engine) as conn:
+            self.secrets[username] = accounts.enrolment(conn, username).secret
+        with writing(engine) as conn:
+            accounts.verify_second_factor(conn, username, self.code(username))
+
+    def code(self, username: str) -> str:
+        """The code of the next unused time step (the platform accepts a step either side)."""
+        totp = pyotp.TOTP(self.secrets[username])
+        step = max(totp.timecode(datetime.now(UTC)), self.steps.get(username, -1) + 1)
+        self.steps[username] = step
+        return totp.generate_otp(step)
+
+
+def needs_code(role: str) -> bool:
+    return role_table().role(role).privileged
+
+
 @dataclass
 class Platform:
     engine: Engine
     client: TestClient
     tmp: Path
     made: list[str] = field(default_factory=list)
+    authenticator: Authenticator = field(default_factory=Authenticator)
 
     def account(self, role: str, department: str | None = None, subject: str | None = None) -> str:
-        """A new account; `subject` is the USCC an enterprise account acts for."""
+        """A new account; `subject` is the USCC an enterprise account acts for. Accounts of
+        privileged roles have their authenticator set up."""
         username = f"{role}{len(self.made) + 1}"
         self.made.append(username)
         with writing(self.engine) as conn:
             accounts.create_account(conn, SYSTEM, username, role, password=PASSWORD,
                                     department=department, subject=subject)
+        if needs_code(role):
+            self.authenticator.enrol(self.engine, username)
         return username
 
     def sign_in(self, username: str, client: TestClient | None = None) -> str:
         c = client or self.client
-        r = c.post("/api/v1/session", json={"username": username, "password": PASSWORD})
+        body = {"username": username, "password": PASSWORD}
+        if username in self.authenticator.secrets:
+            body["code"] = self.authenticator.code(username)
+        r = c.post("/api/v1/session", json=body)
         assert r.status_code == 200, r.text
         token: str = r.json()["csrf_token"]
         return token

@@ -55,6 +55,28 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/console/batches/{batch_id}"): "batch.read_own",
     ("GET", "/console/batches/{batch_id}/errors"): "batch.read_own",
     ("GET", "/console/audit"): "audit.read",
+    # accounts (账号管理), the second factor and one's own password --------------------------
+    ("GET", "/console/sign-in/code"): OPEN,
+    ("POST", "/console/sign-in/code"): OPEN,
+    ("PUT", "/api/v1/me/password"): "password.change_own",
+    ("GET", "/console/password"): "password.change_own",
+    ("POST", "/console/password"): "password.change_own",
+    ("GET", "/api/v1/accounts"): "account.manage",
+    ("POST", "/api/v1/accounts"): "account.manage",
+    ("GET", "/api/v1/accounts/{username}"): "account.manage",
+    ("PATCH", "/api/v1/accounts/{username}"): "account.manage",
+    ("POST", "/api/v1/accounts/{username}/password-reset"): "account.manage",
+    ("DELETE", "/api/v1/accounts/{username}/lock"): "account.manage",
+    ("DELETE", "/api/v1/accounts/{username}/sessions"): "account.manage",
+    ("GET", "/console/accounts"): "account.manage",
+    ("POST", "/console/accounts"): "account.manage",
+    ("GET", "/console/accounts/{username}"): "account.manage",
+    ("POST", "/console/accounts/{username}"): "account.manage",
+    ("POST", "/console/accounts/{username}/password-reset"): "account.manage",
+    ("POST", "/console/accounts/{username}/unlock"): "account.manage",
+    ("POST", "/console/accounts/{username}/end-sessions"): "account.manage",
+    ("POST", "/console/accounts/{username}/deactivation"): "account.manage",
+    ("POST", "/console/accounts/{username}/activation"): "account.manage",
     # objections (异议) ---------------------------------------------------------------------
     ("POST", "/api/v1/objections"): "objection.file",
     ("GET", "/api/v1/objections"): "objection.decide",
@@ -162,7 +184,8 @@ ROUTES: dict[tuple[str, str], str] = {
 # Not application routes: the OpenAPI document and its viewer, and static files.
 UNGUARDED = {"/api/v1/openapi.json", "/api/v1/docs", "/docs/oauth2-redirect", "/static"}
 
-PATH_VALUES = {"{uscc}": numbered_uscc(42), "{code}": "penalty", "{batch_id}": "999999"}
+PATH_VALUES = {"{uscc}": numbered_uscc(42), "{code}": "penalty", "{batch_id}": "999999",
+               "{username}": "nobody-here"}
 
 
 def _rules_of(dependant: Any) -> list[str]:

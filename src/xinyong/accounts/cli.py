@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import sys
 from datetime import datetime
 from typing import Annotated
@@ -11,14 +10,14 @@ import typer
 from rich.table import Table
 
 from xinyong.accounts import service
-from xinyong.accounts.rules import password_problems, role_table
+from xinyong.accounts.rules import role_table
 from xinyong.core import audit
 from xinyong.core.console import engine, operator, out, print_json
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
 from xinyong.departments.cli import register_named
 
-user_app = typer.Typer(help="账号：创建与查看登录账号", no_args_is_help=True)
+user_app = typer.Typer(help="账号：创建、查看、停用、重置密码、解锁、结束会话", no_args_is_help=True)
 token_app = typer.Typer(help="接口令牌：供业务系统和脚本调用接口", no_args_is_help=True)
 audit_app = typer.Typer(help="审计日志：校验哈希链、查看事件", no_args_is_help=True)
 
@@ -28,13 +27,6 @@ STATUS_LABELS = {"active": "有效", "expired": "已过期", "revoked": "已吊�
 
 def _time(value: datetime | None) -> str:
     return "—" if value is None else f"{value:%Y-%m-%d %H:%M}"
-
-
-def _generated_password() -> str:
-    while True:
-        candidate = secrets.token_urlsafe(12)
-        if not password_problems(candidate):
-            return candidate
 
 
 def _registered(role: str, department: str | None) -> str | None:
@@ -59,16 +51,17 @@ def user_create(
         "--password-stdin", help="从标准输入读取密码（一行）")] = False,
 ) -> None:
     """创建登录账号。不给 --password-stdin 时：在终端上提示输入两次密码；否则生成一个强密码并
-    只显示这一次。密码至少 10 个字符，且不能全部是数字。"""
+    只显示这一次。密码须符合密码策略（XINYONG_PASSWORD_*：默认至少 10 个字符，系统管理员、
+    审计人员和信用办工作人员至少 12 个字符并含三类字符；不能包含用户名，同一字符不能连续
+    出现 4 次以上）。这些角色首次登录控制台时绑定动态验证码。"""
     generated = False
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            raise InvalidInput("标准输入中没有密码")
+    given = _read_password(password_stdin)
+    if given is not None:
+        password = given
     elif sys.stdin.isatty():
         password = typer.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
     else:
-        password, generated = _generated_password(), True
+        password, generated = service.generated_password(role), True
     department = _registered(role, department)
     with writing(engine()) as conn:
         account = service.create_account(conn, operator("admin"), username, role, password=password,
@@ -99,6 +92,56 @@ def user_list(
         t.add_row(a.username, a.display_name, role, a.department or "—",
                   "启用" if a.active else "停用", _time(a.created_at), _time(a.last_login_at))
     out.print(t)
+
+
+def _read_password(password_stdin: bool) -> str | None:
+    if not password_stdin:
+        return None
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise InvalidInput("标准输入中没有密码")
+    return password
+
+
+@user_app.command("deactivate")
+def user_deactivate(username: Annotated[str, typer.Argument(help="用户名")]) -> None:
+    """停用账号：不能再登录，原有会话立即结束。账号不会被删除（审计日志仍指向它）。"""
+    with writing(engine()) as conn:
+        account = service.deactivate_account(conn, operator("admin"), username)
+    out.print(f"已停用账号 {account.username}（{account.display_name}），其会话已全部结束")
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    username: Annotated[str, typer.Argument(help="用户名")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="从标准输入读取新密码（一行）；不给时生成一个并只显示这一次")] = False,
+) -> None:
+    """重置密码，用于忘记密码或丢失动态验证码（手机）时：同时清除动态验证码绑定（下次登录时
+    重新绑定）、解除锁定、结束全部会话。"""
+    chosen = _read_password(password_stdin)
+    with writing(engine()) as conn:
+        password = service.reset_password(conn, operator("admin"), username, chosen)
+    out.print(f"已重置账号 {username.strip().lower()} 的密码，动态验证码绑定已清除，会话已全部结束")
+    if chosen is None:
+        out.print("新密码（只显示这一次，请立即转交）：")
+        sys.stdout.write(password + "\n")
+
+
+@user_app.command("unlock")
+def user_unlock(username: Annotated[str, typer.Argument(help="用户名")]) -> None:
+    """解除因连续登录失败而加的锁定（锁定到期也会自动解除）。"""
+    with writing(engine()) as conn:
+        lock = service.unlock(conn, operator("admin"), username)
+    out.print(f"已解锁账号 {username.strip().lower()}（此前连续 {lock.failures} 次登录失败）")
+
+
+@user_app.command("end-sessions")
+def user_end_sessions(username: Annotated[str, typer.Argument(help="用户名")]) -> None:
+    """结束账号的全部登录会话（如电脑丢失、人员离岗），该账号须重新登录。"""
+    with writing(engine()) as conn:
+        ended = service.end_sessions(conn, operator("admin"), username)
+    out.print(f"已结束账号 {username.strip().lower()} 的 {ended} 个会话")
 
 
 @token_app.command("create")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.core.db import Base
@@ -25,6 +25,14 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The second factor of privileged roles: a TOTP secret (RFC 6238, base32), set when the
+    # person starts enrolling and trusted once `totp_enrolled_at` is set (they proved their app
+    # shows the same codes). `totp_last_step` is the time step of the last code accepted, so a
+    # code seen over someone's shoulder cannot be used a second time.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
 
 class ApiToken(Base):
@@ -62,3 +70,30 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the session last served a request (idle timeout), written at most once a minute.
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # active, or a sign-in halfway: `code` waits for the authenticator's code, `enrol` for
+    # the person to set up their authenticator. A halfway session grants nothing.
+    stage: Mapped[str] = mapped_column(String(16), nullable=False, default="active",
+                                       server_default="active")
+
+
+class SignInThrottle(Base):
+    """Wrong passwords in a row for one username (`scope` account, whether or not it exists,
+    so a lock says nothing of which names are real) or from one client address (`scope`
+    address), and the lock they led to. In the database, so every server process counts
+    the same failures."""
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_sign_in_throttle_scope_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16), nullable=False)
+    key: Mapped[str] = mapped_column(String(128), nullable=False)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # Attempts refused (throttled or locked) since the last `auth.refused` event, which sums
+    # them up at most once a minute rather than one event per attempt.
+    refused: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    refused_reported_at: Mapped[datetime | None] = mapped_column(DateTime)

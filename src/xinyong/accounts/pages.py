@@ -1,4 +1,6 @@
-"""Console sign-in and sign-out, and the auditor's view of the audit log."""
+"""Console sign-in (with the authenticator code of privileged roles) and sign-out, a person's
+own password, and the auditor's view of the audit log. The administrator's account pages are
+in `admin_pages`."""
 
 from __future__ import annotations
 
@@ -6,20 +8,31 @@ import hmac
 import secrets
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from xinyong.accounts import service
-from xinyong.accounts.api import sign_in, sign_out
-from xinyong.accounts.rules import AuthenticationFailed, Principal
+from xinyong.accounts import admin_pages, service
+from xinyong.accounts.api import opened, set_session_cookie, sign_in, sign_out
+from xinyong.accounts.rules import AuthenticationFailed, Principal, SignInRefused
 from xinyong.core import audit
 from xinyong.core.db import writing
+from xinyong.core.errors import InvalidInput
 from xinyong.core.settings import get_settings
-from xinyong.web.security import OPEN, client_address, engine_of, requires
+from xinyong.web.ratelimit import limited
+from xinyong.web.security import (
+    OPEN,
+    SESSION_COOKIE,
+    client_address,
+    cookie_secure,
+    engine_of,
+    requires,
+)
 from xinyong.web.templating import render
 
 router = APIRouter()
+router.include_router(admin_pages.router)
 # Sign-in forms carry a double-submit token: nobody is signed in yet to hold a session one.
 SIGN_IN_COOKIE = "xinyong_signin"
 PAGE_SIZE = 50
@@ -39,7 +52,7 @@ def _form(request: Request, next_: str, *, error: str | None = None, username: s
         "next": _safe_next(next_), "error": error, "username": username, "form_token": token},
         status_code=status_code)
     response.set_cookie(SIGN_IN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
-                        secure=get_settings().cookie_secure, path="/console/sign-in")
+                        secure=cookie_secure(request), path="/console/sign-in")
     return response
 
 
@@ -49,7 +62,7 @@ def sign_in_page(request: Request, next: Annotated[str | None, Query(max_length=
     return _form(request, next or "/console")
 
 
-@router.post("/console/sign-in", response_class=HTMLResponse)
+@router.post("/console/sign-in", response_class=HTMLResponse, dependencies=[Depends(limited)])
 def sign_in_submit(
     request: Request,
     username: Annotated[str, Form(max_length=64)],
@@ -64,10 +77,82 @@ def sign_in_submit(
                      status_code=403)
     target = RedirectResponse(_safe_next(next), 303)
     try:
-        sign_in(request, target, username, password)
+        done = sign_in(request, target, username, password, halfway=True)
     except AuthenticationFailed as exc:
         return _form(request, next, error=exc.message, username=username, status_code=401)
+    except SignInRefused as exc:
+        return _form(request, next, error=exc.message, username=username, status_code=429)
+    if done is None:  # the password was right; the authenticator's code is still to come
+        target.headers["location"] = f"/console/sign-in/code?next={quote(_safe_next(next))}"
     target.delete_cookie(SIGN_IN_COOKIE, path="/console/sign-in")
+    return target
+
+
+def _halfway(request: Request) -> tuple[str, service.SessionView] | None:
+    """The cookie and the session of a sign-in waiting for its code, or None."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    with engine_of(request).connect() as conn:
+        for stage in (service.CODE, service.ENROL):
+            session = service.session_for(conn, cookie, stage=stage)
+            if session is not None:
+                return cookie, session
+    return None
+
+
+def _code_form(request: Request, cookie: str, session: service.SessionView, next_: str, *,
+               error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    enrolment = None
+    if session.stage == service.ENROL:
+        with writing(engine_of(request)) as conn:
+            enrolment = service.enrolment(conn, session.principal.name)
+    return render(request, "accounts/code.html", {
+        "next": _safe_next(next_), "error": error, "enrolment": enrolment,
+        "halfway_token": session.csrf_token, "username": session.principal.name},
+        status_code=status_code)
+
+
+@router.get("/console/sign-in/code", response_class=HTMLResponse)
+def code_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None,
+              _: Principal = requires(OPEN)) -> Response:
+    found = _halfway(request)
+    if found is None:
+        return RedirectResponse(f"/console/sign-in?next={quote(_safe_next(next))}", 303)
+    return _code_form(request, *found, next or "/console")
+
+
+@router.post("/console/sign-in/code", response_class=HTMLResponse, dependencies=[Depends(limited)])
+def code_submit(
+    request: Request,
+    code: Annotated[str, Form(max_length=16)],
+    halfway_token: Annotated[str, Form(max_length=64)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/console",
+    _: Principal = requires(OPEN),
+) -> Response:
+    found = _halfway(request)
+    if found is None:
+        return _form(request, next, error="登录已超时，请重新输入用户名和密码", status_code=401)
+    cookie, session = found
+    if not hmac.compare_digest(session.csrf_token, halfway_token):
+        return _code_form(request, cookie, session, next, error="表单已过期，请重新输入",
+                          status_code=403)
+    source = client_address(request)
+    target = RedirectResponse(_safe_next(next), 303)
+    try:
+        with writing(engine_of(request)) as conn:
+            principal = service.verify_second_factor(conn, session.principal.name, code,
+                                                     source=source)
+            secret, full = service.complete_session(conn, cookie, principal, source=source,
+                                                    hours=get_settings().session_hours)
+    except AuthenticationFailed:
+        return _code_form(request, cookie, session, next,
+                          error="动态验证码不正确或已使用过，请输入验证器上当前显示的 6 位数字",
+                          status_code=401)
+    except SignInRefused as exc:
+        return _form(request, next, error=exc.message, status_code=429)
+    set_session_cookie(request, target, secret)
+    opened(request, full)
     return target
 
 
@@ -76,6 +161,39 @@ def sign_out_submit(request: Request, principal: Principal = requires(OPEN)) -> 
     response = RedirectResponse("/", 303)
     sign_out(request, response, principal)
     return response
+
+
+# Own password ----------------------------------------------------------------------------
+
+@router.get("/console/password", response_class=HTMLResponse)
+def own_password_page(request: Request,
+                      principal: Principal = requires("password.change_own")) -> HTMLResponse:
+    return render(request, "accounts/password.html", {"errors": {}, "done": False})
+
+
+@router.post("/console/password", response_class=HTMLResponse)
+def own_password_submit(
+    request: Request,
+    current: Annotated[str, Form(max_length=256)],
+    new: Annotated[str, Form(max_length=256)],
+    again: Annotated[str, Form(max_length=256)],
+    principal: Principal = requires("password.change_own"),
+) -> HTMLResponse:
+    errors: dict[str, str] = {}
+    if principal.kind != "account":
+        errors["current"] = "接口令牌没有密码"
+    elif new != again:
+        errors["again"] = "两次输入的新密码不一致"
+    else:
+        try:
+            with writing(engine_of(request)) as conn:
+                service.change_own_password(conn, principal, current, new,
+                                            source=client_address(request),
+                                            keep_session=request.cookies.get(SESSION_COOKIE))
+        except InvalidInput as exc:
+            errors["current" if exc.code == "wrong_current_password" else "new"] = exc.message
+    return render(request, "accounts/password.html", {"errors": errors, "done": not errors},
+                  status_code=422 if errors else 200)
 
 
 def _day(value: str | None) -> date | None:

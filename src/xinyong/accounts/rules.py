@@ -24,7 +24,6 @@ CREDENTIALS = {"password", "token"}
 PERMISSION_NAME = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")
 ROLE_NAME = re.compile(r"^[a-z][a-z_]*$")
 ANONYMOUS_ROLE = "public"
-MIN_PASSWORD_LENGTH = 10
 
 
 class AuthenticationFailed(XinyongError):
@@ -37,6 +36,18 @@ class Forbidden(XinyongError):
     code = "forbidden"
 
 
+class SignInRefused(XinyongError):
+    """Sign-in refused before the password is even checked: too many wrong ones in a row
+    (`sign_in_throttled`) or a lock (`account_locked`, `address_locked`). `retry_after` is
+    the seconds until an attempt can be made again."""
+
+    code = "sign_in_throttled"
+
+    def __init__(self, message: str, retry_after: int, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class Role:
     code: str
@@ -47,6 +58,8 @@ class Role:
     # required: the role acts for one credit subject (an enterprise or its agent), whose
     # 统一社会信用代码 its accounts must name
     subject: str = "none"
+    # a second factor (TOTP) at sign-in and the stricter password policy
+    privileged: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,17 +109,55 @@ def anonymous(table: RoleTable | None = None) -> Principal:
     return Principal("anonymous", role.code, None, role.permissions, kind="anonymous")
 
 
-def password_problems(password: str, username: str | None = None) -> list[str]:
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """What a password must meet (figures from the settings); `privileged_*` apply to the
+    accounts of privileged roles."""
+
+    min_length: int = 10
+    min_classes: int = 1
+    privileged_min_length: int = 12
+    privileged_min_classes: int = 3
+    max_repeat: int = 3
+
+
+def character_classes(password: str) -> int:
+    """How many of lower-case, upper-case, digits and other characters the password uses."""
+    kinds = {"lower" if c.islower() else "upper" if c.isupper() else "digit" if c.isdigit()
+             else "other" for c in password}
+    return len(kinds)
+
+
+def longest_run(password: str) -> int:
+    longest = run = 0
+    previous = ""
+    for c in password:
+        run = run + 1 if c == previous else 1
+        longest, previous = max(longest, run), c
+    return longest
+
+
+def password_problems(password: str, username: str | None = None, *, privileged: bool = False,
+                      policy: PasswordPolicy | None = None) -> list[str]:
     """Every reason the password is refused, in Chinese; empty when it is acceptable."""
+    policy = policy or PasswordPolicy()
+    length = policy.privileged_min_length if privileged else policy.min_length
+    classes = policy.privileged_min_classes if privileged else policy.min_classes
     problems = []
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符")
+    if len(password) < length:
+        problems.append(f"密码至少需要 {length} 个字符")
     if password.isdigit():
         problems.append("密码不能全部是数字")
+    if character_classes(password) < classes:
+        problems.append(f"密码须包含小写字母、大写字母、数字、其他符号中的至少 {classes} 类")
+    if longest_run(password) > policy.max_repeat:
+        problems.append(f"同一字符不能连续出现超过 {policy.max_repeat} 次")
     if password.strip() != password or not password.strip():
         problems.append("密码首尾不能是空白字符")
-    if username and password.casefold() == username.casefold():
+    if username and username.casefold() == password.casefold():
         problems.append("密码不能与用户名相同")
+    elif username and username.casefold() in password.casefold():
+        problems.append("密码不能包含用户名")
     return problems
 
 
@@ -150,7 +201,8 @@ def _parse_role(code: Any, raw: Any, permissions: dict[str, str], where: _Where)
         raise where.fail(entry, "角色代码只能由小写字母和下划线组成")
     if not isinstance(raw, dict):
         raise where.fail(entry, "角色定义应为映射")
-    unknown = set(raw) - {"name", "department", "subject", "credentials", "permissions"}
+    unknown = set(raw) - {"name", "department", "subject", "credentials", "permissions",
+                          "privileged"}
     if unknown:
         raise where.fail(entry, f"未知的键 {'、'.join(sorted(unknown))}")
     if not isinstance(raw.get("name"), str) or not raw["name"].strip():
@@ -172,8 +224,13 @@ def _parse_role(code: Any, raw: Any, permissions: dict[str, str], where: _Where)
             raise where.fail(entry, f"引用了未定义的权限 {p}")
     if len(set(granted)) != len(granted):
         raise where.fail(entry, "权限重复")
+    privileged = raw.get("privileged", False)
+    if not isinstance(privileged, bool):
+        raise where.fail(entry, "privileged 应为 true 或 false")
+    if privileged and "password" not in credentials:
+        raise where.fail(entry, "privileged 只用于以密码登录的角色")
     return Role(code, raw["name"].strip(), department, frozenset(credentials), frozenset(granted),
-                subject)
+                subject, privileged)
 
 
 def parse_roles(content: Any, source: str) -> RoleTable:

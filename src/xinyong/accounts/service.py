@@ -8,26 +8,32 @@ Authorisation is the edge's job: a web route checks `rules.require(principal,
 from __future__ import annotations
 
 import hashlib
+import hmac
+import math
 import re
 import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, RowMapping, delete, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
-from xinyong.accounts.models import Account, ApiToken, WebSession
+from xinyong.accounts.models import Account, ApiToken, SignInThrottle, WebSession
 from xinyong.accounts.rules import (
     AuthenticationFailed,
+    PasswordPolicy,
     Principal,
     Role,
     RoleTable,
+    SignInRefused,
     anonymous,
     department_problem,
     password_problems,
@@ -39,6 +45,7 @@ from xinyong.core import uscc as uscc_rules
 from xinyong.core.audit import Actor, AuditEvent
 from xinyong.core.db import utcnow
 from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.settings import get_settings
 from xinyong.departments import service as departments
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{1,63}$")
@@ -67,6 +74,8 @@ class AccountView:
     created_at: datetime
     last_login_at: datetime | None
     subject_uscc: str | None = None
+    second_factor: bool = False  # an authenticator is set up
+    password_changed_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,8 +106,9 @@ class TokenView:
 
 def _account(row: RowMapping) -> AccountView:
     return AccountView(row["id"], row["username"], row["display_name"], row["role"],
-                       row["department"], bool(row["active"]), row["created_at"],
-                       row["last_login_at"], row["subject_uscc"])
+                       row["department"], row["active"], row["created_at"],
+                       row["last_login_at"], row["subject_uscc"],
+                       row["totp_enrolled_at"] is not None, row["password_changed_at"])
 
 
 def _token(row: RowMapping) -> TokenView:
@@ -136,10 +146,33 @@ def _subject(role: Role, uscc: str | None) -> str | None:
     return code
 
 
-def _check_password(password: str, username: str | None) -> None:
-    problems = password_problems(password, username)
+def password_policy() -> PasswordPolicy:
+    s = get_settings()
+    return PasswordPolicy(s.password_min_length, s.password_min_classes,
+                          s.password_privileged_min_length, s.password_privileged_min_classes,
+                          s.password_max_repeat)
+
+
+def password_problems_for(password: str, username: str | None, role: str) -> list[str]:
+    """`rules.password_problems` under the configured policy, strict for privileged roles."""
+    found = role_table().roles.get(role)
+    return password_problems(password, username, privileged=bool(found and found.privileged),
+                             policy=password_policy())
+
+
+def _check_password(password: str, username: str | None, role: str) -> None:
+    problems = password_problems_for(password, username, role)
     if problems:
         raise InvalidInput("；".join(problems), code="weak_password")
+
+
+def generated_password(role: str) -> str:
+    """A random password that meets the policy for `role` (shown once to whoever asked)."""
+    length = max(16, password_policy().privileged_min_length)
+    while True:
+        candidate = secrets.token_urlsafe(length)[:length]
+        if not password_problems_for(candidate, None, role):
+            return candidate
 
 
 def _find_account(conn: Connection, username: str) -> RowMapping | None:
@@ -171,35 +204,139 @@ def create_account(conn: Connection, actor: Actor, username: str, role: str, *, 
     department = departments.canonical(conn, _department(department))
     role_row = _check_role(role_table(), role, department, "password")
     subject = _subject(role_row, subject)
-    _check_password(password, username)
+    _check_password(password, username, role)
     if _find_account(conn, username) is not None:
         raise InvalidInput(f"账号 {username} 已存在", code="account_exists")
     name = (display_name or "").strip() or username
+    now = utcnow()
     conn.execute(insert(Account).values(
         username=username, display_name=name, role=role, department=department, subject_uscc=subject,
-        password_hash=_hasher.hash(password), active=True, created_at=utcnow()))
+        password_hash=_hasher.hash(password), active=True, created_at=now,
+        password_changed_at=now))
     audit.record(conn, actor, "account.create", "account", username,
                  detail={"role": role, "department": department, "display_name": name,
                          "subject": subject})
     return _account(_get_account(conn, username))
 
 
+def update_account(conn: Connection, actor: Actor, username: str, *, role: str,
+                   department: str | None, display_name: str | None = None) -> AccountView:
+    """Change an account's role, department and display name. The change takes effect on the
+    account's next request: sessions read the role from the account each time."""
+    row = _get_account(conn, username)
+    department = _department(department)
+    role_row = _check_role(role_table(), role, department, "password")
+    _subject(role_row, row["subject_uscc"])
+    name = (display_name or "").strip() or row["display_name"]
+    new = {"role": role, "department": department, "display_name": name}
+    changes = {k: [row[k], v] for k, v in new.items() if row[k] != v}
+    if not changes:
+        return _account(row)
+    conn.execute(update(Account).where(Account.id == row["id"]).values(**new))
+    audit.record(conn, actor, "account.update", "account", row["username"],
+                 detail={"changes": changes})
+    return _account(_get_account(conn, row["username"]))
+
+
+def _set_hash(conn: Connection, account_id: int, password: str) -> None:
+    conn.execute(update(Account).where(Account.id == account_id)
+                 .values(password_hash=_hasher.hash(password), password_changed_at=utcnow()))
+
+
 def set_password(conn: Connection, actor: Actor, username: str, password: str) -> None:
     row = _get_account(conn, username)
-    _check_password(password, row["username"])
-    conn.execute(update(Account).where(Account.id == row["id"])
-                 .values(password_hash=_hasher.hash(password)))
+    _check_password(password, row["username"], row["role"])
+    _set_hash(conn, row["id"], password)
     audit.record(conn, actor, "account.password", "account", row["username"])
 
 
+def change_own_password(conn: Connection, principal: Principal, current: str, new: str, *,
+                        source: str | None = None, keep_session: str | None = None) -> None:
+    """A person changes their own password, proving the current one. Their other sessions
+    end (whoever else knew the old password is signed out); `keep_session` stays."""
+    row = _get_account(conn, principal.name)
+    if not _verify(row["password_hash"], current):
+        raise InvalidInput("当前密码不正确", code="wrong_current_password")
+    if current == new:
+        raise InvalidInput("新密码不能与当前密码相同", code="weak_password")
+    _check_password(new, row["username"], row["role"])
+    _set_hash(conn, row["id"], new)
+    ended = _end_sessions_of(conn, row["id"], keep=keep_session)
+    audit.record(conn, principal.actor(source), "account.password", "account", row["username"],
+                 detail={"own": True, "sessions_ended": ended})
+
+
+def reset_password(conn: Connection, actor: Actor, username: str,
+                   password: str | None = None) -> str:
+    """An administrator's reset for a person who forgot their password or lost their
+    authenticator: a new password (`password`, or a generated one, returned either way),
+    the second factor cleared (set up again at the next sign-in), the lock lifted, and every
+    session ended."""
+    row = _get_account(conn, username)
+    generated = password is None
+    new = generated_password(row["role"]) if password is None else password
+    _check_password(new, row["username"], row["role"])
+    _set_hash(conn, row["id"], new)
+    conn.execute(update(Account).where(Account.id == row["id"]).values(
+        totp_secret=None, totp_enrolled_at=None, totp_last_step=None))
+    ended = _end_sessions_of(conn, row["id"])
+    unlocked = _clear_throttle(conn, ACCOUNT_SCOPE, row["username"])
+    audit.record(conn, actor, "account.reset_password", "account", row["username"],
+                 detail={"generated": generated, "second_factor_cleared": True,
+                         "sessions_ended": ended, "unlocked": unlocked})
+    return new
+
+
 def deactivate_account(conn: Connection, actor: Actor, username: str) -> AccountView:
-    """Accounts are never deleted (the audit log names them); a deactivated one cannot sign in."""
+    """Accounts are never deleted (the audit log names them); a deactivated one cannot sign
+    in, and its sessions end."""
     row = _get_account(conn, username)
     if not row["active"]:
         raise InvalidInput(f"账号 {row['username']} 已经停用", code="account_inactive")
     conn.execute(update(Account).where(Account.id == row["id"]).values(active=False))
-    audit.record(conn, actor, "account.deactivate", "account", row["username"])
+    ended = _end_sessions_of(conn, row["id"])
+    audit.record(conn, actor, "account.deactivate", "account", row["username"],
+                 detail={"sessions_ended": ended})
     return _account(_get_account(conn, row["username"]))
+
+
+def activate_account(conn: Connection, actor: Actor, username: str) -> AccountView:
+    row = _get_account(conn, username)
+    if row["active"]:
+        raise InvalidInput(f"账号 {row['username']} 已经启用", code="account_active")
+    conn.execute(update(Account).where(Account.id == row["id"]).values(active=True))
+    audit.record(conn, actor, "account.activate", "account", row["username"])
+    return _account(_get_account(conn, row["username"]))
+
+
+def end_sessions(conn: Connection, actor: Actor, username: str) -> int:
+    """End every session of the account now (a lost laptop, a person leaving); the count."""
+    row = _get_account(conn, username)
+    ended = _end_sessions_of(conn, row["id"])
+    audit.record(conn, actor, "account.end_sessions", "account", row["username"],
+                 detail={"sessions_ended": ended})
+    return ended
+
+
+def _end_sessions_of(conn: Connection, account_id: int, *, keep: str | None = None) -> int:
+    s = WebSession.__table__
+    query = (update(WebSession).where(s.c.account_id == account_id, s.c.ended_at.is_(None))
+             .values(ended_at=utcnow().replace(microsecond=0)))
+    if keep is not None:
+        query = query.where(s.c.secret_hash != _hash_secret(keep))
+    return int(conn.execute(query).rowcount or 0)
+
+
+def list_accounts(conn: Connection) -> list[AccountView]:
+    t = Account.__table__
+    return [_account(r) for r in conn.execute(select(t).order_by(t.c.username)).mappings()]
+
+
+def live_sessions(conn: Connection, username: str, *, now: datetime | None = None) -> int:
+    """How many signed-in sessions the account holds now."""
+    row = _get_account(conn, username)
+    s = WebSession.__table__
+    return len(conn.execute(select(s.c.id).where(*_live(s, row["id"], now or utcnow()))).all())
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -209,39 +346,322 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+# Sign-in protection ----------------------------------------------------------------------
+
+ACCOUNT_SCOPE = "account"
+ADDRESS_SCOPE = "address"
+MAX_DELAY_SECONDS = 60  # the doubling wait between attempts stops growing here
+REFUSALS_REPORTED_EVERY = timedelta(minutes=1)  # one `auth.refused` event per key at most
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A username's wrong passwords in a row and its lock, as the console shows them."""
+
+    failures: int
+    last_failed_at: datetime
+    locked_until: datetime | None
+
+    def locked(self, now: datetime | None = None) -> bool:
+        return self.locked_until is not None and self.locked_until > (now or utcnow())
+
+
+def lock_of(conn: Connection, username: str) -> Lock | None:
+    row = _throttle_row(conn, ACCOUNT_SCOPE, username.strip().lower(), for_update=False)
+    return None if row is None else Lock(row["failures"], row["last_failed_at"], row["locked_until"])
+
+
+def locked_usernames(conn: Connection, *, now: datetime | None = None) -> set[str]:
+    t = SignInThrottle.__table__
+    return set(conn.execute(select(t.c.key).where(
+        t.c.scope == ACCOUNT_SCOPE, t.c.locked_until > (now or utcnow()))).scalars())
+
+
+def _throttle_row(conn: Connection, scope: str, key: str, *,
+                  for_update: bool = True) -> RowMapping | None:
+    """The key's row; locked for the transaction (PostgreSQL), so that two processes counting
+    a failure at once count two."""
+    t = SignInThrottle.__table__
+    query = select(t).where(t.c.scope == scope, t.c.key == key[:128])
+    return conn.execute(query.with_for_update() if for_update else query).mappings().one_or_none()
+
+
+def _fresh(row: RowMapping | None, now: datetime) -> bool:
+    """Whether the row's failures still count (not forgotten with time, not ended by a lock
+    that has run out)."""
+    if row is None:
+        return False
+    window = timedelta(minutes=get_settings().sign_in_failure_window_minutes)
+    if row["locked_until"] is not None and row["locked_until"] <= now:
+        return False
+    return bool(row["last_failed_at"] > now - window)
+
+
+def _delay(failures: int) -> int:
+    s = get_settings()
+    if failures < s.sign_in_throttle_after or s.sign_in_delay_seconds <= 0:
+        return 0
+    return int(min(MAX_DELAY_SECONDS, s.sign_in_delay_seconds * 2 ** (failures - s.sign_in_throttle_after)))
+
+
+def _wait(seconds: float) -> int:
+    return max(1, math.ceil(seconds))
+
+
+def _refusal(row: RowMapping | None, scope: str, now: datetime) -> SignInRefused | None:
+    if not _fresh(row, now) or row is None:
+        return None
+    if row["locked_until"] is not None:
+        wait = _wait((row["locked_until"] - now).total_seconds())
+        minutes = math.ceil(wait / 60)
+        if scope == ADDRESS_SCOPE:
+            return SignInRefused(f"本机登录失败次数过多，已暂停登录，请 {minutes} 分钟后再试",
+                                 wait, code="address_locked")
+        return SignInRefused(f"该账号连续登录失败次数过多，已锁定，请 {minutes} 分钟后再试，"
+                             f"或请系统管理员解锁", wait, code="account_locked")
+    ready = row["last_failed_at"] + timedelta(seconds=_delay(row["failures"]))
+    if scope == ACCOUNT_SCOPE and ready > now:
+        wait = _wait((ready - now).total_seconds())
+        return SignInRefused(f"密码连续错误，请 {wait} 秒后再试", wait, code="sign_in_throttled")
+    return None
+
+
+def _note_refused(conn: Connection, row: RowMapping, actor: Actor, reason: str,
+                  now: datetime) -> None:
+    """Count a refused attempt; sum the refusals up in one `auth.refused` event a minute."""
+    t = SignInThrottle.__table__
+    refused = row["refused"] + 1
+    reported = row["refused_reported_at"]
+    if reported is None or reported <= now - REFUSALS_REPORTED_EVERY:
+        audit.record(conn, actor, "auth.refused", row["scope"], row["key"],
+                     detail={"reason": reason, "attempts": refused,
+                             "locked_until": row["locked_until"].isoformat()
+                             if row["locked_until"] else None})
+        conn.execute(update(SignInThrottle).where(t.c.id == row["id"])
+                     .values(refused=0, refused_reported_at=now))
+    else:
+        conn.execute(update(SignInThrottle).where(t.c.id == row["id"]).values(refused=refused))
+
+
+def _count_failure(conn: Connection, scope: str, key: str, actor: Actor, now: datetime) -> int:
+    """One more wrong password for the key; locks it when that makes too many. Returns the
+    failures in a row now counted."""
+    s = get_settings()
+    t = SignInThrottle.__table__
+    key = key[:128]
+    row = _throttle_row(conn, scope, key)
+    if row is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(SignInThrottle).values(
+                    scope=scope, key=key, failures=0, last_failed_at=now, refused=0))
+        except IntegrityError:  # another process inserted it first: count on its row
+            pass
+        row = _throttle_row(conn, scope, key)
+        assert row is not None
+        fresh = True
+    else:
+        fresh = _fresh(row, now)
+    failures = (row["failures"] if fresh else 0) + 1
+    limit = s.sign_in_lock_failures if scope == ACCOUNT_SCOPE else s.sign_in_address_lock_failures
+    locked_until = None
+    if failures >= limit > 0:
+        locked_until = now + timedelta(minutes=s.sign_in_lock_minutes)
+    conn.execute(update(SignInThrottle).where(t.c.id == row["id"]).values(
+        failures=failures, last_failed_at=now, locked_until=locked_until,
+        refused=row["refused"] if fresh else 0))
+    if locked_until is not None:
+        audit.record(conn, actor, "auth.locked", scope, key, detail={
+            "failures": failures, "locked_until": locked_until.isoformat(),
+            "minutes": s.sign_in_lock_minutes})
+    return failures
+
+
+def _forget_old_failures(conn: Connection, now: datetime) -> None:
+    """Rows of failures long forgotten and no lock: the table stays as small as the
+    attempts of the last hour."""
+    window = timedelta(minutes=get_settings().sign_in_failure_window_minutes)
+    t = SignInThrottle.__table__
+    conn.execute(delete(SignInThrottle).where(t.c.last_failed_at < now - window,
+                                 or_(t.c.locked_until.is_(None), t.c.locked_until < now)))
+
+
+def _clear_throttle(conn: Connection, scope: str, key: str) -> bool:
+    """Forget the key's failures and lock; whether it was locked."""
+    t = SignInThrottle.__table__
+    row = _throttle_row(conn, scope, key)
+    if row is None:
+        return False
+    conn.execute(delete(SignInThrottle).where(t.c.id == row["id"]))
+    return bool(row["locked_until"] is not None and row["locked_until"] > utcnow())
+
+
+def unlock(conn: Connection, actor: Actor, username: str) -> Lock:
+    """Lift the lock (and forget the wrong passwords) of a username; the lock that was."""
+    key = username.strip().lower()
+    found = lock_of(conn, key)
+    if found is None or not found.locked():
+        raise InvalidInput(f"账号 {key} 没有被锁定", code="not_locked")
+    _clear_throttle(conn, ACCOUNT_SCOPE, key)
+    audit.record(conn, actor, "account.unlock", "account", key, detail={
+        "failures": found.failures,
+        "locked_until": found.locked_until.isoformat() if found.locked_until else None})
+    return found
+
+
+def _refuse_if_throttled(conn: Connection, key: str, source: str | None, actor: Actor,
+                         now: datetime) -> None:
+    for scope, value in ((ACCOUNT_SCOPE, key), (ADDRESS_SCOPE, source)):
+        if not value:
+            continue
+        row = _throttle_row(conn, scope, value)
+        refusal = _refusal(row, scope, now)
+        if refusal is not None and row is not None:
+            _note_refused(conn, row, actor, refusal.code, now)
+            conn.commit()
+            raise refusal
+
+
+def _fail(conn: Connection, key: str, source: str | None, actor: Actor, reason: str,
+          now: datetime, **detail: Any) -> NoReturn:
+    """Audit a failed sign-in, count a wrong password or code, commit, and refuse."""
+    if reason in COUNTED_FAILURES:
+        detail["failures"] = _count_failure(conn, ACCOUNT_SCOPE, key, actor, now)
+        if source:
+            _count_failure(conn, ADDRESS_SCOPE, source, actor, now)
+        _forget_old_failures(conn, now)
+    audit.record(conn, actor, "auth.failed", "account", actor.name,
+                 detail={"method": detail.pop("method", "password"), "reason": reason, **detail})
+    conn.commit()
+    raise AuthenticationFailed(SIGN_IN_FAILED)
+
+
+# Wrong secrets count towards throttling and locks; a deactivated account with the right
+# password is refused but is no guess.
+COUNTED_FAILURES = frozenset({"unknown_user", "wrong_password", "wrong_code"})
+
+
 def authenticate_password(conn: Connection, username: str, password: str, *,
-                          source: str | None = None) -> Principal:
-    """Sign in. Success and failure are both audited. A failure is committed before
-    `AuthenticationFailed` is raised, so that the caller's rollback cannot erase it: open
-    the transaction for the sign-in alone."""
+                          source: str | None = None, now: datetime | None = None) -> Principal:
+    """Check the password: the first factor (`second_factor` tells whether the account needs
+    another). Success and failure are both audited; wrong passwords are counted per username
+    and per client address and lead to waits and locks (`SignInRefused`, raised before the
+    password is even checked). A failure is committed before it is raised, so that the
+    caller's rollback cannot erase it: open the transaction for the sign-in alone."""
+    now = (now or utcnow()).replace(microsecond=0)
     username = username.replace("\x00", "")  # no name holds one; PostgreSQL cannot compare it
+    key = username.strip().lower()[:128]
     row = _find_account(conn, username)
+    name = (row["username"] if row else username.strip())[:128]
+    actor = Actor(name, row["role"] if row else None, source)
+    _refuse_if_throttled(conn, key, source, actor, now)
     ok = _verify(row["password_hash"] if row else _dummy_hash(), password)
     role = role_table().roles.get(row["role"]) if row else None
     reason = ("unknown_user" if row is None else "wrong_password" if not ok
               else "inactive" if not row["active"]
               else "role_cannot_sign_in" if role is None or "password" not in role.credentials
               else None)
-    name = (row["username"] if row else username.strip())[:128]
     if reason is not None or row is None or role is None:
-        audit.record(conn, Actor(name, row["role"] if row else None, source), "auth.failed",
-                     "account", name, detail={"method": "password", "reason": reason})
-        conn.commit()
-        raise AuthenticationFailed(SIGN_IN_FAILED)
-    values: dict[str, Any] = {"last_login_at": utcnow()}
+        _fail(conn, key, source, actor, reason or "unknown_user", now)
+    values: dict[str, Any] = {}
     if _hasher.check_needs_rehash(row["password_hash"]):
         values["password_hash"] = _hasher.hash(password)
-    conn.execute(update(Account).where(Account.id == row["id"]).values(**values))
     principal = Principal(row["username"], role.code, row["department"], role.permissions,
                           subject=row["subject_uscc"])
+    if role.privileged:  # the sign-in is complete, and audited, only with the code
+        if values:
+            conn.execute(update(Account).where(Account.id == row["id"]).values(**values))
+        return principal
+    _clear_throttle(conn, ACCOUNT_SCOPE, key)
+    conn.execute(update(Account).where(Account.id == row["id"])
+                 .values(last_login_at=utcnow(), **values))
     audit.record(conn, principal.actor(source), "auth.sign_in", "account", row["username"],
                  detail={"method": "password"})
     return principal
 
 
-def list_accounts(conn: Connection) -> list[AccountView]:
-    t = Account.__table__
-    return [_account(r) for r in conn.execute(select(t).order_by(t.c.username)).mappings()]
+# Second factor (TOTP, RFC 6238) -----------------------------------------------------------
+
+CODE = "code"  # the account has an authenticator: ask for its code
+ENROL = "enrol"  # it has none yet: set one up before the sign-in completes
+ACTIVE = "active"
+TOTP_ISSUER = "公共信用信息平台"
+
+
+def second_factor(conn: Connection, principal: Principal) -> str | None:
+    """What the account still needs after its password: CODE, ENROL, or None."""
+    role = role_table().roles.get(principal.role)
+    if role is None or not role.privileged:
+        return None
+    row = _get_account(conn, principal.name)
+    return CODE if row["totp_enrolled_at"] is not None else ENROL
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str  # base32, to type into an authenticator app
+    uri: str  # otpauth://, for apps that read it (as a QR code or a link)
+
+
+def enrolment(conn: Connection, username: str) -> Enrolment:
+    """The authenticator secret a person is setting up (made on first asking and kept until
+    they confirm it with a code, so reloading the page shows the same one)."""
+    row = _get_account(conn, username)
+    if row["totp_enrolled_at"] is not None:
+        raise InvalidInput("该账号已绑定动态验证码；如需更换，请系统管理员重置", code="totp_enrolled")
+    secret = row["totp_secret"]
+    if secret is None:
+        secret = pyotp.random_base32()
+        conn.execute(update(Account).where(Account.id == row["id"]).values(totp_secret=secret))
+    uri = pyotp.TOTP(secret).provisioning_uri(name=row["username"], issuer_name=TOTP_ISSUER)
+    return Enrolment(secret, uri)
+
+
+def _code_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step whose code `code` is (this one or its neighbours, for clocks a little
+    apart), or None."""
+    code = code.strip().replace(" ", "")
+    if not (len(code) == 6 and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret)
+    moment = now.replace(tzinfo=UTC)
+    step = totp.timecode(moment)
+    for candidate in (step, step - 1, step + 1):
+        if hmac.compare_digest(totp.generate_otp(candidate), code):
+            return int(candidate)
+    return None
+
+
+def verify_second_factor(conn: Connection, username: str, code: str, *,
+                         source: str | None = None, now: datetime | None = None) -> Principal:
+    """Check the authenticator code of an account whose password was just accepted, and
+    complete its sign-in (confirming the enrolment if this was its first code). A wrong or
+    reused code counts as a wrong password."""
+    now = (now or utcnow()).replace(microsecond=0)
+    row = _get_account(conn, username)
+    key = row["username"]
+    actor = Actor(key, row["role"], source)
+    _refuse_if_throttled(conn, key, source, actor, now)
+    role = role_table().roles.get(row["role"])
+    secret = row["totp_secret"]
+    step = _code_step(secret, code, now) if secret else None
+    if step is None or (row["totp_last_step"] is not None and step <= row["totp_last_step"]):
+        _fail(conn, key, source, actor, "wrong_code", now, method="totp")
+    if role is None or not row["active"] or "password" not in role.credentials:
+        _fail(conn, key, source, actor, "inactive", now, method="totp")
+    enrolling = row["totp_enrolled_at"] is None
+    values: dict[str, Any] = {"totp_last_step": step, "last_login_at": utcnow()}
+    if enrolling:
+        values["totp_enrolled_at"] = now
+    conn.execute(update(Account).where(Account.id == row["id"]).values(**values))
+    _clear_throttle(conn, ACCOUNT_SCOPE, key)
+    principal = Principal(row["username"], role.code, row["department"], role.permissions,
+                          subject=row["subject_uscc"])
+    if enrolling:
+        audit.record(conn, principal.actor(source), "account.totp_enrol", "account", key)
+    audit.record(conn, principal.actor(source), "auth.sign_in", "account", key,
+                 detail={"method": "password+totp"})
+    return principal
 
 
 def _hash_secret(secret: str) -> str:
@@ -378,6 +798,9 @@ def list_tokens(conn: Connection) -> list[TokenView]:
 # Browser sessions -----------------------------------------------------------------------
 
 SESSION_DEFAULT_HOURS = 8
+# How stale a session's `last_seen_at` may get before a request writes it anew: the idle
+# timeout is kept to within this, without a write on every request.
+SEEN_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -385,6 +808,8 @@ class SessionView:
     principal: Principal
     csrf_token: str
     expires_at: datetime
+    stage: str = ACTIVE  # ACTIVE, or halfway through a sign-in: CODE or ENROL
+    last_seen_at: datetime | None = None
 
 
 def _with_public(principal: Principal) -> Principal:
@@ -396,19 +821,58 @@ def _with_public(principal: Principal) -> Principal:
 
 
 def start_session(conn: Connection, principal: Principal, *, source: str | None = None,
-                  hours: int = SESSION_DEFAULT_HOURS) -> tuple[str, SessionView]:
-    """Open a browser session for a person just signed in. Returns the cookie secret, which
-    is stored only as a hash, and the session (with its CSRF token)."""
+                  hours: int = SESSION_DEFAULT_HOURS, stage: str = ACTIVE) -> tuple[str, SessionView]:
+    """Open a browser session for a person just signed in (or, with `stage` CODE or ENROL, one
+    halfway, which grants nothing until `complete_session`). Returns the cookie secret, which
+    is stored only as a hash, and the session (with its CSRF token). An account holds at most
+    `session_max_per_account` sessions: opening one more ends the oldest."""
     account = _get_account(conn, principal.name)
     secret = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = utcnow().replace(microsecond=0)
-    expires = now + timedelta(hours=hours)
+    if stage == ACTIVE:
+        expires = now + timedelta(hours=hours)
+        _cap_sessions(conn, principal, int(account["id"]), now, source)
+    else:
+        expires = now + timedelta(minutes=get_settings().sign_in_code_minutes)
     _purge_sessions(conn, int(account["id"]), now)
     conn.execute(insert(WebSession).values(
         secret_hash=_hash_secret(secret), account_id=account["id"], csrf_token=csrf,
-        source=(source or "")[:64] or None, created_at=now, expires_at=expires))
-    return secret, SessionView(_with_public(principal), csrf, expires)
+        source=(source or "")[:64] or None, created_at=now, expires_at=expires, last_seen_at=now,
+        stage=stage))
+    return secret, SessionView(_with_public(principal), csrf, expires, stage, now)
+
+
+def complete_session(conn: Connection, secret: str, principal: Principal, *,
+                     source: str | None = None,
+                     hours: int = SESSION_DEFAULT_HOURS) -> tuple[str, SessionView]:
+    """A halfway session whose second factor was just given: ended, and a full one opened
+    under a new secret (so a cookie planted before sign-in is worth nothing after it)."""
+    s = WebSession.__table__
+    conn.execute(update(WebSession).where(s.c.secret_hash == _hash_secret(secret))
+                 .values(ended_at=utcnow().replace(microsecond=0)))
+    return start_session(conn, principal, source=source, hours=hours)
+
+
+def _cap_sessions(conn: Connection, principal: Principal, account_id: int, now: datetime,
+                  source: str | None) -> None:
+    cap = get_settings().session_max_per_account
+    if cap <= 0:
+        return
+    s = WebSession.__table__
+    live = conn.execute(select(s.c.id).where(*_live(s, account_id, now))
+                        .order_by(s.c.created_at.desc(), s.c.id.desc())).scalars().all()
+    oldest = live[cap - 1:]
+    if oldest:
+        conn.execute(update(WebSession).where(s.c.id.in_(oldest)).values(ended_at=now))
+        audit.record(conn, principal.actor(source), "auth.session_cap", "account", principal.name,
+                     detail={"sessions_ended": len(oldest), "cap": cap})
+
+
+def _live(s: Any, account_id: int, now: datetime) -> list[Any]:
+    idle = now - timedelta(minutes=get_settings().session_idle_minutes)
+    return [s.c.account_id == account_id, s.c.ended_at.is_(None), s.c.expires_at > now,
+            s.c.stage == ACTIVE, func.coalesce(s.c.last_seen_at, s.c.created_at) > idle]
 
 
 # Ended and expired sessions are kept this long (to answer "was this cookie ever valid?" when a
@@ -425,26 +889,45 @@ def _purge_sessions(conn: Connection, account_id: int, now: datetime) -> None:
         or_(WebSession.expires_at < cutoff, WebSession.ended_at < cutoff)))
 
 
-def session_for(conn: Connection, secret: str, *, now: datetime | None = None) -> SessionView | None:
-    """The live session a cookie stands for, or None when it is unknown, ended or expired,
-    or its account has since been deactivated or may no longer sign in with a password."""
+def session_for(conn: Connection, secret: str, *, now: datetime | None = None,
+                stage: str = ACTIVE) -> SessionView | None:
+    """The live session a cookie stands for, or None when it is unknown, ended, expired, idle
+    longer than `session_idle_minutes`, of another `stage`, or its account has since been
+    deactivated or may no longer sign in with a password."""
+    now = now or utcnow()
     s, a = WebSession.__table__, Account.__table__
     row = conn.execute(
-        select(s.c.csrf_token, s.c.expires_at, s.c.ended_at, a.c.username, a.c.role,
-               a.c.department, a.c.active, a.c.subject_uscc)
+        select(s.c.csrf_token, s.c.expires_at, s.c.ended_at, s.c.stage, s.c.created_at,
+               s.c.last_seen_at, a.c.username, a.c.role, a.c.department, a.c.active,
+               a.c.subject_uscc)
         .join(a, a.c.id == s.c.account_id)
         .where(s.c.secret_hash == _hash_secret(secret))
     ).mappings().one_or_none()
-    if row is None or row["ended_at"] is not None or not row["active"]:
+    if row is None or row["ended_at"] is not None or not row["active"] or row["stage"] != stage:
         return None
-    if row["expires_at"] <= (now or utcnow()):
+    seen = row["last_seen_at"] or row["created_at"]
+    idle = timedelta(minutes=get_settings().session_idle_minutes)
+    if row["expires_at"] <= now or seen + idle <= now:
         return None
     role = role_table().roles.get(row["role"])
     if role is None or "password" not in role.credentials:
         return None
     principal = Principal(row["username"], role.code, row["department"], role.permissions,
                           subject=row["subject_uscc"])
-    return SessionView(_with_public(principal), row["csrf_token"], row["expires_at"])
+    return SessionView(_with_public(principal), row["csrf_token"], row["expires_at"], row["stage"],
+                       seen)
+
+
+def needs_touch(session: SessionView, now: datetime | None = None) -> bool:
+    """Whether a request should write the session's `last_seen_at` anew."""
+    return session.last_seen_at is None or session.last_seen_at + SEEN_EVERY <= (now or utcnow())
+
+
+def touch_session(conn: Connection, secret: str, *, now: datetime | None = None) -> None:
+    """The session served a request now: its idle time starts over."""
+    s = WebSession.__table__
+    conn.execute(update(WebSession).where(s.c.secret_hash == _hash_secret(secret))
+                 .values(last_seen_at=(now or utcnow()).replace(microsecond=0)))
 
 
 def end_session(conn: Connection, secret: str, actor: Actor) -> bool:

@@ -29,10 +29,40 @@ class Settings(BaseSettings):
     # million-subject store outgrow the everyday cache; a batch then rereads index pages it
     # just wrote (measured: 3.7x the load floor with 64 MiB, 3.25x with 256 MiB).
     ingest_cache_mib: int = 256
-    # Web: hours a browser session lasts after sign-in.
+    # Web: hours a browser session lasts after sign-in, however busy.
     session_hours: int = 8
-    # Send the session cookie only over HTTPS (turn on behind a TLS-terminating proxy).
-    cookie_secure: bool = False
+    # Minutes without a request after which a browser session ends (checked by the server; the
+    # cookie itself lasts only until the browser closes).
+    session_idle_minutes: int = 30
+    # Browser sessions one account may hold at once; signing in again ends the oldest.
+    session_max_per_account: int = 3
+    # Minutes a person has, after the right password, to enter the code of their authenticator.
+    sign_in_code_minutes: int = 5
+    # Send cookies only over HTTPS. Unset: on, except when the site is reached as localhost or
+    # 127.0.0.1 (a developer's machine); true or false forces it.
+    cookie_secure: bool | None = None
+    # Sign-in protection, counted in the database so it holds across server processes.
+    # After `sign_in_throttle_after` wrong passwords in a row for one username, each further
+    # attempt must wait `sign_in_delay_seconds`, doubling each time (at most 60 s; 0: no wait);
+    # after `sign_in_lock_failures` the username is locked for `sign_in_lock_minutes` (until
+    # then even the right password is refused; `xinyong user unlock` lifts it).
+    # One client address is locked likewise after `sign_in_address_lock_failures` wrong
+    # passwords for any usernames. Failures older than `sign_in_failure_window_minutes`
+    # are forgotten.
+    sign_in_throttle_after: int = 3
+    sign_in_delay_seconds: int = 1
+    sign_in_lock_failures: int = 10
+    sign_in_lock_minutes: int = 15
+    sign_in_address_lock_failures: int = 50
+    sign_in_failure_window_minutes: int = 60
+    # Password policy. Character classes: lower-case, upper-case, digits, others. Privileged
+    # roles (`privileged: true` in roles.yaml) must meet the stricter figures. No password may
+    # contain the username or repeat one character more than `password_max_repeat` times in a row.
+    password_min_length: int = 10
+    password_min_classes: int = 1
+    password_privileged_min_length: int = 12
+    password_privileged_min_classes: int = 3
+    password_max_repeat: int = 3
     # Anti-scraping: search and subject requests one client may make per minute, with bursts
     # of up to `rate_limit_burst`; 0 turns the limit off. Counted per server process.
     rate_limit_per_minute: int = 120

@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from xinyong.accounts.rules import AuthenticationFailed, Forbidden
+from xinyong.accounts.rules import AuthenticationFailed, Forbidden, SignInRefused
 from xinyong.core.errors import BadFile, InvalidInput, NotFound, RuleDataError, XinyongError
+from xinyong.web import refusals
 from xinyong.web.uploads import TooLarge
 
 log = logging.getLogger("xinyong.web")
@@ -45,6 +46,7 @@ STATUS: dict[type[XinyongError], int] = {
     BadFile: 422,
     InvalidInput: 422,
     RateLimited: 429,
+    SignInRefused: 429,
     TooLarge: 413,
     RuleDataError: 500,
 }
@@ -57,6 +59,15 @@ ENGLISH: dict[str, str] = {
     "token_revoked": "The API token has been revoked.",
     "token_expired": "The API token has expired.",
     "token_role": "The API token's role may no longer use tokens.",
+    "sign_in_throttled": "Too many wrong passwords in a row; wait before trying again.",
+    "account_locked": "The account is locked after too many wrong passwords; wait, or ask an "
+                      "administrator to unlock it.",
+    "address_locked": "Too many failed sign-ins from this address; wait before trying again.",
+    "second_factor_required": "This account also needs the 6-digit code of its authenticator app.",
+    "second_factor_enrolment": "Set up the authenticator app by signing in on the console first.",
+    "weak_password": "The password does not meet the password policy.",
+    "wrong_current_password": "The current password is not correct.",
+    "not_locked": "The account is not locked.",
     "csrf_failed": "The form has expired or did not come from this site; reload it and try again.",
     "unknown_department": "The department is not registered; choose one from the list of departments.",
     "forbidden": "Your role does not allow this.",
@@ -133,7 +144,10 @@ def install(app: FastAPI) -> None:
                 and request.method == "GET"):  # a page that needs an account: sign in, come back
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/console/sign-in?next={quote(target, safe='/')}", 303)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        if status == 403:
+            await refusals.record(request, exc.code)
+        retry = exc.retry_after if isinstance(exc, RateLimited | SignInRefused) else None
+        headers = {"Retry-After": str(retry)} if retry is not None else None
         return error_response(request, status, exc.code, exc.message, headers=headers)
 
     @app.exception_handler(RequestValidationError)

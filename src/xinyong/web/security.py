@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 from xinyong.accounts import service as accounts
 from xinyong.accounts.rules import AuthenticationFailed, Forbidden, Principal, anonymous, can, role_table
 from xinyong.core.audit import Actor
+from xinyong.core.db import writing
 from xinyong.core.settings import get_settings
 from xinyong.web.errors import AuthenticationRequired, CsrfFailed
 
@@ -27,6 +28,8 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 OPEN = "open"  # the rule of a route anyone may reach, checked by no permission
+# Names a developer's own machine is reached by: cookies there go over plain HTTP.
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def engine_of(request: Request) -> Engine:
@@ -50,6 +53,15 @@ def client_address(request: Request) -> str:
 
 def actor(request: Request, principal: Principal) -> Actor:
     return principal.actor(client_address(request))
+
+
+def cookie_secure(request: Request) -> bool:
+    """Whether cookies carry the Secure flag: as configured, else on unless the site is
+    reached as localhost (where there is no TLS to speak of)."""
+    forced = get_settings().cookie_secure
+    if forced is not None:
+        return forced
+    return (request.url.hostname or "") not in LOCAL_HOSTS
 
 
 async def _check_csrf(request: Request, expected: str) -> None:
@@ -91,6 +103,7 @@ async def _resolve(request: Request) -> Principal:
         if session is not None:
             request.state.csrf_token = session.csrf_token
             if request.method not in SAFE_METHODS:
+                request.state.principal = session.principal  # named if the check refuses
                 await _check_csrf(request, session.csrf_token)
             return session.principal
     return anonymous()
@@ -106,7 +119,11 @@ def _token_principal(engine: Engine, secret: str, cache_seconds: float) -> Princ
 
 def _session(engine: Engine, cookie: str) -> accounts.SessionView | None:
     with engine.connect() as conn:
-        return accounts.session_for(conn, cookie)
+        session = accounts.session_for(conn, cookie)
+    if session is not None and accounts.needs_touch(session):
+        with writing(engine) as conn:
+            accounts.touch_session(conn, cookie)
+    return session
 
 
 def requires(permission: str) -> Any:
