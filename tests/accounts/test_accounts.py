@@ -395,7 +395,8 @@ def test_audit_verify_then_tamper_then_list(engine: Engine) -> None:
     xinyong("token", "create", "--role", "system", "-d", "公安局")
     ok = xinyong("audit", "verify", "--json")
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout) == {"ok": True, "events": 2, "first_bad_id": None, "reason": None}
+    # the account, the department the token names (registered by naming it), the token
+    assert json.loads(ok.stdout) == {"ok": True, "events": 3, "first_bad_id": None, "reason": None}
     assert xinyong("audit", "verify").returncode == 0
 
     events = json.loads(xinyong("audit", "list", "--action", "token.create", "--json").stdout)

@@ -43,7 +43,8 @@ def fine(engine: Engine, tmp_path: Path, n: int, department: str, decided: date,
     k = next(_serial)
     row = penalty(**{"行政相对人名称": org_name(n), "行政相对人代码_1(统一社会信用代码)": numbered_uscc(n),
                      "行政处罚决定书文号": f"测罚〔2026〕{k}号", "处罚决定日期": decided.isoformat(),
-                     "处罚有效期": (decided + timedelta(days=800)).isoformat(), "失信严重程度": severity})
+                     "处罚有效期": (decided + timedelta(days=800)).isoformat(), "失信严重程度": severity,
+                     "处罚机关": department, "数据来源单位": department})
     ingest.submit(engine, write_csv(tmp_path / f"p{k}.csv", [row]), department, kind="penalty",
                   backfill=True)
 
@@ -53,7 +54,8 @@ def licensed(engine: Engine, tmp_path: Path, n: int, decided: date) -> None:
     row = licence(**{"行政相对人名称": org_name(n), "行政相对人代码_1(统一社会信用代码)": numbered_uscc(n),
                      "行政许可决定文书号": f"测许〔2026〕{k}号", "许可决定日期": decided.isoformat(),
                      "有效期自": decided.isoformat(),
-                     "有效期至": (decided + timedelta(days=9000)).isoformat()})
+                     "有效期至": (decided + timedelta(days=9000)).isoformat(),
+                     "许可机关": MARKET, "数据来源单位": MARKET})
     ingest.submit(engine, write_csv(tmp_path / f"l{k}.csv", [row]), MARKET, kind="licence", backfill=True)
 
 

@@ -139,7 +139,8 @@ def test_listing_of_what_is_in_publicity(engine: Engine, tmp_path: Path) -> None
 
 
 def test_licences_are_shown_until_their_validity_ends(engine: Engine, tmp_path: Path) -> None:
-    ingest_rows(engine, tmp_path / "l.csv", [licence()], received=date(2025, 3, 10))
+    ingest_rows(engine, tmp_path / "l.csv", [licence(**{"许可机关": DEPT, "数据来源单位": DEPT})],
+                received=date(2025, 3, 10))
     got = stored(engine)["厦湖市监许〔2025〕8号"]
     assert got == (None, True, date(2025, 3, 3), None, date(2030, 3, 3), "2025")
     assert shown_on(engine, date(2030, 3, 2)) == {"厦湖市监许〔2025〕8号"}
@@ -230,7 +231,8 @@ def test_invalid_override_stops_ingest_with_a_clear_error(engine: Engine, tmp_pa
 
 def test_cli_window_json_table_and_unknown_record(engine: Engine, tmp_path: Path) -> None:
     ingest_rows(engine, tmp_path / "p.csv", rows(), received=date(2025, 3, 10))
-    ingest_rows(engine, tmp_path / "l.csv", [licence()], received=date(2025, 3, 10))
+    ingest_rows(engine, tmp_path / "l.csv", [licence(**{"许可机关": DEPT, "数据来源单位": DEPT})],
+                received=date(2025, 3, 10))
     t = Record.__table__
     with engine.connect() as conn:
         ids = dict(conn.execute(select(t.c.doc_no, t.c.id)).all())

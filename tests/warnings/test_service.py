@@ -253,7 +253,8 @@ def test_a_grade_drop_of_two_levels_warns_one_level_does_not(engine: Engine, tmp
 
 def _licensed(engine: Engine, tmp_path: Path, *numbers: int) -> None:
     rows = [licence(**{"行政相对人代码_1(统一社会信用代码)": numbered_uscc(n), "行政许可决定文书号": f"许{n}",
-                       "行政相对人名称": f"厦门市思明区第{n}测试贸易有限公司"}) for n in numbers]
+                       "行政相对人名称": f"厦门市思明区第{n}测试贸易有限公司",
+                       "许可机关": MARKET, "数据来源单位": MARKET}) for n in numbers]
     ingest.ingest_file(engine, write_csv(tmp_path / "l.csv", rows), MARKET, kind="licence",
                        received=date(2025, 3, 10), backfill=True)
 

@@ -74,10 +74,13 @@ def test_an_admin_sets_up_the_authenticator_then_signs_in_with_its_code(browser:
     page.click("form[action='/console/sign-in'] button[type=submit]")
     page.wait_for_url("**/console/sign-in/code**")
     assert page.locator("#totp-secret").count() == 0
-    page.fill("#code", "000000" if authenticator_code("admin-totp") != "000000" else "111111")
+    # one code for this step: asking the helper twice would move two steps on, past the
+    # platform's window of one step either side
+    right = authenticator_code("admin-totp")
+    page.fill("#code", "000000" if right != "000000" else "111111")
     page.click("form[action='/console/sign-in/code'] button[type=submit]")
     assert "动态验证码不正确" in page.inner_text("[role=alert]")
-    page.fill("#code", authenticator_code("admin-totp"))
+    page.fill("#code", right)
     page.click("form[action='/console/sign-in/code'] button[type=submit]")
     page.wait_for_url("**/console")
     assert "账号管理" in page.inner_text("nav.subnav")

@@ -69,7 +69,7 @@ def test_console_requires_sign_in_and_redirects_back(platform: Platform) -> None
 
 
 def test_sign_in_form_needs_its_token_and_refuses_wrong_passwords(platform: Platform) -> None:
-    username = platform.account("staff")
+    username = platform.account("reporter", DEPARTMENT)  # a role that signs in with a password alone
     c = platform.client
     forged = c.post("/console/sign-in", data={"username": username, "password": PASSWORD,
                                               "form_token": "forged"}, follow_redirects=False)
@@ -137,11 +137,15 @@ def test_staff_reading_the_full_history_is_audited(platform: Platform, engine: E
                                   "WHERE action = 'subject.read_full'")).all()
     assert [(r.role, r.object_id) for r in reads] == [("staff", numbered_uscc(4))]
     assert reads[0].source == "testclient"
-    # sign-ins are audited too, with who and from where
+    # sign-ins are audited too, with who, how and from where: this staff account's two are
+    # setting up its authenticator in the fixture (a sign-in with a code, from no address) and
+    # its session's sign-in over HTTP
     with engine.connect() as conn:
-        sign_ins = conn.execute(text("SELECT COUNT(*) FROM audit_event WHERE action = 'auth.sign_in'")
-                                ).scalar_one()
-    assert sign_ins == 2
+        sign_ins = conn.execute(text("SELECT source, detail FROM audit_event "
+                                     "WHERE action = 'auth.sign_in' AND object_id = :who"),
+                                {"who": reads[0].actor}).all()
+    assert [r.source for r in sign_ins] == [None, "testclient"]
+    assert all("password+totp" in str(r.detail) for r in sign_ins)
 
 
 def test_auditor_browses_and_verifies_the_log_and_sees_an_edit(platform: Platform,

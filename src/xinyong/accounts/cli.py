@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Connection
 
 from xinyong.accounts import service
 from xinyong.accounts.rules import role_table
@@ -15,7 +16,7 @@ from xinyong.core import audit
 from xinyong.core.console import engine, operator, out, print_json
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
-from xinyong.departments.cli import register_named
+from xinyong.departments.cli import announce, ensure_named
 
 user_app = typer.Typer(help="账号：创建、查看、停用、重置密码、解锁、结束会话", no_args_is_help=True)
 token_app = typer.Typer(help="接口令牌：供业务系统和脚本调用接口", no_args_is_help=True)
@@ -29,12 +30,13 @@ def _time(value: datetime | None) -> str:
     return "—" if value is None else f"{value:%Y-%m-%d %H:%M}"
 
 
-def _registered(role: str, department: str | None) -> str | None:
-    """The department an operator names for an account or token, registered if new (with a
-    notice); not for roles that belong to no department (the service refuses those)."""
+def _registered(conn: Connection, role: str, department: str | None) -> tuple[str | None, bool]:
+    """The department an operator names for an account or token, registered in the same
+    transaction if new; not for roles that belong to no department (the service refuses
+    those). True when it was registered now."""
     if not (department or "").strip() or role_table().role(role).department == "none":
-        return department
-    return register_named(department)
+        return department, False
+    return ensure_named(conn, department)
 
 
 @user_app.command("create")
@@ -62,10 +64,12 @@ def user_create(
         password = typer.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
     else:
         password, generated = service.generated_password(role), True
-    department = _registered(role, department)
     with writing(engine()) as conn:
+        department, registered = _registered(conn, role, department)
         account = service.create_account(conn, operator("admin"), username, role, password=password,
                                          department=department, display_name=name, subject=subject)
+    if registered:
+        announce(account.department or "")
     role_name = role_table().role(account.role).name
     where = (f"，部门 {account.department}" if account.department else "") + (
         f"，代表主体 {account.subject_uscc}" if account.subject_uscc else "")
@@ -157,10 +161,12 @@ def token_create(
         "--json", help="以 JSON 输出 {token, prefix, role, department, expires_at}")] = False,
 ) -> None:
     """签发接口令牌。令牌只显示这一次，数据库只保存其哈希。"""
-    department = _registered(role, department)
     with writing(engine()) as conn:
+        department, registered = _registered(conn, role, department)
         secret, token = service.create_token(conn, operator("admin"), role, department, scope or (),
                                              days, name)
+    if registered:
+        announce(token.department or "")
     if as_json:
         print_json({"token": secret, "prefix": token.prefix, "role": token.role,
                     "department": token.department, "expires_at": token.expires_at.isoformat()})

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Connection
 
 from xinyong.core.console import engine, err, operator, out, print_json
 from xinyong.core.db import writing
@@ -16,15 +17,19 @@ from xinyong.departments.rules import Department
 app = typer.Typer(help="报送部门登记簿：部门名称、别名、代为报送的单位", no_args_is_help=True)
 
 
-def register_named(department: str | None) -> str:
-    """The registered name of the department an operator's command names; a new one is
-    registered (audited) with a notice on stderr, so scripted loads keep working."""
-    with writing(engine()) as conn:
-        found, new = service.ensure(conn, operator(), department)
-    if new:
-        err.print(f"[yellow]提示：部门“{found.name}”此前未登记，现已登记为新部门"
-                  "（用 xinyong departments show 查看；如为笔误请联系管理员）[/yellow]")
-    return found.name
+def ensure_named(conn: Connection, department: str | None) -> tuple[str, bool]:
+    """The registered name of the department an operator's command names, registered
+    (audited) in the command's own transaction if it is new, so a command that then fails
+    leaves no department behind. True when it was registered now: call `announce` once the
+    command has succeeded."""
+    found, new = service.ensure(conn, operator(), department)
+    return found.name, new
+
+
+def announce(name: str) -> None:
+    """The notice that a command registered a new department (scripted loads keep working)."""
+    err.print(f"[yellow]提示：部门“{name}”此前未登记，现已登记为新部门"
+              "（用 xinyong departments show 查看；如为笔误请联系管理员）[/yellow]")
 
 
 def _origin(d: Department) -> str:

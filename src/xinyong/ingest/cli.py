@@ -13,7 +13,7 @@ from rich.table import Table
 
 from xinyong.core.console import engine, err, out, percent, print_json
 from xinyong.core.errors import InvalidInput
-from xinyong.departments.cli import register_named
+from xinyong.departments.cli import announce
 from xinyong.ingest import service
 from xinyong.ingest.rules import REASONS
 
@@ -46,18 +46,19 @@ def ingest(
     """归集一个部门报送的文件：校验每一行，入库有效数据，退回错误数据并生成错误报告。
     部门尚未登记时先登记（并提示）；行中的处罚机关/许可机关和数据来源单位须为该部门或其代报的单位。"""
     day = _parse_day(received)
-    department = register_named(department)
     if sys.stderr.isatty() and not as_json:
         with Progress(TextColumn("归集中"), BarColumn(), TextColumn("{task.fields[rows]} 行"),
                       TimeElapsedColumn(), console=err, transient=True) as bar:
             task = bar.add_task("ingest", total=1.0, rows=0)
             receipt = service.submit(
                 engine(), file, department, kind=kind, received=day, backfill=backfill,
-                correction=correction,
+                correction=correction, register_new=True,
                 progress=lambda rows, share: bar.update(task, completed=share, rows=rows))
     else:
         receipt = service.submit(engine(), file, department, kind=kind, received=day,
-                                 backfill=backfill, correction=correction)
+                                 backfill=backfill, correction=correction, register_new=True)
+    if receipt.department_registered:
+        announce(receipt.department)
     if as_json:
         print_json(receipt.as_dict())
         return

@@ -73,6 +73,7 @@ class Receipt:
     blank_rows: int = 0
     backfill: bool = False
     correction: bool = False  # the department marked the file as correcting current versions
+    department_registered: bool = False  # the batch registered its department (command line)
     compliance_rate: float | None = None
     timeliness_rate: float | None = None
     unknown_columns: list[str] = field(default_factory=list)
@@ -326,6 +327,7 @@ def ingest_file(
     backfill: bool = False,
     correction: bool = False,
     registered_only: bool = False,
+    register_new: bool = False,
 ) -> Receipt:
     """Ingest one file for one department as one batch and return its receipt.
 
@@ -333,7 +335,8 @@ def ingest_file(
     its registered name); rows whose deciding body or source unit is not the department or a
     body it reports for are returned. With `registered_only` (what the web edges pass) a
     department not in the registry is refused; otherwise (the platform's own loads) it stands
-    for itself alone. The command line registers a new department before it loads.
+    for itself alone. With `register_new` (the command line) a new department is registered
+    in the batch's own transaction, so a file that fails leaves no department behind.
 
     `backfill` marks historical data loaded when a platform goes live (历史数据补录): its
     records are stored as usual, but their timeliness is not assessed — it was never the
@@ -367,6 +370,10 @@ def ingest_file(
             found = registry.find(department)
             if found is None and registered_only:
                 departments.require(conn, department)  # raises, naming the department
+            registered_now = found is None and register_new
+            if registered_now:
+                found = departments.register(conn, actor, department)
+                registry = departments.registry(conn)
             department = found.name if found is not None else department
             bodies = registry.bodies(department, item.code)
             catalog_version_id = register_version(conn, catalog)
@@ -378,7 +385,7 @@ def ingest_file(
             shutil.copyfile(path, source)
             receipt = Receipt(batch_id, department, item.code, item.name, name, fmt, encoding,
                               received.isoformat(), catalog.version, backfill=backfill,
-                              correction=correction,
+                              correction=correction, department_registered=registered_now,
                               unknown_columns=list(header_map.unknown))
             report = ErrorReport(table, folder / "errors")
             store = _Store(conn, item, receipt, catalog_version_id, report, rules_in_force.regime,
