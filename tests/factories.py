@@ -30,6 +30,7 @@ def resident_id(region: str = "350203", birth: str = "19800101", seq: str = "123
 
 
 AUTHORITY_USCC = make_uscc("11350200", "MB000000")
+PENALTY_BODY = "厦门市思明区市场监督管理局"  # the deciding body and source unit penalty() names
 
 
 def penalty(**over: Any) -> dict[str, str]:
@@ -49,9 +50,9 @@ def penalty(**over: Any) -> dict[str, str]:
         "罚款金额（万元）": "0.2",
         "处罚决定日期": "2025-01-24",
         "处罚有效期": "2025-12-31",
-        "处罚机关": "厦门市思明区市场监督管理局",
+        "处罚机关": PENALTY_BODY,
         "处罚机关统一社会信用代码": AUTHORITY_USCC,
-        "数据来源单位": "厦门市思明区市场监督管理局",
+        "数据来源单位": PENALTY_BODY,
         "数据来源单位统一社会信用代码": AUTHORITY_USCC,
     }
     row.update({k: str(v) for k, v in over.items()})

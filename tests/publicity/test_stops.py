@@ -16,7 +16,7 @@ from xinyong.ingest.service import ingest_file
 from xinyong.publicity.service import in_publicity, resume_publicity, stop_publicity, stops
 from xinyong.subjects.models import Record
 
-from ..factories import penalty, write_csv
+from ..factories import PENALTY_BODY, penalty, write_csv
 
 
 def _visible(engine: Engine, day: date) -> list[int]:
@@ -29,7 +29,7 @@ def test_stop_and_resume_change_publicity_on_their_days(engine: Engine, tmp_path
     decided = date.today() - timedelta(days=30)
     row = penalty(**{"处罚类别": "罚款", "罚款金额（万元）": "20", "处罚决定日期": decided.isoformat(),
                      "处罚有效期": (decided + timedelta(days=400)).isoformat()})
-    ingest_file(engine, write_csv(tmp_path / "p.csv", [row]), "市场监管局")
+    ingest_file(engine, write_csv(tmp_path / "p.csv", [row]), PENALTY_BODY)
     with engine.connect() as conn:
         record = conn.execute(text("SELECT id FROM record")).scalar_one()
     today = date.today()

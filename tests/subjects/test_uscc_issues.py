@@ -11,11 +11,11 @@ from xinyong.core.db import writing
 from xinyong.ingest import service as ingest
 from xinyong.subjects import service
 
-from ..factories import numbered_uscc, penalty, write_csv
+from ..factories import PENALTY_BODY, numbered_uscc, penalty, write_csv
 
 
 def load(engine: Engine, tmp_path: Path, rows: list[dict[str, str]]) -> None:
-    ingest.ingest_file(engine, write_csv(tmp_path / "p.csv", rows), "部门",
+    ingest.ingest_file(engine, write_csv(tmp_path / "p.csv", rows), PENALTY_BODY,
                        received=date(2025, 6, 30))
 
 
