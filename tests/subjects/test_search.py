@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -243,4 +244,29 @@ def test_every_name_is_found_by_every_part_of_it(engine: Engine, names: list[str
                         continue
                     hits = search.search(conn, part, limit=100).items
                     assert sid in {h.subject_id for h in hits}, (name, part)
+        tx.rollback()
+
+
+@pytest.mark.parametrize("window", [1, 3, 7])
+def test_the_window_and_the_index_give_the_same_ranked_pages(
+        engine: Engine, window: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL reads a window of the index in ranking order, then the GIN index for what
+    lies beyond a sparse window: with any window size, every page of every query is the one
+    a full read in ranking order gives (on SQLite, which has no window, the same)."""
+    rng = random.Random(window)
+    chars = "小米科技厦门鹭达有限公司集团"
+    names = ["".join(rng.choice(chars) for _ in range(rng.randint(2, 9))) for _ in range(120)]
+    names += ["小米", "米", "有限公司", "厦门有限公司"]
+    with engine.connect() as conn, conn.begin() as tx:
+        subjects(conn, names)
+        expected = {}
+        for q in ("米", "有", "限公", "有限公司", "鹭达", "集团有", "门小米"):
+            expected[q] = [i.subject_id for i in search.search(conn, q, limit=100).items]
+        monkeypatch.setattr(search, "PG_WINDOW", window)
+        for q, ids in expected.items():
+            assert [i.subject_id for i in search.search(conn, q, limit=100).items] == ids, q
+            paged: list[int] = []
+            for offset in range(0, len(ids) + 3, 3):
+                paged += [i.subject_id for i in search.search(conn, q, limit=3, offset=offset).items]
+            assert paged == ids, q
         tx.rollback()

@@ -5,9 +5,10 @@ The index (`subject_search`, one row per name) is brought up to date by `refresh
 ingest calls in every batch's transaction; triggers queue the subjects whose names changed.
 A row's id is its order key (`rules.order_key`), so matches can be read in ranking order
 and the reading stops at the end of the page: SQLite's FTS5 table always reads that way, so
-a one-character query matching half a million names costs what a rare one costs;
-PostgreSQL does for one or two characters (walking the primary key, filtered by the GIN
-index) and sorts the matches of longer queries (see `_postgres_query`). Ranking: the code
+a one-character query matching half a million names costs what a rare one costs.
+PostgreSQL reads a window of the index in ranking order first, checking each name itself,
+and goes on through the GIN index only when the window held less than a page of matches —
+that is, when the matches are few enough to sort (see `_postgres_matches`). Ranking: the code
 itself, then names starting with the query (exact matches first, being the shortest), then
 names containing it, shorter names first, then by subject id.
 """
@@ -119,14 +120,22 @@ def _matches(conn: Connection, key: str, starting: bool, natural_persons: bool,
     """(order key, item) of the names containing `key` — those starting with it, or the
     others — of organisations or of natural persons, in order, read `page` rows at first
     (what the caller needs when no subject has two matching names), then more at a time."""
-    sql, order_by, params = (_sqlite_query if is_sqlite(conn) else _postgres_query)(key, starting)
     if natural_persons:
         after, below = rules.PERSON_BIT - 1, (1 << 63) - 1
         kind = ""
     else:
         after, below = 0, rules.PERSON_BIT
         kind = f"AND s.kind <> '{NATURAL_PERSON}'"
-    statement = text(sql.format(kind=kind, order_by=order_by))
+    if is_sqlite(conn):
+        sql, order_by, params = _sqlite_query(key, starting)
+        yield from _paged(conn, text(sql.format(kind=kind, order_by=order_by)), params,
+                          after, below, page)
+        return
+    yield from _postgres_matches(conn, key, starting, kind, after, below, page)
+
+
+def _paged(conn: Connection, statement: Any, params: dict[str, Any], after: int, below: int,
+           page: int) -> Iterator[tuple[int, SearchItem]]:
     while True:
         rows = conn.execute(statement, {**params, "after": after, "below": below,
                                         "page": page}).all()
@@ -136,6 +145,40 @@ def _matches(conn: Connection, key: str, starting: bool, natural_persons: bool,
             return
         after = rows[-1].id
         page = min(page * 4, 4096)
+
+
+# PostgreSQL first reads this many index rows in ranking order and checks each name itself.
+# A common query ("有限公司", "限") fills its page there in a few milliseconds, where the GIN
+# index would hand over hundreds of thousands of matches to sort; a query whose matches are
+# rarer than a page in the window goes on through the GIN index, whose matches are then few.
+PG_WINDOW = 4096
+_WINDOW = text("SELECT max(id) AS edge, count(*) AS n FROM (SELECT id FROM subject_search "
+               "WHERE id > :after AND id < :below ORDER BY id LIMIT :window) w")
+
+
+def _postgres_matches(conn: Connection, key: str, starting: bool, kind: str, after: int,
+                      below: int, page: int) -> Iterator[tuple[int, SearchItem]]:
+    scan_sql, gin_sql, params = _postgres_query(key, starting)
+    scan = text(scan_sql.format(kind=kind, order_by="x.id"))
+    while True:
+        window = conn.execute(_WINDOW, {"after": after, "below": below,
+                                        "window": PG_WINDOW}).one()
+        if not window.n:
+            return
+        rows = conn.execute(scan, {**params, "after": after, "edge": window.edge,
+                                   "page": page}).all()
+        for r in rows:
+            yield r.id, SearchItem(r.subject_id, r.uscc, r.name, r.matched, r.kind, r.region)
+        if len(rows) == page:  # dense: the next page from the next window
+            after = rows[-1].id
+            page = min(page * 4, 4096)
+            continue
+        if window.n < PG_WINDOW:  # the window reached the end of the index
+            return
+        break
+    # sparse: the rest of the matches, after the window, from the GIN index
+    yield from _paged(conn, text(gin_sql.format(kind=kind, order_by="x.id + 0")), params,
+                      window.edge, below, page)
 
 
 SELECT = ("SELECT x.id, x.subject_id, x.name AS matched, s.uscc, s.name, s.kind, s.region "
@@ -167,28 +210,32 @@ def _sqlite_query(key: str, starting: bool) -> tuple[str, str, dict[str, Any]]:
 
 
 def _postgres_query(key: str, starting: bool) -> tuple[str, str, dict[str, Any]]:
+    """The window statement (names checked one by one, in index order, up to :edge) and the
+    GIN statement (the tokens looked up in the index, the matches sorted)."""
     tokens = rules.query_tokens(key)
     if starting:
         wanted = [rules.start_token(key)] + (tokens if len(key) > 2 else [])
         check = "AND left(x.key, :n) = :key" if len(key) > 2 else ""
+        substring = "left(x.key, :n) = :key"
     else:
         wanted = tokens
         check = "AND left(x.key, :n) <> :key"
         if len(key) > 2:
             # the pairs are all there, but maybe not in a row: confirm the substring
             check += " AND strpos(x.key, :key) > 0"
+        substring = "strpos(x.key, :key) > 0 AND left(x.key, :n) <> :key"
     # The tokens are written into the statement, not bound: a prepared statement's generic
     # plan cannot tell a token in half the names from one in ten. A token holds only
     # letters, digits and START, never a quote.
     assert all(_TOKEN.fullmatch(t) for t in wanted), wanted
     match = ("string_to_array(x.tokens, ' ') @> ARRAY["
              + ", ".join(f"'{t}'" for t in wanted) + "]::text[]")
-    sql = SELECT.format(source="subject_search x", match=match, order="x.id", check=check)
-    # One or two characters match names of every length: walking the primary key in order
-    # meets a page of them early. Longer queries match mostly long names, which come last
-    # in that order: `x.id + 0` hides the key's index, so the matches are read from the GIN
-    # index and sorted (cost grows with the number of matches, not with their place).
-    return sql, "x.id" if len(key) <= 2 else "x.id + 0", {"n": len(key), "key": key}
+    scan = (SELECT.format(source="subject_search x", match=substring, order="x.id", check="")
+            .replace("x.id < :below", "x.id <= :edge"))
+    # `x.id + 0` hides the key's index: the matches are read from the GIN index and sorted
+    # (cost grows with the number of matches, which the window has shown to be few).
+    gin = SELECT.format(source="subject_search x", match=match, order="x.id", check=check)
+    return scan, gin, {"n": len(key), "key": key}
 
 
 # Index upkeep -----------------------------------------------------------------------------
