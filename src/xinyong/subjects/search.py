@@ -151,7 +151,7 @@ def _paged(conn: Connection, statement: Any, params: dict[str, Any], after: int,
 # A common query ("有限公司", "限") fills its page there in a few milliseconds, where the GIN
 # index would hand over hundreds of thousands of matches to sort; a query whose matches are
 # rarer than a page in the window goes on through the GIN index, whose matches are then few.
-PG_WINDOW = 4096
+PG_WINDOW = 1024
 _WINDOW = text("SELECT max(id) AS edge, count(*) AS n FROM (SELECT id FROM subject_search "
                "WHERE id > :after AND id < :below ORDER BY id LIMIT :window) w")
 
@@ -177,7 +177,7 @@ def _postgres_matches(conn: Connection, key: str, starting: bool, kind: str, aft
             return
         break
     # sparse: the rest of the matches, after the window, from the GIN index
-    yield from _paged(conn, text(gin_sql.format(kind=kind, order_by="x.id + 0")), params,
+    yield from _paged(conn, text(gin_sql.format(kind=kind, order_by="x.id")), params,
                       window.edge, below, page)
 
 
@@ -233,8 +233,12 @@ def _postgres_query(key: str, starting: bool) -> tuple[str, str, dict[str, Any]]
     scan = (SELECT.format(source="subject_search x", match=substring, order="x.id", check="")
             .replace("x.id < :below", "x.id <= :edge"))
     # `x.id + 0` hides the key's index: the matches are read from the GIN index and sorted
-    # (cost grows with the number of matches, which the window has shown to be few).
-    gin = SELECT.format(source="subject_search x", match=match, order="x.id", check=check)
+    # (cost grows with the number of matches, which the window has shown to be few); only
+    # the page's rows are then joined to their subjects.
+    ranked = ("(SELECT x.id, x.subject_id, x.name FROM subject_search x WHERE " + match
+              + " AND x.id > :after AND x.id < :below " + check
+              + " ORDER BY x.id + 0 LIMIT :page) x")
+    gin = SELECT.format(source=ranked, match="TRUE", order="x.id", check="")
     return scan, gin, {"n": len(key), "key": key}
 
 
