@@ -20,7 +20,7 @@ from xinyong.web import capabilities, errors, logs
 from xinyong.web.guards import Admission, RejectNul
 from xinyong.web.logs import AccessLog
 from xinyong.web.ratelimit import make_buckets
-from xinyong.web.security import OPEN, engine_of, requires
+from xinyong.web.security import OPEN, SecurityHeaders, engine_of, requires
 from xinyong.web.templating import templates
 
 API_PREFIX = "/api/v1"
@@ -99,5 +99,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(Admission, limit=settings.max_concurrent_requests)
     app.add_middleware(RejectNul)
+    app.add_middleware(SecurityHeaders)  # outside Admission: a queued request's answer has them too
     app.add_middleware(AccessLog)
     return app
