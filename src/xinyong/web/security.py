@@ -9,6 +9,7 @@ walks the app's routes and fails on any route without one.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -46,11 +47,23 @@ def connection(request: Request) -> Iterator[Connection]:
 
 
 def client_address(request: Request) -> str:
-    if get_settings().trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer's, or behind `trusted_proxies` reverse proxies the one
+    the outermost of them was reached from. Each proxy appends the address it was reached
+    from to X-Forwarded-For, so that is the `trusted_proxies`-th entry from the right; the
+    entries to its left are whatever the client sent, and are never believed."""
+    peer = request.client.host if request.client else "unknown"
+    settings = get_settings()
+    if not settings.trust_proxy:
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
+    hops = [h for h in hops if h]
+    if not hops:
+        return peer
+    chosen = hops[-min(max(1, settings.trusted_proxies), len(hops))]
+    try:
+        return str(ipaddress.ip_address(chosen))
+    except ValueError:  # not an address: a proxy misconfigured, or a header made up
+        return peer
 
 
 def actor(request: Request, principal: Principal) -> Actor:
@@ -132,16 +145,31 @@ def requires(permission: str) -> Any:
     """The route's rule: the principal must hold `permission` (or `OPEN`: anyone)."""
 
     # async: a check this small is not worth a thread-pool round trip
-    async def check(principal: Principal = Depends(current_principal)) -> Principal:
+    async def check(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
         if permission != OPEN and not can(principal, permission):
             label = role_table().permissions.get(permission, permission)
             if principal.kind == "anonymous":
                 raise AuthenticationRequired(f"请先登录：{label}需要相应的账号或接口令牌")
             raise Forbidden(f"没有权限：{label}（{permission}）")
+        if is_public_read(permission):
+            await limit_public_read(request, principal)
         return principal
 
     check.permission = permission  # type: ignore[attr-defined]
     return Depends(check)
+
+
+def is_public_read(permission: str) -> bool:
+    """Whether routes of this permission are public reads: the anonymous public holds it."""
+    return permission in anonymous().permissions
+
+
+async def limit_public_read(request: Request, principal: Principal) -> None:
+    """Every public read route is rate limited (`web.ratelimit`), whoever asks: the limiter
+    decides whose requests count."""
+    limiter = getattr(request.app.state, "limiter", None)
+    if limiter is not None:
+        await limiter.check(request, principal)
 
 
 def rule_of(dependency: Callable[..., Any]) -> str | None:
