@@ -71,6 +71,9 @@ class Receipt:
     on_time: int = 0
     late: int = 0
     blank_rows: int = 0
+    # Accepted rows whose free text (违法事实, 备注 …) holds a resident ID number: published
+    # masked, but the department should not write one there.
+    free_text_ids: int = 0
     backfill: bool = False
     correction: bool = False  # the department marked the file as correcting current versions
     department_registered: bool = False  # the batch registered its department (command line)
@@ -143,6 +146,7 @@ class _Store:
         receipt = self.receipt
         receipt.rows += chunk.rows
         receipt.blank_rows += chunk.blank_rows
+        receipt.free_text_ids += chunk.free_text_ids
         receipt.rejected += len(chunk.returned)
         self.reasons.update(chunk.reasons)
         returned = chunk.returned
