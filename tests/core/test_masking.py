@@ -117,16 +117,16 @@ def test_any_real_birth_date_with_its_check_character_is_valid(
 
 
 PERSON = resident_id("350203", date(1980, 1, 1), "123")
+WIDE = {ord(c): ord(c) + 0xFEE0 for c in "0123456789"}
 
 
 @pytest.mark.parametrize(("text", "masked"), [
-    pytest.param(f"当事人张三（身份证号码{PERSON}）于", f"当事人张三（身份证号码350***********{PERSON[-4:]}）于",
-                 id="inside Chinese text"),
+    pytest.param(f"当事人张三（身份证号码{PERSON}）于",
+                 f"当事人张三（身份证号码350***********{PERSON[-4:]}）于", id="inside Chinese text"),
     pytest.param(f"{PERSON}，{PERSON}", f"350***********{PERSON[-4:]}，350***********{PERSON[-4:]}",
                  id="twice"),
-    pytest.param(f"身份证号码{PERSON.translate({ord(c): ord(c) + 0xFEE0 for c in '0123456789'})}",
-                 f"身份证号码３５０***********{PERSON[-4:].translate({ord(c): ord(c) + 0xFEE0 for c in '0123456789'})}",
-                 id="full-width digits"),
+    pytest.param(f"身份证号码{PERSON.translate(WIDE)}",
+                 f"身份证号码３５０***********{PERSON[-4:].translate(WIDE)}", id="full-width digits"),
     pytest.param(f"身份证号码{PERSON[:17].lower()}x", None, id="no check character: left"),
 ])
 def test_resident_ids_in_free_text_are_masked(text: str, masked: str | None) -> None:

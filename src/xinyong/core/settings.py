@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     # lookup on each. A revoked token is refused at once by the process that revoked it and by
     # every other process within this time; 0 reads the token on every request.
     token_cache_seconds: float = 5.0
+    # The secret natural persons' subject keys are keyed with (HMAC-SHA256 of the identity
+    # document), made on first use with mode 0600. Unset: keys/identity.key in files_dir.
+    # Keep it out of the database and its backups, and back it up with the server's secrets:
+    # without it a person reported again no longer matches their earlier records.
+    identity_key_file: Path | None = None
     # Largest file a department may upload, in MiB.
     max_upload_mib: int = 200
 

@@ -43,6 +43,7 @@ from xinyong.ingest.models import Batch
 from xinyong.ingest.prepare import Chunk, Plan, Ready, Returned, prepared, returned_row
 from xinyong.ingest.readers import Table, open_table
 from xinyong.publicity import service as publicity
+from xinyong.subjects import identity as person_keys
 from xinyong.subjects import service as subjects
 
 Progress = Callable[[int, float], None]
@@ -370,6 +371,7 @@ def ingest_file(
     gc.disable()
     try:
         with bulk_writing(engine) as conn, large_cache(conn, settings.ingest_cache_mib):
+            person_keys.ensure_secret(conn)  # before any worker process keys a person
             registry = departments.registry(conn)
             found = registry.find(department)
             if found is None and registered_only:
