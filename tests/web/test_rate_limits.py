@@ -6,7 +6,10 @@ own process-local state, and only the database is shared."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -120,3 +123,29 @@ def test_the_sliding_estimate_lets_no_double_burst_through_a_window_edge() -> No
     assert limit.wait(current=1, previous=3, elapsed=2.99) == 0
     assert limit.wait(current=3, previous=0, elapsed=0.5) == 0
     assert limit.wait(current=4, previous=0, elapsed=0.5) >= 2.5
+
+
+def test_a_busy_sqlite_store_is_not_waited_for_the_process_counts_meanwhile(
+        limits: None, tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "6")  # one more every 10 s
+    get_settings.cache_clear()
+    path = tmp_path / "busy.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = db.make_engine(f"sqlite:///{path}")
+    ingest_batch = sqlite3.connect(path, isolation_level=None)  # holds the one write lock
+    ingest_batch.execute("BEGIN IMMEDIATE")
+    try:
+        client = TestClient(create_app(engine))
+        assert [client.get("/search?q=测试").status_code for _ in range(BURST + 1)] \
+            == [200] * BURST + [429]
+    finally:
+        ingest_batch.execute("ROLLBACK")
+        ingest_batch.close()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM rate_limit_window")).scalar() == 0
+    # The lock released, the store counts again (what the process counted meanwhile stays
+    # with the process).
+    assert client.get("/search?q=测试").status_code == 200
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT SUM(hits) FROM rate_limit_window")).scalar() == 1
+    engine.dispose()
