@@ -46,6 +46,7 @@ def test_console_and_credentialed_api_answers_are_never_stored(platform: Platfor
         r = staff.get(path)
         _common(r)
         assert r.headers["cache-control"] == "no-store", path
+    assert "no-store" not in staff.get("/static/style.css").headers.get("cache-control", "")
     token = platform.token("system", DEPARTMENT)
     r = TestClient(anonymous.app).get("/api/v1/publicity", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200

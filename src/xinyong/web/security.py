@@ -244,7 +244,10 @@ def response_headers(scope: Scope, sent: MutableHeaders) -> dict[str, str]:
 def is_public_response(request: Request, sent: MutableHeaders) -> bool:
     """Whether an answer is the same for everyone: asked without credentials, outside the
     console, setting no cookie, by the anonymous public."""
-    if request.url.path.startswith(PRIVATE_PREFIXES):
+    path = request.url.path
+    if path.startswith("/static/"):
+        return True  # the same files for everyone, whoever asks
+    if path.startswith(PRIVATE_PREFIXES):
         return False
     if request.headers.get("authorization") or SESSION_COOKIE in request.cookies:
         return False
