@@ -24,6 +24,7 @@ from xinyong.subjects.models import (
     is_search_fts_table,
 )
 from xinyong.warnings.models import RiskWarning, RiskWarningRecipient
+from xinyong.web.models import RateLimitWindow
 
 metadata = Base.metadata
 
@@ -44,6 +45,7 @@ __all__ = [
     "Objection",
     "OutboundEvent",
     "PublicityStop",
+    "RateLimitWindow",
     "Record",
     "Rejection",
     "RepairCase",

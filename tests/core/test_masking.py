@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xinyong.core.masking import mask_id_number, mask_person_name, validate_resident_id
+from xinyong.core.masking import (
+    mask_id_number,
+    mask_ids_in_text,
+    mask_ids_in_values,
+    mask_person_name,
+    validate_resident_id,
+)
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -108,3 +114,48 @@ def test_any_real_birth_date_with_its_check_character_is_valid(
     assert validate_resident_id(value) is None
     wrong = "0" if value[-1] == "X" else "X"
     assert validate_resident_id(value[:17] + wrong) is not None
+
+
+PERSON = resident_id("350203", date(1980, 1, 1), "123")
+WIDE = {ord(c): ord(c) + 0xFEE0 for c in "0123456789"}
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    pytest.param(f"当事人张三（身份证号码{PERSON}）于",
+                 f"当事人张三（身份证号码350***********{PERSON[-4:]}）于", id="inside Chinese text"),
+    pytest.param(f"{PERSON}，{PERSON}", f"350***********{PERSON[-4:]}，350***********{PERSON[-4:]}",
+                 id="twice"),
+    pytest.param(f"身份证号码{PERSON.translate(WIDE)}",
+                 f"身份证号码３５０***********{PERSON[-4:].translate(WIDE)}", id="full-width digits"),
+    pytest.param(f"身份证号码{PERSON[:17].lower()}x", None, id="no check character: left"),
+])
+def test_resident_ids_in_free_text_are_masked(text: str, masked: str | None) -> None:
+    assert mask_ids_in_text(text) == (masked if masked is not None else text)
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param(PERSON[:17] + ("0" if PERSON[-1] != "0" else "1"), id="wrong check character"),
+    pytest.param("9" + PERSON, id="part of a longer number"),
+    pytest.param(PERSON + "7", id="followed by a digit"),
+    pytest.param("合同编号 HT" + PERSON, id="part of a code with letters"),
+    pytest.param(with_check("35020319800230123"), id="no such birth date"),
+    pytest.param("文号 2024123456789012345", id="a long document number"),
+    pytest.param("罚款2000元", id="no number at all"),
+])
+def test_other_numbers_in_free_text_are_left_alone(text: str) -> None:
+    assert mask_ids_in_text(text) == text
+
+
+@given(st.from_regex(r"[1-6][0-9]{5}", fullmatch=True), st.dates(date(1900, 1, 1), date(2020, 12, 31)),
+       st.from_regex(r"[0-9]{3}", fullmatch=True), st.text(max_size=20), st.text(max_size=20))
+def test_no_valid_resident_id_survives_free_text_masking(region: str, born: date, sequence: str,
+                                                         before: str, after: str) -> None:
+    value = resident_id(region, born, sequence)
+    masked = mask_ids_in_text(f"{before}，{value}。{after}")
+    assert value not in masked and f"{value[:3]}***********{value[-4:]}" in masked
+
+
+def test_values_mask_text_but_skip_the_named() -> None:
+    values = {"violation_facts": f"身份证号码{PERSON}", "id_number": PERSON, "fine": 2}
+    assert mask_ids_in_values(values, skip=("id_number",)) == {
+        "violation_facts": f"身份证号码350***********{PERSON[-4:]}", "id_number": PERSON, "fine": 2}

@@ -215,3 +215,17 @@ def test_entries_older_than_today_do_not_leak_across_days(engine: Engine, tmp_pa
         service.decide(conn, SYSTEM, pid, today - timedelta(days=400), "厦税信〔2024〕1号")
     with engine.connect() as conn:
         assert service.active_entries(conn, subject_id(engine), today) == []
+
+
+def test_a_resident_id_in_a_listing_basis_is_masked(engine: Engine, tmp_path: Path) -> None:
+    number = resident_id(seq="778")
+    row = list_row(**{"列入依据": f"《民事诉讼法》第二百六十六条；被执行人担保人身份证号码{number}"})
+    receipt = ingest.ingest_file(engine, write_csv(tmp_path / "名单.csv", [row]), "厦门市思明区人民法院",
+                                 kind="list_entry", received=date(2025, 2, 10))
+    assert receipt.accepted == 1 and receipt.free_text_ids == 1
+    with engine.connect() as conn:
+        kind = service.usable_kind("court_judgment_defaulter")
+        [entry] = service.kind_entries(conn, kind, date(2025, 2, 10), limit=10, offset=0)
+        [active] = service.active_entries(conn, subject_id(engine), date(2025, 2, 10))
+    for shown in (entry, active):
+        assert number not in shown["basis"] and f"350***********{number[-4:]}" in shown["basis"]

@@ -284,3 +284,22 @@ def test_a_retry_after_the_result_was_lost_reuses_the_record_instead_of_sending_
             Batch.item_code == "inspection")).scalar_one()
     assert versions == [(1, first.batch)] and batches == 1
     assert actions(engine)[-1] == "sampling.result_recorded"
+
+
+def test_a_resident_id_written_into_findings_is_masked_where_published(engine: Engine,
+                                                                        tmp_path: Path) -> None:
+    build(engine, tmp_path)
+    with writing(engine) as conn:
+        plan_id = service.create_plan(conn, SYSTEM, service.parse_plan(raw(seed="masked")))
+        target = service.draw_plan(conn, SYSTEM, plan_id)["sample"][0]["subject"]
+    number = resident_id(seq="777")
+    service.record_result(engine, SYSTEM, plan_id, target, "rectification",
+                          findings=f"现场负责人（身份证号码{number}）未能出示许可证",
+                          inspected_on=date.today())
+    with engine.connect() as conn:
+        public = service.plan_view(conn, plan_id, public=True)
+        own = service.plan_view(conn, plan_id)
+    [published] = [s["result"]["findings"] for s in public["sample"] if s["result"]]
+    assert number not in published and f"350***********{number[-4:]}" in published
+    assert [s["result"]["findings"] for s in own["sample"] if s["result"]] == [
+        f"现场负责人（身份证号码{number}）未能出示许可证"]  # the deciding department's own view

@@ -7,13 +7,23 @@ authorised view and the source department. Every public output goes through
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from datetime import date
 from operator import mul
+from typing import Any
 
 # GB 11643-1999: weights of the first 17 digits and the check character for sum mod 11.
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# An 18-character resident ID inside text (after full-width folding, which keeps every
+# position): not part of a longer run of digits or letters; region 1-9, a birth year 18xx-20xx,
+# a month and a day. Each candidate is then held to its check character and real date, so a
+# document number or account number of 18 digits is left alone ten times out of eleven and
+# the rest only if it also reads as a real birth date.
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])"
+                         r"(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx](?![0-9A-Za-z])")
 
 
 def mask_id_number(value: str | None) -> str | None:
@@ -32,6 +42,41 @@ def mask_id_number(value: str | None) -> str | None:
     if len(s) <= 2:
         return _keep_ends(s, 1, 0) if len(s) == 2 else "*" * len(s)
     return _keep_ends(s, 1, 1)
+
+
+def resident_ids_in(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each valid resident ID number written inside `text`."""
+    if not text or len(text) < 18:
+        return []
+    folded = text.translate(_FULL_WIDTH)
+    return [m.span() for m in _ID_IN_TEXT.finditer(folded)
+            if validate_resident_id(m.group()) is None]
+
+
+def has_resident_id(text: str) -> bool:
+    return bool(resident_ids_in(text))
+
+
+def mask_ids_in_text(text: str) -> str:
+    """Free text with every resident ID number in it masked like `mask_id_number`:
+    "身份证号码350203198001011234" → "身份证号码350***********1234". Other text, and numbers
+    that are no resident ID (no valid check character or birth date), stay as they are."""
+    spans = resident_ids_in(text)
+    if not spans:
+        return text
+    out, last = [], 0
+    for start, end in spans:
+        out += [text[last:start], _keep_ends(text[start:end], 3, 4)]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def mask_ids_in_values(values: Mapping[str, Any], skip: Iterable[str] = ()) -> dict[str, Any]:
+    """A copy of `values` with resident IDs masked in every text value (but `skip`'s)."""
+    left = frozenset(skip)
+    return {k: mask_ids_in_text(v) if isinstance(v, str) and k not in left else v
+            for k, v in values.items()}
 
 
 def mask_person_name(name: str | None) -> str | None:

@@ -63,12 +63,22 @@ class Settings(BaseSettings):
     password_privileged_min_length: int = 12
     password_privileged_min_classes: int = 3
     password_max_repeat: int = 3
-    # Anti-scraping: search and subject requests one client may make per minute, with bursts
-    # of up to `rate_limit_burst`; 0 turns the limit off. Counted per server process.
+    # Anti-scraping: requests to the public read routes (search, subject pages, listings,
+    # repair notices …) one anonymous address or enterprise account may make per minute, with
+    # bursts of up to `rate_limit_burst`; 0 turns every limit off. Counted in the database,
+    # so the figure holds for all server processes together.
     rate_limit_per_minute: int = 120
     rate_limit_burst: int = 30
-    # Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
+    # The same for each API token on those routes (0: tokens are not limited). Checks
+    # (逢办必查) are not public reads and are not limited.
+    rate_limit_token_per_minute: int = 600
+    rate_limit_token_burst: int = 100
+    # Take the client address from X-Forwarded-For (only behind trusted reverse proxies):
+    # the address the `trusted_proxies` proxies in front of the server were reached from,
+    # i.e. the `trusted_proxies`-th entry from the right; what the client wrote to the left
+    # of it is ignored.
     trust_proxy: bool = False
+    trusted_proxies: int = 1
     # Requests one server process works on at once; more wait their turn in the event loop.
     # Bounds the database connections a process needs (each request holds at most a few).
     max_concurrent_requests: int = 8
@@ -77,6 +87,11 @@ class Settings(BaseSettings):
     # lookup on each. A revoked token is refused at once by the process that revoked it and by
     # every other process within this time; 0 reads the token on every request.
     token_cache_seconds: float = 5.0
+    # The secret natural persons' subject keys are keyed with (HMAC-SHA256 of the identity
+    # document), made on first use with mode 0600. Unset: keys/identity.key in files_dir.
+    # Keep it out of the database and its backups, and back it up with the server's secrets:
+    # without it a person reported again no longer matches their earlier records.
+    identity_key_file: Path | None = None
     # Largest file a department may upload, in MiB.
     max_upload_mib: int = 200
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal, can
@@ -76,6 +76,8 @@ class ReceiptView(Counts):
     received: str
     catalog_version: str
     blank_rows: int
+    free_text_ids: int = Field(0, description="接收的行中，自由文本（违法事实、备注等）写有身份证号码的"
+                                              "行数（公示时已遮蔽）")
     backfill: bool
     correction: bool
     unknown_columns: list[str]

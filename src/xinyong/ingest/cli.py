@@ -80,6 +80,9 @@ def _print_receipt(r: service.Receipt) -> None:
     out.print(t)
     if r.blank_rows:
         out.print(f"跳过空行 {r.blank_rows} 行")
+    if r.free_text_ids:
+        out.print(f"[yellow]{r.free_text_ids} 行的文字内容（如违法事实、备注）中写有身份证号码："
+                  "公示时已遮蔽，今后报送请勿在文字内容中填写[/yellow]")
     if r.unknown_columns:
         out.print("[yellow]未识别的列（未入库）：[/yellow]" + "、".join(r.unknown_columns))
     if r.rejection_reasons:

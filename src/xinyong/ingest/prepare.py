@@ -30,6 +30,7 @@ import orjson
 from xinyong.catalog.rules import Catalog, Item
 from xinyong.core.db import source_key_of
 from xinyong.core.errors import XinyongError
+from xinyong.core.masking import has_resident_id
 from xinyong.core.workdays import add_workdays
 from xinyong.departments.rules import Bodies
 from xinyong.ingest import rules
@@ -82,6 +83,7 @@ class Chunk:
     returned: list[Returned] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
     progress: float = 0.0
+    free_text_ids: int = 0  # accepted rows whose free text holds a resident ID number
 
 
 def returned_row(r: Returned) -> SourceRow:
@@ -110,6 +112,9 @@ class _Preparer:
         self.windows = publicity.Windows(plan.publicity, item.publicity)
         self.source_key = source_key_of(plan.department, plan.item_code)
         self.bodies = rules.BodyCheck(plan.bodies, item) if plan.bodies is not None else None
+        # Free text (facts, content, remarks …), where a resident ID number is published unless
+        # masked: the receipt tells the department how many rows carry one.
+        self.free_text = [f.name for f in item.fields if f.type == "text" and not f.personal]
 
     def note_documents(self, rows: list[SourceRow]) -> None:
         """Remember where each document number first appears (for every chunk, own or not)."""
@@ -176,6 +181,7 @@ class _Preparer:
         bodies = self.bodies
         digest = rules.payload_hash
         fields: dict[int, rules.IdentityFields] = {}  # by id(): rows of a subject share one
+        accepted: list[dict[str, str]] = []
         for v in valid:
             if bodies is not None:
                 foreign = bodies.errors(v.values)
@@ -195,12 +201,22 @@ class _Preparer:
             if plain is None:
                 plain = fields[id(identity)] = tuple(identity)
             payload = orjson.dumps(v.values)
+            accepted.append(v.values)
             out.ready.append((v.row_no, v.doc_no, decision, payload,
                               plain, self.on_time(v.decision_date),
                               window(v.values, decision, identity.kind), key(v.doc_no),
                               digest(payload)))
         out.returned.sort()
+        out.free_text_ids = self.rows_with_ids(accepted)
         return out
+
+    def rows_with_ids(self, rows: list[dict[str, str]]) -> int:
+        """How many rows hold a resident ID number in free text: one scan of the chunk's
+        text first, since nearly every chunk holds none."""
+        names = self.free_text
+        if not has_resident_id("\n".join(v.get(n, "") for v in rows for n in names)):
+            return 0
+        return sum(1 for v in rows if has_resident_id("\n".join(v.get(n, "") for n in names)))
 
 
 def prepare(plan: Plan, worker: int = 0, workers: int = 1) -> Iterator[Chunk]:

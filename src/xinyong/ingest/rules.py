@@ -25,6 +25,7 @@ from xinyong.core.dates import parse_date
 from xinyong.core.errors import InvalidInput
 from xinyong.core.masking import validate_resident_id
 from xinyong.departments.rules import Bodies, fold
+from xinyong.subjects import identity
 
 MULTI_SEPARATORS = re.compile(r"[;；,，、]")
 REASONS = {
@@ -244,8 +245,9 @@ def column(catalog: Catalog, f: Field) -> Column:
 
 
 def person_key(id_type: str, id_number: str) -> str:
-    """A natural person's subject key: a digest, so keys never carry identity numbers."""
-    return "P:" + hashlib.sha256(f"{id_type}:{id_number}".encode()).hexdigest()[:40]
+    """A natural person's subject key: a keyed hash, so keys never carry identity numbers
+    nor can be reversed by hashing every possible number (`subjects.identity`)."""
+    return identity.person_key(id_type, id_number)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from xinyong.ingest.models import Batch
 from xinyong.ingest.prepare import Chunk, Plan, Ready, Returned, prepared, returned_row
 from xinyong.ingest.readers import Table, open_table
 from xinyong.publicity import service as publicity
+from xinyong.subjects import identity as person_keys
 from xinyong.subjects import service as subjects
 
 Progress = Callable[[int, float], None]
@@ -71,6 +72,9 @@ class Receipt:
     on_time: int = 0
     late: int = 0
     blank_rows: int = 0
+    # Accepted rows whose free text (违法事实, 备注 …) holds a resident ID number: published
+    # masked, but the department should not write one there.
+    free_text_ids: int = 0
     backfill: bool = False
     correction: bool = False  # the department marked the file as correcting current versions
     department_registered: bool = False  # the batch registered its department (command line)
@@ -143,6 +147,7 @@ class _Store:
         receipt = self.receipt
         receipt.rows += chunk.rows
         receipt.blank_rows += chunk.blank_rows
+        receipt.free_text_ids += chunk.free_text_ids
         receipt.rejected += len(chunk.returned)
         self.reasons.update(chunk.reasons)
         returned = chunk.returned
@@ -366,6 +371,7 @@ def ingest_file(
     gc.disable()
     try:
         with bulk_writing(engine) as conn, large_cache(conn, settings.ingest_cache_mib):
+            person_keys.ensure_secret(conn)  # before any worker process keys a person
             registry = departments.registry(conn)
             found = registry.find(department)
             if found is None and registered_only:

@@ -38,7 +38,7 @@ from xinyong.core import audit
 from xinyong.core import uscc as uscc_rules
 from xinyong.core.db import is_sqlite, utcnow
 from xinyong.core.errors import InvalidInput, NotFound
-from xinyong.core.masking import mask_person_name
+from xinyong.core.masking import mask_ids_in_text, mask_person_name
 from xinyong.core.ruledata import UntilChanged, rule_paths
 from xinyong.core.workdays import default_calendar
 from xinyong.lists import rules
@@ -365,7 +365,8 @@ def entry_brief(conn: Connection, ref: str) -> dict[str, Any]:
                 "kind": kind, "kind_code": row["kind_code"],
                 "kind_name": kind.name if kind else row["kind_code"],
                 "list_type": row["list_type"], "authority": row["authority"], "doc_no": row["doc_no"],
-                "basis": row["basis"], "listed_on": row["listed_on"], "ends_on": row["ends_on"],
+                "basis": mask_ids_in_text(row["basis"] or ""), "listed_on": row["listed_on"],
+                "ends_on": row["ends_on"],
                 "ended_on": row["ended_on"], "end_reason": row["end_reason"], "superseded": False,
                 "subject_id": row["subject_id"], "uscc": row["uscc"], "name": row["subject_name"],
                 "subject_kind": row["subject_kind"]}
@@ -383,7 +384,8 @@ def entry_brief(conn: Connection, ref: str) -> dict[str, Any]:
             "kind_name": kind.name if kind else str(payload.get("list_kind", "")),
             "list_type": kind.list_type if kind else None,
             "authority": payload.get("authority") or (kind.authority if kind else ""),
-            "doc_no": found["doc_no"], "basis": payload.get("basis") or (str(kind.basis) if kind else ""),
+            "doc_no": found["doc_no"],
+            "basis": mask_ids_in_text(payload.get("basis") or (str(kind.basis) if kind else "")),
             "listed_on": found["decision_date"], "ends_on": None,
             # a data entry's 移出日期 is the day the authority took it off: it ended then
             "ended_on": date.fromisoformat(ends) if ends else None,
@@ -617,7 +619,7 @@ def _data_rows(conn: Connection, day: date, *, names: Sequence[str] | None = Non
 
 def _from_workflow(row: Any, kind: ListKind, public: bool) -> dict[str, Any]:
     return {"kind": kind.code, "kind_name": kind.name, "list_type": kind.list_type,
-            "authority": row.authority, "doc_no": row.doc_no, "basis": row.basis,
+            "authority": row.authority, "doc_no": row.doc_no, "basis": mask_ids_in_text(row.basis),
             "listed_on": row.listed_on.isoformat(), "ends_on": _iso(row.ends_on),
             "source": "workflow", "entry_id": row.id, "record_id": row.record_id,
             "publicity": kind.publicity, "subject_id": row.subject_id,
@@ -628,7 +630,8 @@ def _from_workflow(row: Any, kind: ListKind, public: bool) -> dict[str, Any]:
 def _from_data(row: Any, kind: ListKind, payload: dict[str, Any], public: bool) -> dict[str, Any]:
     return {"kind": kind.code, "kind_name": kind.name, "list_type": kind.list_type,
             "authority": payload.get("authority") or kind.authority, "doc_no": row.doc_no,
-            "basis": payload.get("basis") or str(kind.basis),
+            # a listing's basis is free text: a resident ID number in it is masked
+            "basis": mask_ids_in_text(payload.get("basis") or str(kind.basis)),
             "listed_on": row.decision_date.isoformat(), "ends_on": payload.get("ends_on") or None,
             "source": "data", "entry_id": None, "record_id": row.id,
             "publicity": kind.publicity, "subject_id": row.subject_id,

@@ -37,6 +37,7 @@ from xinyong.core import audit
 from xinyong.core.audit import AuditEvent
 from xinyong.core.db import utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.masking import mask_ids_in_text
 from xinyong.core.ruledata import rule_paths
 from xinyong.evaluation import service as evaluation
 from xinyong.evaluation.models import EvaluationResult
@@ -537,7 +538,9 @@ def plan_view(conn: Connection, plan_id: int, *, principal: Principal | None = N
     for x in rows:
         result = None if x.outcome is None else {
             "outcome": x.outcome, "outcome_name": config.outcomes[x.outcome].name
-            if x.outcome in config.outcomes else x.outcome, "findings": x.findings,
+            if x.outcome in config.outcomes else x.outcome,
+            # published (一公开): a resident ID number an inspector wrote in is masked
+            "findings": mask_ids_in_text(x.findings) if public and x.findings else x.findings,
             "inspected_on": x.inspected_on.isoformat(), "inspectors": orjson.loads(x.result_inspectors)}
         item: dict[str, Any] = {"subject": x.uscc, "name": x.name, "inspectors": orjson.loads(x.inspectors),
                                 "result": result}

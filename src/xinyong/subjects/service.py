@@ -20,7 +20,7 @@ from xinyong.catalog.rules import Item
 from xinyong.core import uscc as uscc_rules
 from xinyong.core.db import bulk_insert, in_list, is_sqlite, list_param, utcnow
 from xinyong.core.errors import InvalidInput, NotFound
-from xinyong.core.masking import mask_id_number
+from xinyong.core.masking import mask_id_number, mask_ids_in_text, mask_ids_in_values
 from xinyong.ingest.rules import Identity
 from xinyong.subjects.models import Record, Subject, SubjectName, UsccIssue
 
@@ -286,7 +286,7 @@ PERSONAL_FIELDS = ("legal_rep_id_number", "id_number")
 
 
 def _record_view(r: Any) -> dict[str, Any]:
-    payload = orjson.loads(r["payload"])
+    payload = mask_ids_in_values(orjson.loads(r["payload"]), skip=PERSONAL_FIELDS)
     for f in PERSONAL_FIELDS:
         if f in payload:
             payload[f] = mask_id_number(payload[f])
@@ -436,15 +436,20 @@ def _basic(conn: Connection, subject: Any) -> dict[str, Any]:
 
 def _labelled(item: Item | None, payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The record's fields in the order of its catalog item, with their labels, personal
-    numbers masked (fields the item does not know follow, unlabelled)."""
+    numbers masked, and resident ID numbers written into free text (a 违法事实 naming
+    the person) masked too (fields the item does not know follow, unlabelled)."""
     fields = item.fields if item else ()
     out = [{"name": f.name, "label": f.label,
-            "value": mask_id_number(payload[f.name]) if f.personal else payload[f.name]}
+            "value": mask_id_number(payload[f.name]) if f.personal else _free(payload[f.name])}
            for f in fields if payload.get(f.name) not in (None, "")]
     known = {f.name for f in fields}
-    out += [{"name": k, "label": k, "value": v} for k, v in payload.items()
+    out += [{"name": k, "label": k, "value": _free(v)} for k, v in payload.items()
             if k not in known and v not in (None, "") and k not in PERSONAL_FIELDS]
     return out
+
+
+def _free(value: Any) -> Any:
+    return mask_ids_in_text(value) if isinstance(value, str) else value
 
 
 def public_view(conn: Connection, code: str, day: date) -> dict[str, Any]:

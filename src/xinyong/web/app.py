@@ -19,8 +19,8 @@ from xinyong.core.settings import get_settings
 from xinyong.web import capabilities, errors, logs
 from xinyong.web.guards import Admission, RejectNul
 from xinyong.web.logs import AccessLog
-from xinyong.web.ratelimit import make_buckets
-from xinyong.web.security import OPEN, engine_of, requires
+from xinyong.web.ratelimit import make_limiter
+from xinyong.web.security import OPEN, SecurityHeaders, engine_of, requires
 from xinyong.web.templating import templates
 
 API_PREFIX = "/api/v1"
@@ -88,7 +88,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs",
                   redoc_url=None, responses=errors.ERROR_RESPONSES, lifespan=_warm)
     app.state.engine = engine
-    app.state.buckets = make_buckets()
+    app.state.limiter = make_limiter(engine)
     errors.install(app)
     app.include_router(_health_router())
     for api in capabilities.modules("api"):
@@ -99,5 +99,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(Admission, limit=settings.max_concurrent_requests)
     app.add_middleware(RejectNul)
+    app.add_middleware(SecurityHeaders)  # outside Admission: a queued request's answer has them too
     app.add_middleware(AccessLog)
     return app

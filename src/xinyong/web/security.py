@@ -9,12 +9,15 @@ walks the app's routes and fails on any route without one.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection, Engine
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xinyong.accounts import service as accounts
 from xinyong.accounts.rules import AuthenticationFailed, Forbidden, Principal, anonymous, can, role_table
@@ -44,11 +47,23 @@ def connection(request: Request) -> Iterator[Connection]:
 
 
 def client_address(request: Request) -> str:
-    if get_settings().trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer's, or behind `trusted_proxies` reverse proxies the one
+    the outermost of them was reached from. Each proxy appends the address it was reached
+    from to X-Forwarded-For, so that is the `trusted_proxies`-th entry from the right; the
+    entries to its left are whatever the client sent, and are never believed."""
+    peer = request.client.host if request.client else "unknown"
+    settings = get_settings()
+    if not settings.trust_proxy:
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
+    hops = [h for h in hops if h]
+    if not hops:
+        return peer
+    chosen = hops[-min(max(1, settings.trusted_proxies), len(hops))]
+    try:
+        return str(ipaddress.ip_address(chosen))
+    except ValueError:  # not an address: a proxy misconfigured, or a header made up
+        return peer
 
 
 def actor(request: Request, principal: Principal) -> Actor:
@@ -130,16 +145,31 @@ def requires(permission: str) -> Any:
     """The route's rule: the principal must hold `permission` (or `OPEN`: anyone)."""
 
     # async: a check this small is not worth a thread-pool round trip
-    async def check(principal: Principal = Depends(current_principal)) -> Principal:
+    async def check(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
         if permission != OPEN and not can(principal, permission):
             label = role_table().permissions.get(permission, permission)
             if principal.kind == "anonymous":
                 raise AuthenticationRequired(f"请先登录：{label}需要相应的账号或接口令牌")
             raise Forbidden(f"没有权限：{label}（{permission}）")
+        if is_public_read(permission):
+            await limit_public_read(request, principal)
         return principal
 
     check.permission = permission  # type: ignore[attr-defined]
     return Depends(check)
+
+
+def is_public_read(permission: str) -> bool:
+    """Whether routes of this permission are public reads: the anonymous public holds it."""
+    return permission in anonymous().permissions
+
+
+async def limit_public_read(request: Request, principal: Principal) -> None:
+    """Every public read route is rate limited (`web.ratelimit`), whoever asks: the limiter
+    decides whose requests count."""
+    limiter = getattr(request.app.state, "limiter", None)
+    if limiter is not None:
+        await limiter.check(request, principal)
 
 
 def rule_of(dependency: Callable[..., Any]) -> str | None:
@@ -151,3 +181,77 @@ def rule_of(dependency: Callable[..., Any]) -> str | None:
 def csrf_token(request: Request) -> str | None:
     value = getattr(request.state, "csrf_token", None)
     return value if isinstance(value, str) else None
+
+
+# --- Response headers (issue 20 item 8) -------------------------------------------------
+
+# Scripts and styles only from this site's own files (no inline script or handler can run
+# even if some text ever escaped its escaping), and no page may be framed (clickjacking).
+CONTENT_SECURITY_POLICY = "default-src 'self'; frame-ancestors 'none'"
+# The interactive API reference (FastAPI's Swagger UI) is one inline script loading its code
+# from a CDN; it gets what it needs and nothing more, and is still never framed.
+DOCS_SECURITY_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+                        "style-src 'self' https://cdn.jsdelivr.net; "
+                        "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'")
+HSTS = "max-age=31536000"
+# Paths whose answers concern a signed-in person whoever asks: never kept by any cache.
+PRIVATE_PREFIXES = ("/console", "/api/v1/session", "/api/v1/me")
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response: the content security policy,
+    `nosniff`, the referrer policy, HSTS when cookies are Secure (the site is served over
+    HTTPS), and `Cache-Control: no-store` on every answer that is not public — console pages,
+    and any request made with credentials (a session cookie or a bearer token), since what a
+    signed-in person sees must not stay in a shared or browser cache."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in response_headers(scope, headers).items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def response_headers(scope: Scope, sent: MutableHeaders) -> dict[str, str]:
+    """The security headers a response to `scope` carries (set over any the route chose)."""
+    request = Request(scope)
+    docs = getattr(scope.get("app"), "docs_url", None)
+    out = {
+        "content-security-policy": (DOCS_SECURITY_POLICY if docs and request.url.path == docs
+                                    else CONTENT_SECURITY_POLICY),
+        "x-content-type-options": "nosniff",
+        "x-frame-options": "DENY",  # what frame-ancestors says, for browsers that predate it
+        "referrer-policy": "same-origin",
+    }
+    if cookie_secure(request):
+        out["strict-transport-security"] = HSTS
+    if not is_public_response(request, sent):
+        out["cache-control"] = "no-store"
+    return out
+
+
+def is_public_response(request: Request, sent: MutableHeaders) -> bool:
+    """Whether an answer is the same for everyone: asked without credentials, outside the
+    console, setting no cookie, by the anonymous public."""
+    path = request.url.path
+    if path.startswith("/static/"):
+        return True  # the same files for everyone, whoever asks
+    if path.startswith(PRIVATE_PREFIXES):
+        return False
+    if request.headers.get("authorization") or SESSION_COOKIE in request.cookies:
+        return False
+    if "set-cookie" in sent:
+        return False
+    principal = request.scope.get("state", {}).get("principal")
+    return principal is None or principal.kind == "anonymous"
