@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from starlette.requests import Request
 
 from xinyong.core import db
 from xinyong.core.settings import get_settings
+from xinyong.web import ratelimit
 from xinyong.web.app import create_app
 from xinyong.web.ratelimit import Limit
 from xinyong.web.security import client_address
@@ -128,6 +130,7 @@ def test_the_sliding_estimate_lets_no_double_burst_through_a_window_edge() -> No
 def test_a_busy_sqlite_store_is_not_waited_for_the_process_counts_meanwhile(
         limits: None, tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "6")  # one more every 10 s
+    monkeypatch.setattr(ratelimit, "BUSY_BACKOFF_SECONDS", 0.5)
     get_settings.cache_clear()
     path = tmp_path / "busy.db"
     shutil.copyfile(sqlite_template, path)
@@ -143,8 +146,9 @@ def test_a_busy_sqlite_store_is_not_waited_for_the_process_counts_meanwhile(
         ingest_batch.close()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM rate_limit_window")).scalar() == 0
-    # The lock released, the store counts again (what the process counted meanwhile stays
-    # with the process).
+    # The lock released, the store counts again once the process's back-off is over (what
+    # the process counted meanwhile stays with the process).
+    time.sleep(ratelimit.BUSY_BACKOFF_SECONDS + 0.1)
     assert client.get("/search?q=测试").status_code == 200
     with engine.connect() as conn:
         assert conn.execute(text("SELECT SUM(hits) FROM rate_limit_window")).scalar() == 1

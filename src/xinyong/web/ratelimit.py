@@ -38,6 +38,10 @@ MAX_CLIENTS = 100_000  # forget idle clients beyond this many, so memory stays b
 # the request itself (everyday writes take a millisecond; an ingest batch can take minutes).
 BUSY_MS = 200
 SWEEP_SECONDS = 60.0  # how often a process deletes windows that no longer count
+# After the store was busy, a process counts in memory for this long before it tries the
+# store again: a batch holding SQLite's write lock for minutes then costs each visitor one
+# wait of BUSY_MS every few seconds, not every request.
+BUSY_BACKOFF_SECONDS = 5.0
 
 UPSERT = text("INSERT INTO rate_limit_window (key, window_start, hits) VALUES (:key, :start, 1) "
               "ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limit_window.hits + 1 "
@@ -110,6 +114,7 @@ class Limiter:
         self.local = {limit: Buckets(limit.burst * 60 / limit.seconds, limit.burst)
                       for limit in (public, token) if limit is not None}
         self._swept = 0.0
+        self._busy_until = 0.0
         self._lock = threading.Lock()
 
     def client(self, request: Request, principal: Principal) -> tuple[str, Limit] | None:
@@ -140,9 +145,12 @@ class Limiter:
     def take(self, key: str, limit: Limit, now: float | None = None) -> float:
         now = time.time() if now is None else now
         start = int(now // limit.seconds) * limit.seconds
+        if time.monotonic() < self._busy_until:
+            return self.local[limit].take(key)
         try:
             current, previous = self._count(key, start, start - limit.seconds, now)
         except DBAPIError:
+            self._busy_until = time.monotonic() + BUSY_BACKOFF_SECONDS
             return self.local[limit].take(key)
         return limit.wait(current, previous, now - start)
 
