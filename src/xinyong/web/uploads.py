@@ -5,8 +5,10 @@ without reading it."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request, UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -166,24 +168,43 @@ async def _caller_refusal(request: Request) -> XinyongError | None:
 
 
 def route_permission(request: Request) -> str | None:
-    """The permission the route this request goes to declares with `requires`, if any."""
-    from fastapi.routing import APIRoute
-    from starlette.routing import Match
+    """The permission the route this request goes to declares with `requires`, if any (the
+    first route whose path and method match, as the router would choose)."""
+    app = request.scope.get("app")
+    if app is None:
+        return None
+    path, method = request.scope["path"], request.scope["method"]
+    for methods, pattern, rule in _rules(app):
+        if method in methods and pattern.match(path):
+            return rule
+    return None
 
+
+def _rules(app: Any) -> list[tuple[frozenset[str], re.Pattern[str], str | None]]:
+    """(methods, path pattern, permission) of each route of the app, worked out once."""
+    found: list[tuple[frozenset[str], re.Pattern[str], str | None]] | None = getattr(
+        app.state, "route_rules", None)
+    if found is None:
+        from fastapi.routing import APIRoute, iter_route_contexts
+        from starlette.routing import compile_path
+
+        found = []
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
+            if isinstance(route, APIRoute) and context.path:
+                found.append((frozenset(route.methods or ()), compile_path(context.path)[0],
+                              _rule_of(route.dependant)))
+        app.state.route_rules = found
+    return found
+
+
+def _rule_of(dependant: Any) -> str | None:
     from xinyong.web.security import rule_of
 
-    app = request.scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", []):
-        if not isinstance(route, APIRoute):
-            continue
-        match, _ = route.matches(request.scope)
-        if match != Match.FULL:
-            continue
-        for dependency in route.dependant.dependencies:
-            rule = rule_of(dependency.call) if dependency.call is not None else None
-            if rule is not None:
-                return rule
-        return None
+    for d in dependant.dependencies:
+        rule = (rule_of(d.call) if d.call is not None else None) or _rule_of(d)
+        if rule is not None:
+            return rule
     return None
 
 
