@@ -284,8 +284,11 @@ def _open_xlsx(path: Path, name: str) -> Table:
 def readable(path: Path, name: str | None = None) -> Iterator[Path]:
     """The file to read `path` from: itself, or for a workbook the rows file it converts to
     (made once here, then opened as often as needed, and deleted afterwards)."""
-    with path.open("rb") as f:
-        head = f.read(4)
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+    except OSError:
+        head = b""  # `open_table` says what is wrong with it
     if head != b"PK\x03\x04":
         yield path
         return

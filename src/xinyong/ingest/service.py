@@ -513,13 +513,15 @@ STALE_SECONDS = 3600.0  # leftovers younger than this may belong to a batch anot
 
 def sweep(engine: Engine, *, older_than: float = STALE_SECONDS) -> dict[str, int]:
     """Clear what a crash left behind (run at startup): the temporary folder's converted
-    workbooks, received uploads and batch folders in the making. A batch folder whose batch
+    workbooks, received uploads and batch folders in the making, and the files staged for
+    repair applications and objections that were never filed. A batch folder whose batch
     was committed (the crash came between commit and move) is moved to its place; every
     other leftover is deleted. Only entries untouched for `older_than` seconds are looked
     at, so a sweep by one server process spares the batch another is storing."""
     found = {"removed": 0, "settled": 0}
     now = time.time()
-    folders = [temp_dir(), get_settings().files_dir / "uploads"]
+    files = get_settings().files_dir
+    folders = [temp_dir(), files / "uploads", files / "objections" / ".staging"]
     for folder in folders:
         if not folder.is_dir():
             continue

@@ -168,8 +168,10 @@ def _parse(book: zipfile.ZipFile, member: str, limits: Limits,
         parser.Parse(b"", True)
     except expat.ExpatError as exc:
         raise Refused(f"工作簿部件“{member}”不是有效的 XML：{exc}") from None
-    except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as exc:
         raise Refused(f"工作簿已损坏，无法解压：{exc}") from None
+    except OSError as exc:
+        raise Refused(f"工作簿已损坏，无法解压（{exc.strerror or '读取错误'}）") from None
 
 
 def _resolve(base: str, target: str) -> str:
@@ -433,8 +435,10 @@ def convert(source: Path, target: Path, limits: Limits) -> None:
     """The bounded conversion itself (run in the child)."""
     try:
         book = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, ValueError) as exc:
         raise Refused(f"不是有效的 XLSX 文件（{exc}）") from None
+    except OSError as exc:  # its text would name the server's copy of the file
+        raise Refused(f"无法读取文件（{exc.strerror}）") from None
     with book:
         if len(book.infolist()) > 10_000:
             raise Refused("工作簿的部件过多，不是正常的 XLSX 文件，已拒绝")
