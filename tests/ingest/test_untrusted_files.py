@@ -320,3 +320,16 @@ def test_utf16_text_from_excel_is_read_as_a_table(engine: Engine, tmp_path: Path
     path.write_bytes(codecs.BOM_UTF16_LE + text_.encode("utf-16-le"))
     receipt = service.ingest_file(engine, path, DEPT, received=date(2025, 2, 10))
     assert (receipt.rows, receipt.accepted, receipt.encoding) == (1, 1, "utf-16")
+
+
+def test_a_small_workbook_is_read_whole_within_the_same_bounds(tmp_path: Path) -> None:
+    """`xlsx.workbook_rows`, for features that read a short list from a workbook."""
+    from xinyong.ingest.xlsx import workbook_rows
+
+    good = workbook(tmp_path / "list.xlsx", sheet_of([inline_row(1, ["名称"]),
+                                                      inline_row(3, ["厦门", "x"])]))
+    assert workbook_rows(good, "名单.xlsx") == [["名称"], ["厦门", "x"]]
+    wide = workbook(tmp_path / "wide.xlsx", sheet_of(
+        ['<row r="1"><c r="XFD1" t="inlineStr"><is><t>x</t></is></c></row>']))
+    with pytest.raises(BadFile, match=r"名单\.xlsx.*超过 512 列"):
+        workbook_rows(wide, "名单.xlsx")

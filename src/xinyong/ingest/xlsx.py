@@ -115,6 +115,19 @@ def read_rows(path: Path) -> Generator[tuple[int, list[str], int]]:
             yield int(row_no), cells, len(line)
 
 
+def workbook_rows(path: Path, name: str) -> list[list[str]]:
+    """Every row of the first sheet of an untrusted workbook, read within the bounds (for a
+    small workbook read whole, such as a list of subjects to check); `BadFile` if refused."""
+    from xinyong.ingest.readers import temp_dir
+
+    target = temp_dir() / f"{os.urandom(16).hex()}{SUFFIX}"
+    convert_untrusted(path, target, name)
+    try:
+        return [cells for _, cells, _ in read_rows(target)]
+    finally:
+        target.unlink(missing_ok=True)
+
+
 # --- the child's side -------------------------------------------------------------------------
 
 class _Budget:
