@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from .factories import PENALTY_BODY, numbered_uscc, penalty, write_csv
+from .factories import numbered_uscc, penalty, write_csv
 
 
 def xinyong(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
@@ -98,7 +98,9 @@ def test_killed_ingest_leaves_no_half_batch(tmp_path: Path) -> None:
     env = {**os.environ, "XINYONG_INGEST_CHUNK_ROWS": "1000"}
     xinyong("db", "upgrade", check=True)
     db = Path(os.environ["XINYONG_DATABASE_URL"].removeprefix("sqlite:///"))
-    proc = subprocess.Popen([sys.executable, "-m", "xinyong", "ingest", str(path), "-d", PENALTY_BODY,
+    # the department the rows name as deciding body (rows naming another are returned)
+    department = penalty()["处罚机关"]
+    proc = subprocess.Popen([sys.executable, "-m", "xinyong", "ingest", str(path), "-d", department,
                              "--received", "2025-02-10"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wal = Path(str(db) + "-wal")
@@ -116,9 +118,13 @@ def test_killed_ingest_leaves_no_half_batch(tmp_path: Path) -> None:
         for table in ("batch", "record", "subject", "rejection"):
             assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0
     eng.dispose()
-    again = json.loads(xinyong("ingest", str(path), "-d", PENALTY_BODY, "--received", "2025-02-10",
+    again = json.loads(xinyong("ingest", str(path), "-d", department, "--received", "2025-02-10",
                                "--json", check=True).stdout)
     assert again["new"] == 60_000
+    # nothing of the killed batch in the batches folder, and its id was not given again
+    files = Path(os.environ["XINYONG_FILES_DIR"])
+    assert [p.name for p in (files / "batches").iterdir()] == [str(again["batch"])]
+    assert again["batch"] == 2
 
 
 def test_every_command_documents_itself() -> None:

@@ -371,10 +371,21 @@ def test_a_failure_in_the_middle_leaves_no_half_batch(engine: Engine, tmp_path: 
     monkeypatch.setattr(subjects, "store_versions", failing)
     with pytest.raises(RuntimeError):
         ingest(engine, write_csv(tmp_path / "p.csv", rows))
-    for table in ("batch", "record", "subject", "rejection", "audit_event"):
+    for table in ("batch", "record", "subject", "rejection"):
         assert count(engine, f"SELECT COUNT(*) FROM {table}") == 0, table
+    # The failure is audited, in its own transaction; nothing of the batch is left on disk.
+    with engine.connect() as conn:
+        events = conn.execute(text("SELECT action, object_id FROM audit_event")).all()
+    assert [e[0] for e in events] == ["batch.failed"]
+    files = get_settings().files_dir
+    assert not (files / "batches").exists() or not list((files / "batches").iterdir())
+    assert not list((files / "tmp").glob("batch-*"))
     monkeypatch.setattr(subjects, "store_versions", real)
-    assert ingest(engine, write_csv(tmp_path / "p.csv", rows)).new == 35
+    receipt = ingest(engine, write_csv(tmp_path / "p.csv", rows))
+    assert receipt.new == 35
+    if engine.dialect.name == "sqlite":  # the failed batch's id stays used (never reused)
+        assert events[0][1] is not None and receipt.batch == int(events[0][1]) + 1
+    assert sorted(p.name for p in (files / "batches").iterdir()) == [str(receipt.batch)]
 
 
 def test_subjects_are_created_once_and_track_former_names(engine: Engine,

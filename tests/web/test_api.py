@@ -122,10 +122,19 @@ def test_reporter_uploads_for_own_department_and_reads_error_report(platform: Pl
 def test_reporter_cannot_see_or_submit_for_another_department(platform: Platform) -> None:
     other = _load(platform, [published_penalty(3)], department=OTHER_DEPARTMENT)
     reporter = platform.as_role("reporter", DEPARTMENT)
-    for path in (f"/api/v1/batches/{other['batch']}", f"/api/v1/batches/{other['batch']}/errors",
-                 f"/api/v1/batches?department={OTHER_DEPARTMENT}"):
+    # Another department's batch looks like a missing one (its id reveals nothing), and the
+    # attempt is audited as a refusal.
+    missing = reporter.get("/api/v1/batches/999999")
+    for path in (f"/api/v1/batches/{other['batch']}", f"/api/v1/batches/{other['batch']}/errors"):
         r = reporter.get(path)
-        assert r.status_code == 403 and r.json()["code"] == "other_department", path
+        assert r.status_code == 404 and r.json()["code"] == "not_found", path
+        assert r.json()["message"] == missing.json()["message"].replace("999999", str(other["batch"]))
+    with platform.engine.connect() as conn:
+        refusals = conn.execute(text("SELECT detail FROM audit_event WHERE action = 'access.denied'"
+                                     )).scalars().all()
+    assert len(refusals) == 2 and all("other_department" in d for d in refusals)
+    r = reporter.get(f"/api/v1/batches?department={OTHER_DEPARTMENT}")
+    assert r.status_code == 403 and r.json()["code"] == "other_department"
     assert reporter.get("/api/v1/batches").json()["items"] == []
     r = platform.upload(reporter, platform.csv("x.csv", [published_penalty(4)]),
                         department=OTHER_DEPARTMENT)

@@ -156,6 +156,35 @@ def test_console_check_and_excel_upload(platform: Platform, tmp_path: Path) -> N
 
 
 
+def test_the_check_result_workbook_keeps_formulas_as_text(platform: Platform,
+                                                          tmp_path: Path) -> None:
+    """Issue 20 item 5: a query that looks like a formula comes back as text, not a formula."""
+    from openpyxl import Workbook
+
+    formulas = ['=HYPERLINK("http://evil.example/","点此")', "=1+1", "@SUM(1)", "+1+2"]
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["统一社会信用代码", "名称"])
+    for n, formula in enumerate(formulas, start=2):
+        sheet.cell(n, 2, formula).data_type = "s"  # typed in as text by whoever made the list
+    book.save(tmp_path / "names.xlsx")
+    staff = platform.as_role("staff")
+    with (tmp_path / "names.xlsx").open("rb") as f:
+        r = staff.post("/console/checks/upload", data={"matter": "bidding"},
+                       files={"file": ("names.xlsx", f, "application/octet-stream")})
+    assert r.status_code == 200, r.text
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml and "<f " not in xml
+    result = load_workbook(io.BytesIO(r.content)).active
+    assert result is not None
+    asked = [row[2] for row in result.iter_rows(min_row=2)]
+    assert [c.value for c in asked] == formulas and {c.data_type for c in asked} == {"s"}
+
+
 def test_a_revoked_token_is_refused_at_the_next_call(platform: Platform) -> None:
     """Tokens are cached for a few seconds per process; revoking one forgets it at once."""
     secret = platform.token("system", FINANCE)

@@ -122,7 +122,8 @@ def test_reporter_dashboard_shows_only_own_department(platform: Platform) -> Non
     dashboard = reporter.get("/console").text
     assert DEPARTMENT in dashboard and OTHER_DEPARTMENT not in dashboard
     page = reporter.get(f"/console/batches/{other}")
-    assert page.status_code == 403 and "只能查看本部门" in page.text
+    # another department's batch is shown as missing (issue 20 item 12: ids reveal nothing)
+    assert page.status_code == 404 and f"批次 {other} 不存在" in page.text
     staff_view = platform.as_role("staff").get("/console").text
     assert DEPARTMENT in staff_view and OTHER_DEPARTMENT in staff_view
 

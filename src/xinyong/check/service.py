@@ -38,6 +38,7 @@ from xinyong.check import rules
 from xinyong.check.index import CheckIndex, index_for
 from xinyong.check.models import CheckLog
 from xinyong.core import uscc as uscc_rules
+from xinyong.core.cells import write_xlsx_row
 from xinyong.core.db import utcnow, writing
 from xinyong.core.errors import InvalidInput
 from xinyong.core.ruledata import rule_paths
@@ -440,7 +441,8 @@ def read_subjects_xlsx(path: Path) -> list[dict[str, str]]:
 
 
 def result_xlsx(batch: dict[str, Any]) -> bytes:
-    """The batch's answers as a workbook: one row per subject, one per applied measure."""
+    """The batch's answers as a workbook: one row per subject, one per applied measure. Cells
+    are formula-safe: a query, a name or a document number is outside text."""
     import io
 
     from openpyxl import Workbook
@@ -449,15 +451,15 @@ def result_xlsx(batch: dict[str, Any]) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "核查结果"
-    sheet.append(["核查编号", "办理事项", "查询", "统一社会信用代码", "主体名称", "信用状态", "在列名单",
-                  "措施代码", "措施名称", "类型", "法律依据", "实施主体", "触发依据", "截止日期",
-                  "异议/修复中的记录", "说明"])
+    write_xlsx_row(sheet, ["核查编号", "办理事项", "查询", "统一社会信用代码", "主体名称", "信用状态",
+                           "在列名单", "措施代码", "措施名称", "类型", "法律依据", "实施主体", "触发依据",
+                           "截止日期", "异议/修复中的记录", "说明"])
     matter_name = batch["matter"]["name"]
     for r in batch["results"]:
         query = r["query"]
         asked = query.get("value") if "value" in query else query.get("uscc") or query.get("name")
         if r.get("error"):
-            sheet.append([None, matter_name, asked] + [None] * 12 + [r["error"]["message"]])
+            write_xlsx_row(sheet, [None, matter_name, asked] + [None] * 12 + [r["error"]["message"]])
             continue
         s = r["subject"] or {}
         lists = "；".join(f"{e['kind_name']}（{e['doc_no']}）" for e in r["lists"])
@@ -469,11 +471,11 @@ def result_xlsx(batch: dict[str, Any]) -> bytes:
         head = [r["check_id"], matter_name, asked, s.get("uscc"), s.get("name"), s.get("status_name"),
                 lists]
         if not r["measures"]:
-            sheet.append([*head, *[None] * 7, marked, note or "无适用措施"])
+            write_xlsx_row(sheet, [*head, *[None] * 7, marked, note or "无适用措施"])
         for m in r["measures"]:
-            sheet.append([*head, m["code"], m["name"], "惩戒" if m["kind"] == "penalty" else "激励",
-                          m["basis"], m["applied_by"], m["triggered_by"]["description"],
-                          m["until"], marked, note])
+            kind = "惩戒" if m["kind"] == "penalty" else "激励"
+            write_xlsx_row(sheet, [*head, m["code"], m["name"], kind, m["basis"], m["applied_by"],
+                                   m["triggered_by"]["description"], m["until"], marked, note])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -22,6 +22,16 @@ class NotFound(XinyongError):
     code = "not_found"
 
 
+class Concealed(NotFound):
+    """A refusal answered as "not found", so a caller cannot tell a record it may not see
+    from one that does not exist (another department's batch ids); the edges still audit it
+    as a refusal, under `reason`."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class InvalidInput(XinyongError):
     code = "invalid_input"
 

@@ -94,6 +94,17 @@ class Settings(BaseSettings):
     identity_key_file: Path | None = None
     # Largest file a department may upload, in MiB.
     max_upload_mib: int = 200
+    # Workbooks (XLSX) are read in a child process within these bounds; a workbook past any
+    # of them is refused with a message saying which. What one zip member may inflate to,
+    # rows and columns of the first sheet (cells present, whatever the sheet declares), shared
+    # strings, the size of the rows it expands to, the child's memory and its seconds.
+    xlsx_max_member_mib: int = 256
+    xlsx_max_rows: int = 200_000
+    xlsx_max_columns: int = 512
+    xlsx_max_shared_strings: int = 2_000_000
+    xlsx_max_output_mib: int = 1024
+    xlsx_memory_mib: int = 1024
+    xlsx_timeout_seconds: int = 300
 
 
 @lru_cache(maxsize=1)

@@ -11,8 +11,9 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from xinyong.accounts.rules import Principal, can
+from xinyong.accounts.rules import Forbidden, Principal, can
 from xinyong.core.db import writing
+from xinyong.core.errors import Concealed
 from xinyong.ingest import rules, service
 from xinyong.ingest.service import Progress, Receipt
 from xinyong.web.errors import ErrorBody
@@ -150,8 +151,15 @@ def list_batches(
 
 
 def readable_batch(conn: Connection, principal: Principal, batch_id: int) -> dict[str, Any]:
+    """The batch, if the principal may read it. Another department's batch is answered like
+    a missing one (a 404 with the same message, audited as a refusal): its id is nobody
+    else's business, not even that it exists."""
+    rules.readable_department(principal)  # a role that may read no batch: 403 as before
     batch = service.get_batch(conn, batch_id)
-    rules.check_batch_readable(principal, batch["department"])
+    try:
+        rules.check_batch_readable(principal, batch["department"])
+    except Forbidden:
+        raise Concealed(f"批次 {batch_id} 不存在", reason="other_department") from None
     return batch
 
 

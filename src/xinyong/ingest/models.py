@@ -55,3 +55,14 @@ class Rejection(Base):
     # payload's hash, so sending the refused row again is known as stale, not a correction.
     source_key: Mapped[int | None] = mapped_column(BigInteger, index=True)
     payload_hash: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class BatchIdAllocation(Base):
+    """One row: the last batch id handed out on SQLite. Ids are taken in a transaction of
+    their own, committed before the batch's, so a batch that rolls back still used its id up
+    (SQLite would otherwise give it to the next batch; PostgreSQL's sequence never does)."""
+
+    __tablename__ = "batch_id_allocation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -94,6 +94,28 @@ def returned_row(r: Returned) -> SourceRow:
     return SourceRow(r[0], [], raw=sent)
 
 
+# A returned row is kept (and sent back in the error report) as it came, but within bounds: a
+# cell past `RAW_CELL_CHARS` (well above any field's maximum length) is cut, cells past the
+# header's width and `RAW_EXTRA_CELLS` more are dropped, and a JSON line past `RAW_JSON_CHARS`
+# is kept as its truncated text. A hostile file cannot make the store keep megabytes a row.
+RAW_CELL_CHARS = 8000
+RAW_EXTRA_CELLS = 20
+RAW_JSON_CHARS = 64_000
+TRUNCATED = "…（已截断）"
+
+
+def _kept(row: SourceRow, width: int) -> str:
+    if row.raw is not None:
+        text = orjson.dumps(row.raw).decode()
+        if len(text) <= RAW_JSON_CHARS:
+            return text
+        source = row.raw if isinstance(row.raw, str) else text
+        return orjson.dumps(source[:RAW_JSON_CHARS] + TRUNCATED).decode()
+    cells = row.cells[:width + RAW_EXTRA_CELLS]
+    return orjson.dumps([c if len(c) <= RAW_CELL_CHARS else c[:RAW_CELL_CHARS] + TRUNCATED
+                         for c in cells]).decode()
+
+
 class _Preparer:
     def __init__(self, plan: Plan, header: list[str]) -> None:
         item = plan.catalog.item(plan.item_code)
@@ -142,7 +164,7 @@ class _Preparer:
             row.row_no,
             orjson.dumps([{"field": e.field, "code": e.code, "message": e.message}
                           for e in errors]).decode(),
-            orjson.dumps(row.raw if row.raw is not None else row.cells).decode(),
+            _kept(row, self.width),
             "；".join(e.message for e in errors), key, digest))
 
     def on_time(self, decision: date) -> bool | None:

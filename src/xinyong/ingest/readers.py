@@ -10,8 +10,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import zipfile
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from itertools import islice
@@ -21,6 +22,7 @@ from typing import IO, Any
 import orjson
 
 from xinyong.core.errors import BadFile
+from xinyong.ingest import xlsx
 
 SAMPLE_BYTES = 1 << 20
 csv.field_size_limit(16 * 1024 * 1024)
@@ -51,34 +53,44 @@ class Table:
             close()
 
 
-def open_table(path: Path) -> Table:
-    """Open a submitted file as a table, or raise `BadFile` with a one-line reason."""
+def open_table(path: Path, name: str | None = None) -> Table:
+    """Open a submitted file as a table, or raise `BadFile` with a one-line reason. Messages
+    name the file as `name` (what the department called it), never the server's own copy."""
+    name = name or path.name
     try:
         size = path.stat().st_size
         with path.open("rb") as f:
             head = f.read(SAMPLE_BYTES)
     except OSError as exc:
-        raise BadFile(f"无法读取文件 {path.name}：{exc.strerror}") from exc
+        raise BadFile(f"无法读取文件 {name}：{exc.strerror}") from exc
     if size == 0 or not head.strip():
-        raise BadFile(f"文件 {path.name} 为空")
+        raise BadFile(f"文件 {name} 为空")
+    if xlsx.is_rows_file(head):
+        return _open_rows(path, path, name, [])
     if head.startswith(b"PK\x03\x04"):
-        return _open_xlsx(path)
+        return _open_xlsx(path, name)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise BadFile(f"文件 {path.name} 是旧版 Excel（.xls）格式，请另存为 .xlsx 或 CSV 后再报送")
-    if b"\x00" in head:
-        raise BadFile(f"文件 {path.name} 不是表格文件（含二进制内容）；请报送 CSV、XLSX 或 JSON Lines")
+        raise BadFile(f"文件 {name} 是旧版 Excel（.xls）格式，请另存为 .xlsx 或 CSV 后再报送")
+    if b"\x00" in head and not head.startswith(UTF16_BOMS):
+        raise BadFile(f"文件 {name} 不是表格文件（含二进制内容）；请报送 CSV、XLSX 或 JSON Lines")
     encoding = detect_encoding(head, complete=size <= SAMPLE_BYTES)
     text = head.decode(encoding, errors="ignore").lstrip("\ufeff \t\r\n")
     if text.startswith("{"):
-        return _open_jsonl(path, encoding, size)
+        return _open_jsonl(path, encoding, size, name)
     if text.startswith("["):
-        raise BadFile(f"文件 {path.name} 是 JSON 数组；请按 JSON Lines 报送（每行一个 JSON 对象）")
-    return _open_csv(path, encoding, size, text)
+        raise BadFile(f"文件 {name} 是 JSON 数组；请按 JSON Lines 报送（每行一个 JSON 对象）")
+    return _open_csv(path, encoding, size, text, name)
+
+
+# Excel's "Unicode 文本" is UTF-16 (little-endian) with a byte order mark, tab-separated.
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def detect_encoding(sample: bytes, *, complete: bool) -> str:
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if sample.startswith(UTF16_BOMS):
+        return "utf-16"  # the codec reads the byte order from the mark and drops it
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         decoder.decode(sample, final=complete)
@@ -91,7 +103,7 @@ def detect_encoding(sample: bytes, *, complete: bool) -> str:
         cut.decode("gb18030")
         return "gb18030"
     except UnicodeDecodeError as exc:
-        raise BadFile("无法识别文件编码：既不是 UTF-8 也不是 GBK/GB18030") from exc
+        raise BadFile("无法识别文件编码：既不是 UTF-8、UTF-16 也不是 GBK/GB18030") from exc
 
 
 def _progress_of(raw: IO[bytes], size: int) -> Callable[[], float]:
@@ -120,8 +132,8 @@ class _CsvRows:
     header is row 1), read in full or passed over by one cell."""
 
     def __init__(self, path: Path, raw: IO[bytes], text: io.TextIOWrapper, reader: Any,
-                 encoding: str, delimiter: str) -> None:
-        self.path, self.raw, self.text, self.reader = path, raw, text, reader
+                 encoding: str, delimiter: str, name: str) -> None:
+        self.path, self.raw, self.text, self.reader, self.name = path, raw, text, reader, name
         self.encoding, self.delimiter = encoding, delimiter
         self.row_no = 1
         self._plain: bool | None = None
@@ -132,12 +144,15 @@ class _CsvRows:
                 self.row_no += 1
                 yield SourceRow(self.row_no, cells)
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise _unreadable(exc, self.encoding, self.path.name, self.row_no + 1) from exc
+            raise _unreadable(exc, self.encoding, self.name, self.row_no + 1) from exc
 
     def plain(self) -> bool:
         """No quote character anywhere in the file: every line is one row, and its cells
         are exactly the pieces between delimiters. (0x22 is never part of a multi-byte
-        character in UTF-8 or GB18030, so the bytes can be searched undecoded.)"""
+        character in UTF-8 or GB18030, so the bytes can be searched undecoded; in UTF-16 it
+        can be, so such a file is never taken as plain.)"""
+        if self._plain is None and self.encoding == "utf-16":
+            self._plain = False
         if self._plain is None:
             with self.path.open("rb") as f:
                 self._plain = not any(b'"' in block for block in iter(lambda: f.read(1 << 24), b""))
@@ -164,17 +179,17 @@ class _CsvRows:
                     if value:
                         out.append((n, value))
         except UnicodeDecodeError as exc:
-            raise _unreadable(exc, self.encoding, self.path.name, n + 1) from exc
+            raise _unreadable(exc, self.encoding, self.name, n + 1) from exc
         self.row_no = n
         return n - start, out
 
 
-def _open_csv(path: Path, encoding: str, size: int, sample_text: str) -> Table:
+def _open_csv(path: Path, encoding: str, size: int, sample_text: str, name: str) -> Table:
     first_line = sample_text.split("\n", 1)[0]
     counts = {d: first_line.count(d) for d in (",", "\t", ";", "|")}
     delimiter = max(counts, key=lambda d: counts[d])
     if counts[delimiter] == 0:
-        raise BadFile(f"文件 {path.name} 不是表格：首行没有分隔符（应为带表头的 CSV、XLSX 或 JSON Lines）")
+        raise BadFile(f"文件 {name} 不是表格：首行没有分隔符（应为带表头的 CSV、XLSX 或 JSON Lines）")
     raw = path.open("rb")
     text = io.TextIOWrapper(raw, encoding=encoding, newline="")
     reader = csv.reader(text, delimiter=delimiter)
@@ -182,14 +197,14 @@ def _open_csv(path: Path, encoding: str, size: int, sample_text: str) -> Table:
         header = next(reader)
     except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
         text.close()
-        raise BadFile(f"文件 {path.name} 无法读取表头：{exc}") from exc
+        raise BadFile(f"文件 {name} 无法读取表头：{exc}") from exc
 
-    rows = _CsvRows(path, raw, text, reader, encoding, delimiter)
+    rows = _CsvRows(path, raw, text, reader, encoding, delimiter, name)
     return Table("csv", encoding, header, iter(rows), delimiter, _progress_of(raw, size),
                  [text.close], rows.skim)
 
 
-def _open_jsonl(path: Path, encoding: str, size: int) -> Table:
+def _open_jsonl(path: Path, encoding: str, size: int, name: str) -> Table:
     raw = path.open("rb")
     text = io.TextIOWrapper(raw, encoding=encoding, newline="")
     header: list[str] = []
@@ -203,10 +218,10 @@ def _open_jsonl(path: Path, encoding: str, size: int) -> Table:
                 obj = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 text.close()
-                raise BadFile(f"文件 {path.name} 第{line_no}行不是 JSON 对象：{exc}") from exc
+                raise BadFile(f"文件 {name} 第{line_no}行不是 JSON 对象：{exc}") from exc
             if not isinstance(obj, dict):
                 text.close()
-                raise BadFile(f"文件 {path.name} 第{line_no}行不是 JSON 对象")
+                raise BadFile(f"文件 {name} 第{line_no}行不是 JSON 对象")
             header = [str(k) for k in obj]
             break
     index = {h: i for i, h in enumerate(header)}
@@ -238,7 +253,7 @@ def _open_jsonl(path: Path, encoding: str, size: int) -> Table:
             if line.strip():
                 yield convert(n, line)
 
-    return Table("jsonl", encoding, header, _decode_guard(rows(), encoding, path.name), ",",
+    return Table("jsonl", encoding, header, _decode_guard(rows(), encoding, name), ",",
                  _progress_of(raw, size), [text.close])
 
 
@@ -256,41 +271,78 @@ def _cell_text(v: Any) -> str:
     return str(v)
 
 
-def _open_xlsx(path: Path) -> Table:
-    from openpyxl import load_workbook
+def _open_xlsx(path: Path, name: str) -> Table:
+    """A workbook, converted to a rows file by a bounded child process first (see `xlsx`);
+    the rows file is deleted when the table is closed."""
+    folder = temp_dir()
+    target = folder / f"{uuid.uuid4().hex}{xlsx.SUFFIX}"
+    xlsx.convert_untrusted(path, target, name)
+    return _open_rows(target, path, name, [lambda: target.unlink(missing_ok=True)])
 
-    # A file object, not the path: openpyxl judges a path by its extension, we by content.
-    raw = path.open("rb")
+
+@contextmanager
+def readable(path: Path, name: str | None = None) -> Iterator[Path]:
+    """The file to read `path` from: itself, or for a workbook the rows file it converts to
+    (made once here, then opened as often as needed, and deleted afterwards)."""
     try:
-        wb = load_workbook(raw, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raw.close()
-        raise BadFile(f"文件 {path.name} 不是有效的 XLSX 文件：{exc}") from exc
-    ws = wb.worksheets[0] if wb.worksheets else None
-    if ws is None:
-        wb.close()
-        raw.close()
-        raise BadFile(f"文件 {path.name} 没有工作表")
-    total = ws.max_row or 0
-    it = ws.iter_rows(values_only=True)
-    header: list[str] = []
-    header_row = 0
-    for values in it:
-        header_row += 1
-        cells = [_cell_text(v).strip() for v in values]
-        if any(cells):
-            while cells and not cells[-1]:
-                cells.pop()
-            header = cells
-            break
-    done = [header_row]
+        with path.open("rb") as f:
+            head = f.read(4)
+    except OSError:
+        head = b""  # `open_table` says what is wrong with it
+    if head != b"PK\x03\x04":
+        yield path
+        return
+    target = temp_dir() / f"{uuid.uuid4().hex}{xlsx.SUFFIX}"
+    xlsx.convert_untrusted(path, target, name or path.name)
+    try:
+        yield target
+    finally:
+        target.unlink(missing_ok=True)
+
+
+def temp_dir() -> Path:
+    """Where files in the making are kept (swept at startup: see `service.sweep`)."""
+    from xinyong.core.settings import get_settings
+
+    folder = get_settings().files_dir / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _open_rows(rows_path: Path, source: Path, name: str,
+               cleanup: list[Callable[[], None]]) -> Table:
+    """The rows file of a converted workbook as the workbook's table: the first row with
+    any content is the header."""
+    try:
+        size = rows_path.stat().st_size
+        it: Generator[tuple[int, list[str], int]] = xlsx.read_rows(rows_path)
+        header: list[str] = []
+        for _, cells, _ in it:
+            stripped = [c.strip() for c in cells]
+            if any(stripped):
+                while stripped and not stripped[-1]:
+                    stripped.pop()
+                header = stripped
+                break
+    except BaseException:
+        for close in cleanup:
+            close()
+        raise
+    if not header:
+        for close in cleanup:
+            close()
+        raise BadFile(f"文件 {name} 的第一个工作表没有内容")
+    done = [0]
 
     def rows() -> Iterator[SourceRow]:
-        n = header_row
-        for values in it:
-            n += 1
-            done[0] = n
-            yield SourceRow(n, [_cell_text(v) for v in values])
+        for n, cells, length in it:
+            done[0] += length
+            yield SourceRow(n, cells)
+
+    def finish() -> None:
+        it.close()
+        for c in cleanup:
+            c()
 
     return Table("xlsx", None, header, rows(), ",",
-                 lambda: min(1.0, done[0] / total) if total else 0.0, [wb.close, raw.close])
+                 lambda: min(1.0, done[0] / size) if size else 0.0, [finish])

@@ -10,7 +10,10 @@ of its documents, and bulk inserts.
 from __future__ import annotations
 
 import gc
+import logging
 import shutil
+import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog, register_version
@@ -28,25 +31,27 @@ from xinyong.core.db import (
     bulk_insert,
     bulk_writing,
     in_list,
+    is_sqlite,
     large_cache,
     list_param,
     utcnow,
     writing,
 )
-from xinyong.core.errors import BadFile, InvalidInput, NotFound
+from xinyong.core.errors import BadFile, InvalidInput, NotFound, XinyongError
 from xinyong.core.settings import get_settings
 from xinyong.departments import rules as dept_rules
 from xinyong.departments import service as departments
 from xinyong.ingest import rules
 from xinyong.ingest.error_report import ErrorReport
-from xinyong.ingest.models import Batch
+from xinyong.ingest.models import Batch, BatchIdAllocation
 from xinyong.ingest.prepare import Chunk, Plan, Ready, Returned, prepared, returned_row
-from xinyong.ingest.readers import Table, open_table
+from xinyong.ingest.readers import Table, open_table, readable, temp_dir
 from xinyong.publicity import service as publicity
 from xinyong.subjects import identity as person_keys
 from xinyong.subjects import service as subjects
 
 Progress = Callable[[int, float], None]
+log = logging.getLogger("xinyong.ingest")
 
 
 @dataclass
@@ -351,11 +356,51 @@ def ingest_file(
     older version of its record then becomes a new version (it restores old values on
     purpose) instead of being returned as stale."""
     department = dept_rules.clean_name(department)
-    received = received or date.today()
+    name = filename or path.name
+    allocated: list[int] = []
+    try:
+        with readable(path, name) as table_path:
+            return _ingest(engine, path, table_path, department, name, allocated, kind=kind,
+                           received=received or date.today(), actor=actor, progress=progress,
+                           backfill=backfill, correction=correction,
+                           registered_only=registered_only, register_new=register_new)
+    except XinyongError as exc:
+        _audit_outcome(engine, actor, "batch.refused", allocated, department, name,
+                       {"code": exc.code, "message": exc.message[:500]})
+        raise
+    except Exception as exc:
+        _audit_outcome(engine, actor, "batch.failed", allocated, department, name,
+                       {"error": type(exc).__name__})
+        raise
+
+
+def _audit_outcome(engine: Engine, actor: audit.Actor, action: str, allocated: list[int],
+                   department: str, filename: str, detail: dict[str, Any]) -> None:
+    """A file that did not become a batch, in the audit log (its own transaction: the
+    batch's rolled back). `batch.refused`: the file or request was refused, with the reason
+    the department was told; `batch.failed`: the platform failed while storing it."""
+    batch = allocated[0] if allocated else None
+    try:
+        with writing(engine) as conn:
+            audit.record(conn, actor, action, "batch", batch, detail={
+                "department": department, "filename": filename[:255], **detail})
+    except Exception:  # the refusal or failure itself is what the caller must hear about
+        log.exception("could not audit %s of %s", action, filename)
+
+
+def _ingest(engine: Engine, path: Path, table_path: Path, department: str, name: str,
+            allocated: list[int], *, kind: str | None, received: date, actor: audit.Actor,
+            progress: Progress | None, backfill: bool, correction: bool,
+            registered_only: bool, register_new: bool) -> Receipt:
+    """`ingest_file` once the file is readable (`table_path`: itself or the rows of its
+    workbook). The batch's files are written to a folder of their own under the temporary
+    folder and moved to `batches/<id>` only once the batch is committed: a batch that rolls
+    back leaves nothing behind in `batches/`, and the startup sweep (`sweep`) deletes or
+    finishes what a crash left in the temporary folder."""
     settings = get_settings()
     catalog = current_catalog()
     rules_in_force = publicity.current_rules(catalog)
-    table = open_table(path)
+    table = open_table(table_path, name)
     try:
         item = resolve_item(table, kind)
         header_map = rules.map_headers(item, table.header)
@@ -364,7 +409,11 @@ def ingest_file(
     finally:
         table.close()
     fmt, encoding = table.format, table.encoding
-    name = filename or path.name
+    batch_id = _allocate_batch_id(engine)
+    if batch_id is not None:
+        allocated.append(batch_id)
+    work = temp_dir() / f"batch-{batch_id or 0}-{uuid.uuid4().hex}"
+    work.mkdir(parents=True)
     # A batch allocates millions of short-lived, acyclic objects: reference counting frees
     # them, and the cyclic collector would only re-scan them over and over.
     gc_was_enabled = gc.isenabled()
@@ -384,19 +433,22 @@ def ingest_file(
             bodies = registry.bodies(department, item.code)
             catalog_version_id = register_version(conn, catalog)
             batch_id = _open_batch(conn, fmt, encoding, item, department, received, actor,
-                                   catalog_version_id, name)
-            folder = settings.files_dir / "batches" / str(batch_id)
-            folder.mkdir(parents=True, exist_ok=True)
-            source = folder / ("source" + (path.suffix or "." + fmt))
-            shutil.copyfile(path, source)
+                                   catalog_version_id, name, batch_id)
+            if not allocated:
+                allocated.append(batch_id)
+                named = work.with_name(f"batch-{batch_id}-{work.name.rsplit('-', 1)[-1]}")
+                work = work.rename(named)
+            folder = batches_dir() / str(batch_id)
+            source_name = "source" + (path.suffix or "." + fmt)
+            shutil.copyfile(path, work / source_name)
             receipt = Receipt(batch_id, department, item.code, item.name, name, fmt, encoding,
                               received.isoformat(), catalog.version, backfill=backfill,
                               correction=correction, department_registered=registered_now,
                               unknown_columns=list(header_map.unknown))
-            report = ErrorReport(table, folder / "errors")
+            report = ErrorReport(table, work / "errors")
             store = _Store(conn, item, receipt, catalog_version_id, report, rules_in_force.regime,
                            header_map.columns, len(table.header))
-            plan = Plan(source, department, item.code, catalog, received,
+            plan = Plan(table_path, department, item.code, catalog, received,
                         settings.ingest_chunk_rows, not backfill, rules_in_force,
                         settings.ingest_parallel_bytes, settings.ingest_workers, bodies)
             try:
@@ -406,12 +458,12 @@ def ingest_file(
                         progress(receipt.rows + receipt.blank_rows, chunk.progress)
             finally:
                 report.close()
-            receipt.error_report = str(report.path) if report.written else None
+            receipt.error_report = str(folder / report.path.name) if report.written else None
             if receipt.rows == 0:
                 raise BadFile(f"文件 {name} 只有表头，没有数据行")
             receipt.rejection_reasons = dict(store.reasons.most_common())
             receipt.finish()
-            _close_batch(conn, receipt, str(source))
+            _close_batch(conn, receipt, str(folder / source_name))
             store.verify_references()
             audit.record(conn, actor, "ingest.batch", "batch", batch_id, detail={
                 k: v for k, v in receipt.as_dict().items()
@@ -422,17 +474,107 @@ def ingest_file(
                 audit.record(conn, actor, "record.corrected", "record", old_id,
                              subject_id=subject_id,
                              detail={"batch": batch_id, "doc_no": doc_no, "version": version})
+        _settle(work, folder)
         return receipt
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
+def batches_dir() -> Path:
+    return get_settings().files_dir / "batches"
+
+
+def _settle(work: Path, folder: Path) -> None:
+    """Move a committed batch's files to their place. A folder already there can only be a
+    leftover of an id an older version of the platform reused: it is replaced."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    if folder.exists():
+        shutil.rmtree(folder)
+    work.rename(folder)
+
+
+def _allocate_batch_id(engine: Engine) -> int | None:
+    """On SQLite, the next batch id, taken in a transaction of its own so it stays taken
+    when the batch rolls back; None on PostgreSQL, whose sequence already never reuses one."""
+    if not is_sqlite(engine):
+        return None
+    with writing(engine) as conn:
+        t = BatchIdAllocation
+        highest = conn.execute(select(func.coalesce(func.max(Batch.id), 0))).scalar_one()
+        last = conn.execute(select(t.last_id).where(t.id == 1)).scalar_one_or_none()
+        allocated = max(int(last or 0), int(highest)) + 1
+        if last is None:
+            conn.execute(insert(t).values(id=1, last_id=allocated))
+        else:
+            conn.execute(update(t).where(t.id == 1).values(last_id=allocated))
+    return allocated
+
+
+STALE_SECONDS = 3600.0  # leftovers younger than this may belong to a batch another process runs
+
+
+def sweep(engine: Engine, *, older_than: float = STALE_SECONDS) -> dict[str, int]:
+    """Clear what a crash left behind (run at startup): the temporary folder's converted
+    workbooks, received uploads and batch folders in the making, and the files staged for
+    repair applications and objections that were never filed. A batch folder whose batch
+    was committed (the crash came between commit and move) is moved to its place; every
+    other leftover is deleted. Only entries untouched for `older_than` seconds are looked
+    at, so a sweep by one server process spares the batch another is storing."""
+    found = {"removed": 0, "settled": 0}
+    now = time.time()
+    files = get_settings().files_dir
+    folders = [temp_dir(), files / "uploads", files / "objections" / ".staging"]
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if now - _newest_change(entry) < older_than:
+                continue
+            if entry.is_dir() and entry.name.startswith("batch-"):
+                batch_id = _int_or_none(entry.name.split("-")[1])
+                if batch_id and _committed(engine, batch_id):
+                    target = batches_dir() / str(batch_id)
+                    if not target.exists():
+                        _settle(entry, target)
+                        found["settled"] += 1
+                        continue
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            found["removed"] += 1
+    return found
+
+
+def _newest_change(entry: Path) -> float:
+    try:
+        times = [entry.stat().st_mtime]
+        if entry.is_dir():
+            times += [p.stat().st_mtime for p in entry.iterdir()]
+        return max(times)
+    except OSError:
+        return 0.0
+
+
+def _int_or_none(text_: str) -> int | None:
+    return int(text_) if text_.isdigit() else None
+
+
+def _committed(engine: Engine, batch_id: int) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(Batch.id).where(Batch.id == batch_id)).first() is not None
+
+
 def _open_batch(conn: Connection, fmt: str, encoding: str | None, item: Item, department: str,
                 received: date, actor: audit.Actor, catalog_version_id: int,
-                filename: str) -> int:
+                filename: str, batch_id: int | None) -> int:
+    given = {} if batch_id is None else {"id": batch_id}
     result = conn.execute(insert(Batch).values(
-        department=department, item_code=item.code, filename=filename[:255],
+        **given, department=department, item_code=item.code, filename=filename[:255],
         format=fmt, encoding=encoding, source_path="",
         received_date=received, submitted_at=utcnow(), submitted_by=actor.name,
         catalog_version_id=catalog_version_id))

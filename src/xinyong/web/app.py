@@ -3,6 +3,7 @@ portal and the staff console, over the store the settings name."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -22,6 +23,7 @@ from xinyong.web.logs import AccessLog
 from xinyong.web.ratelimit import make_limiter
 from xinyong.web.security import OPEN, SecurityHeaders, engine_of, requires
 from xinyong.web.templating import templates
+from xinyong.web.uploads import UploadGuard
 
 API_PREFIX = "/api/v1"
 
@@ -65,7 +67,22 @@ async def _warm(app: FastAPI) -> AsyncIterator[None]:
     first visitors of each server process do not wait for it (~0.5 s, and a queue behind)."""
     logs.configure_worker()
     warm_up()
+    _sweep(app)
     yield
+
+
+def _sweep(app: FastAPI) -> None:
+    """What a crash left in the files folder (batch files in the making, uploads received):
+    moved into place or deleted, before the first request."""
+    from xinyong.ingest.service import sweep
+
+    try:
+        found = sweep(app.state.engine)
+    except Exception:  # a folder that cannot be cleaned must not keep the server down
+        logging.getLogger("xinyong.web").exception("startup sweep of the files folder failed")
+        return
+    if any(found.values()):
+        logging.getLogger("xinyong.web").info("startup sweep: %s", found)
 
 
 def warm_up() -> None:
@@ -97,6 +114,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         app.include_router(pages.router, include_in_schema=False)
     static = resources.files("xinyong.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.add_middleware(UploadGuard)
     app.add_middleware(Admission, limit=settings.max_concurrent_requests)
     app.add_middleware(RejectNul)
     app.add_middleware(SecurityHeaders)  # outside Admission: a queued request's answer has them too

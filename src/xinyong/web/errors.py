@@ -14,7 +14,14 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xinyong.accounts.rules import AuthenticationFailed, Forbidden, SignInRefused
-from xinyong.core.errors import BadFile, InvalidInput, NotFound, RuleDataError, XinyongError
+from xinyong.core.errors import (
+    BadFile,
+    Concealed,
+    InvalidInput,
+    NotFound,
+    RuleDataError,
+    XinyongError,
+)
 from xinyong.web import refusals
 from xinyong.web.uploads import TooLarge
 
@@ -146,6 +153,10 @@ def install(app: FastAPI) -> None:
             return RedirectResponse(f"/console/sign-in?next={quote(target, safe='/')}", 303)
         if status == 403:
             await refusals.record(request, exc.code)
+        elif isinstance(exc, Concealed):
+            await refusals.record(request, exc.reason)
+        elif status == 413:
+            await refusals.record(request, exc.code, action="upload.refused")
         retry = exc.retry_after if isinstance(exc, RateLimited | SignInRefused) else None
         headers = {"Retry-After": str(retry)} if retry is not None else None
         return error_response(request, status, exc.code, exc.message, headers=headers)

@@ -1,6 +1,7 @@
 """Refused requests in the audit log: a 403 (a role without the permission, a department
-reaching another's records) and a failed CSRF check each leave a trace, summed up so that a
-script hammering one route writes one event a minute, not one per request.
+reaching another's records), a failed CSRF check and a refused upload (too large, or sent by
+a caller who may not, refused before its body is read) each leave a trace, summed up so that
+a script hammering one route writes one event a minute, not one per request.
 
 Only refusals pay for this; a request that is let through never reaches this module.
 """
@@ -77,8 +78,9 @@ def _write(engine: Engine, who: Actor, action: str, route: str, code: str, count
                      detail={"code": code, "refusals": count, "path": path[:200]})
 
 
-async def record(request: Request, code: str) -> None:
-    """Audit a refused request (summed up per minute)."""
+async def record(request: Request, code: str, *, action: str | None = None) -> None:
+    """Audit a refused request (summed up per minute): `access.denied`, `access.csrf_failed`,
+    or the `action` given (`upload.refused` for a body refused unread or too large)."""
     principal: Principal = getattr(request.state, "principal", None) or anonymous()
     route = _route(request)
     count = _of(request).due((principal.name, route, code))
@@ -87,5 +89,5 @@ async def record(request: Request, code: str) -> None:
     from xinyong.web.security import client_address, engine_of  # security imports errors
 
     await run_in_threadpool(_write, engine_of(request), principal.actor(client_address(request)),
-                            ACTIONS.get(code, "access.denied"), route, code, count,
+                            action or ACTIONS.get(code, "access.denied"), route, code, count,
                             request.url.path)

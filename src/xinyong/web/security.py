@@ -101,7 +101,14 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
-async def _resolve(request: Request) -> Principal:
+async def caller_of(request: Request) -> Principal:
+    """Who sent the request, from its headers alone: no CSRF check (that needs the form) and
+    nothing kept, so the route still resolves and checks its caller in full. For deciding on
+    a request before its body is read (`uploads.UploadGuard`)."""
+    return await _resolve(request, csrf=False)
+
+
+async def _resolve(request: Request, *, csrf: bool = True) -> Principal:
     authorization = request.headers.get("authorization")
     if authorization:
         scheme, _, secret = authorization.partition(" ")
@@ -116,6 +123,8 @@ async def _resolve(request: Request) -> Principal:
     if cookie:
         session = await run_in_threadpool(_session, engine_of(request), cookie)
         if session is not None:
+            if not csrf:
+                return session.principal
             request.state.csrf_token = session.csrf_token
             if request.method not in SAFE_METHODS:
                 request.state.principal = session.principal  # named if the check refuses
