@@ -149,9 +149,12 @@ def _paged(conn: Connection, statement: Any, params: dict[str, Any], after: int,
 
 # PostgreSQL first reads this many index rows in ranking order and checks each name itself.
 # A common query ("有限公司", "限") fills its page there in a few milliseconds, where the GIN
-# index would hand over hundreds of thousands of matches to sort; a query whose matches are
-# rarer than a page in the window goes on through the GIN index, whose matches are then few.
+# index would hand over hundreds of thousands of matches to sort. A window with some matches
+# but less than a page is followed by larger ones (matches may start only among longer
+# names), up to PG_WINDOWS_READ windows' worth of rows; a window without a match, or the
+# budget spent, hands the rest to the GIN index, whose matches are then few.
 PG_WINDOW = 1024
+PG_WINDOWS_READ = 16
 _WINDOW = text("SELECT max(id) AS edge, count(*) AS n FROM (SELECT id FROM subject_search "
                "WHERE id > :after AND id < :below ORDER BY id LIMIT :window) w")
 
@@ -160,9 +163,9 @@ def _postgres_matches(conn: Connection, key: str, starting: bool, kind: str, aft
                       below: int, page: int) -> Iterator[tuple[int, SearchItem]]:
     scan_sql, gin_sql, params = _postgres_query(key, starting)
     scan = text(scan_sql.format(kind=kind, order_by="x.id"))
+    size, budget = PG_WINDOW, PG_WINDOW * PG_WINDOWS_READ
     while True:
-        window = conn.execute(_WINDOW, {"after": after, "below": below,
-                                        "window": PG_WINDOW}).one()
+        window = conn.execute(_WINDOW, {"after": after, "below": below, "window": size}).one()
         if not window.n:
             return
         rows = conn.execute(scan, {**params, "after": after, "edge": window.edge,
@@ -173,12 +176,16 @@ def _postgres_matches(conn: Connection, key: str, starting: bool, kind: str, aft
             after = rows[-1].id
             page = min(page * 4, 4096)
             continue
-        if window.n < PG_WINDOW:  # the window reached the end of the index
+        if window.n < size:  # the window reached the end of the index
             return
-        break
-    # sparse: the rest of the matches, after the window, from the GIN index
+        budget -= window.n
+        after = window.edge
+        if not rows or budget <= 0:
+            break
+        size = min(size * 4, budget)
+    # sparse: the rest of the matches, after the windows, from the GIN index
     yield from _paged(conn, text(gin_sql.format(kind=kind, order_by="x.id")), params,
-                      window.edge, below, page)
+                      after, below, page)
 
 
 SELECT = ("SELECT x.id, x.subject_id, x.name AS matched, s.uscc, s.name, s.kind, s.region "
