@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog, register_version
@@ -501,6 +501,16 @@ def department_summary(conn: Connection, *, since: date,
         {"since": since, "department": department}).mappings()
     return [{**r, "compliance_rate": _compliance(r["rows"], r["accepted"], r["stale"]),
              "timeliness_rate": _rate(r["on_time"], r["on_time"] + r["late"])} for r in rows]
+
+
+def collected(conn: Connection) -> dict[str, int]:
+    """What the platform has collected, for the portal's figures: records stored (each record
+    once, however often corrected) and the departments that stored them. One pass over the
+    small batch table, not the records."""
+    t = Batch.__table__
+    row = conn.execute(select(func.coalesce(func.sum(t.c.new), 0),
+                              func.count(t.c.department.distinct()).filter(t.c.new > 0))).one()
+    return {"records": int(row[0]), "departments": int(row[1])}
 
 
 def error_report_path(conn: Connection, batch_id: int) -> Path:

@@ -181,6 +181,14 @@ def listing(conn: Connection, day: date, *, kind: str = "penalty", department: s
             for row in conn.execute(query)]
 
 
+def count_in_publicity(conn: Connection, day: date) -> int:
+    """Current records of any item in publicity on `day`, for the portal's figures (one
+    COUNT over the publicity index)."""
+    r = Record.__table__
+    return int(conn.execute(select(func.count()).select_from(r)
+                            .where(r.c.status == "current", in_publicity(r, day))).scalar_one())
+
+
 def _listed_subject(uscc: str | None, name: str, kind: str) -> dict[str, Any]:
     """A natural person (published only where a locality configures it) is listed by a masked
     name and no code: a listing must not become a way to look people up."""

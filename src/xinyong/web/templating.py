@@ -3,7 +3,7 @@ folder, addressed as `capability/name.html` (`web/base.html` is the layout)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
@@ -15,17 +15,35 @@ from starlette.templating import Jinja2Templates
 
 from xinyong.accounts.rules import Principal, anonymous, role_table
 from xinyong.web import capabilities
+from xinyong.web.portal import current_portal
 
 
 def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
+# Pages show times as people in China read them: Beijing time, to the minute.
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+
+def beijing(value: datetime) -> datetime:
+    """A stored timestamp (naive UTC, see core.db.utcnow) in Beijing time."""
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return aware.astimezone(BEIJING)
+
+
 def _day(value: date | datetime | str | None) -> str:
+    """A date as 2026-03-05; a timestamp (a datetime, or ISO text with a time) as 2026-03-05
+    14:30 in Beijing time."""
     if value is None or value == "":
         return "—"
+    if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return beijing(value).strftime("%Y-%m-%d %H:%M")
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
@@ -66,6 +84,7 @@ def render(request: Request, name: str, context: dict[str, Any], *, status_code:
            headers: dict[str, str] | None = None) -> HTMLResponse:
     principal: Principal = getattr(request.state, "principal", None) or anonymous()
     full = {"principal": principal, "csrf_token": getattr(request.state, "csrf_token", None),
+            "portal": current_portal(),
             "query_with": lambda **kw: query_with(request, **kw), **context}
     name = name if "/" in name else f"web/{name}"
     response: HTMLResponse = templates().TemplateResponse(request, name, full,
