@@ -9,6 +9,8 @@ from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
@@ -59,6 +61,27 @@ def _health_router() -> APIRouter:
     return router
 
 
+# Swagger UI's assets ship in the package (web/static/swagger, see its README): on a
+# government intranet a page loading them from a CDN stays blank.
+SWAGGER = "/static/swagger"
+
+
+def _docs_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get(f"{API_PREFIX}/docs", include_in_schema=False, dependencies=[requires(OPEN)])
+    async def docs() -> HTMLResponse:
+        # validatorUrl off: the UI would otherwise send the schema to validator.swagger.io
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json", title="xinyong 公共信用信息平台 · 接口文档",
+            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+            swagger_ui_parameters={"validatorUrl": None})
+
+    return router
+
+
 @asynccontextmanager
 async def _warm(app: FastAPI) -> AsyncIterator[None]:
     """Compile every template and load the rule files before the first request, so that the
@@ -85,12 +108,13 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         engine = make_engine(pool_size=settings.max_concurrent_requests)
         ensure_schema(engine)
     app = FastAPI(title="xinyong 公共信用信息平台", version=__version__, description=DESCRIPTION,
-                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs",
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=None,
                   redoc_url=None, responses=errors.ERROR_RESPONSES, lifespan=_warm)
     app.state.engine = engine
     app.state.buckets = make_buckets()
     errors.install(app)
     app.include_router(_health_router())
+    app.include_router(_docs_router())
     for api in capabilities.modules("api"):
         app.include_router(api.router, prefix=API_PREFIX)
     for pages in capabilities.modules("pages"):

@@ -47,7 +47,7 @@ def _day(value: date | datetime | str | None) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-def _last_day(end: str | None) -> str:
+def last_day(end: str | None) -> str:
     """An exclusive end date as the last day included, the way people read a period."""
     if not end:
         return "长期"
@@ -63,7 +63,7 @@ def templates() -> Jinja2Templates:
         auto_reload=False)
     env.filters["percent"] = _percent
     env.filters["day"] = _day
-    env.filters["last_day"] = _last_day
+    env.filters["last_day"] = last_day
     env.globals["role_name"] = lambda code: role_table().roles[code].name if code in role_table().roles \
         else code
     return Jinja2Templates(env=env)
