@@ -29,6 +29,7 @@ from xinyong.web.security import actor, connection, engine_of, requires
 from xinyong.web.templating import render
 
 router = APIRouter()
+CASE_HINT = "案件编号应为 XF 加 8 位日期和 8 位字母或数字，如 XF20260105ABCDEFGH"
 PAGE_SIZE = 30
 
 
@@ -43,7 +44,7 @@ def entrance(request: Request, case: Annotated[str, Query(max_length=64)] = "",
     repair_rules = service.current_rules()
     return render(request, "repair/entrance.html", {
         "rules": repair_rules, "case": case,
-        "case_error": "案件编号应为 XF 加 8 位日期和 8 位字母或数字，如 XF20260105ABCDEFGH" if case else None},
+        "case_error": CASE_HINT if case else None},
         status_code=422 if case else 200)
 
 
