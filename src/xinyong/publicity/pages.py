@@ -114,11 +114,12 @@ def publicity_export(
                               conn, _)
     today = date.today()
     rows = service.listing(conn, today, **f.query(), limit=EXPORT_LIMIT)
-    table = [(r["subject"]["name"], r["subject"]["uscc"], r["doc_no"], r["decision_date"],
-              r["department"], r["tier"], r["start"], last_day(r["end"])) for r in rows]
+    penalty = f.kind == "penalty"
+    table: list[list[Any]] = [
+        [r["subject"]["name"], r["subject"]["uscc"], r["doc_no"], r["decision_date"],
+         r["department"], *([r["tier"]] if penalty else []), r["start"], last_day(r["end"])]
+        for r in rows]
     name = f"双公示-{KIND_NAMES[f.kind]}-{today.isoformat()}"
-    header = HEADER if f.kind == "penalty" else tuple(h for h in HEADER if h != "严重程度")
-    if f.kind != "penalty":
-        table = [row[:5] + row[6:] for row in table]
+    header = HEADER if penalty else tuple(h for h in HEADER if h != "严重程度")
     return export.download(fmt if fmt in export.FORMATS else "csv", name, KIND_NAMES[f.kind],
                            header, table)

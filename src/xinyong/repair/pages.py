@@ -52,7 +52,7 @@ def entrance(request: Request, case: Annotated[str, Query(max_length=64)] = "",
 def new_repair(request: Request, record: Annotated[int | None, Query(ge=1, le=2**62)] = None,
                entry: Annotated[str | None, Query(pattern=lists.ENTRY_REF_PATTERN)] = None,
                conn: Connection = Depends(connection),
-               principal: Principal = requires("repair.apply")) -> HTMLResponse:
+               principal: Principal = requires("repair.apply")) -> Response:
     """Eligibility and why first, then the form (only when eligible): for a penalty record
     (`?record=ID`) or a list entry (`?entry=L12` / `?entry=R34`, 移出名单)."""
     day = date.today()

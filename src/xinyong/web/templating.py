@@ -45,7 +45,7 @@ def _day(value: date | datetime | str | None) -> str:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, datetime):
         return beijing(value).strftime("%Y-%m-%d %H:%M")
     return value.isoformat() if isinstance(value, date) else str(value)

@@ -1,7 +1,8 @@
-"""No developer text on any page: a crawl of the portal and of every role's console over a
-demo city (loaded through the real ingest path, graded, warned and sampled as `xinyong demo`
-does) finds no command-line flags, no `\\u` escapes and no raw catalog or rule codes where a
-Chinese name exists; page validation errors read in Chinese."""
+"""The portal over a demo city (loaded through the real ingest path, graded, warned and sampled
+as `xinyong demo` does). No developer text on any page: a crawl of the portal and of every
+role's console finds no command-line flags, no `\\u` escapes and no raw catalog or rule codes
+where a Chinese name exists; page validation errors read in Chinese. And what the pages say of
+a record's publicity agrees with what its department wrote (公示截止期)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+import orjson
+from sqlalchemy import Engine, select
 
 from xinyong.accounts.rules import role_table
 from xinyong.catalog.service import current_catalog
@@ -23,6 +26,8 @@ from xinyong.core import db
 from xinyong.core.settings import get_settings
 from xinyong.demo import accounts as demo_accounts
 from xinyong.demo import cli as demo_cli
+from xinyong.publicity.service import in_publicity
+from xinyong.subjects.models import Record, Subject
 from xinyong.web.app import create_app
 
 from .conftest import Authenticator, needs_code
@@ -185,3 +190,27 @@ def test_a_page_validation_error_reads_in_chinese(demo: Demo) -> None:
     text, _ = visible_text(r.text)
     assert "页码不能大于 1000" in text
     assert not re.search(r"[A-Za-z]{4,}", text.replace("HTTP", "")), text
+
+
+def test_the_window_a_page_shows_ends_on_the_publicity_until_day_the_department_wrote(
+        demo: Demo) -> None:
+    """Departments write 公示截止期 as the last day a penalty is shown; the platform's window
+    is [start, end), so the pages show end − 1 day: the two agree for every demo penalty."""
+    r, s = Record.__table__, Subject.__table__
+    with demo.engine.connect() as conn:
+        rows = conn.execute(
+            select(r.c.id, r.c.doc_no, r.c.payload, r.c.publicity_end, s.c.uscc)
+            .join(s, s.c.id == r.c.subject_id)
+            .where(r.c.item_code == "penalty", r.c.status == "current", s.c.uscc.is_not(None),
+                   in_publicity(r, date.today()))).all()
+    written = [(row, orjson.loads(row.payload).get("publicity_until")) for row in rows]
+    written = [(row, until) for row, until in written if until]
+    assert len(written) >= 5
+    for row, until in written:
+        assert (row.publicity_end - timedelta(days=1)).isoformat() == until, row.doc_no
+    row, until = written[0]
+    page = demo.app_client.get(f"/subjects/{row.uscc}").text
+    card = page[page.index(row.doc_no):]
+    assert f"至 {until}" in card[:card.index("</article>")]
+    listing = demo.app_client.get("/publicity", params={"q": row.doc_no}).text
+    assert row.doc_no in listing and until in listing
