@@ -15,9 +15,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
-import orjson
 from sqlalchemy import Engine, select
 
 from xinyong.accounts.rules import role_table
