@@ -215,3 +215,24 @@ def test_page_times_are_beijing_time() -> None:
     assert day(datetime(2026, 1, 1, 16, 30)) == "2026-01-02 00:30"  # stored as naive UTC
     assert day("2026-01-01T16:30:00") == "2026-01-02 00:30"
     assert day("2026-01-01") == "2026-01-01"
+
+
+def test_a_message_about_an_uploaded_file_names_it_as_the_person_did(platform: Platform) -> None:
+    staff = platform.as_role("staff")
+    empty = platform.tmp / "空的处罚文件.csv"
+    empty.write_bytes(b"")
+    r = platform.upload(staff, empty, department=DEPARTMENT, kind="penalty")
+    assert r.status_code == 422, r.text
+    assert "空的处罚文件.csv" in r.json()["message"]
+    assert not re.search(r"[0-9a-f]{32}", r.json()["message"])
+    uploads = get_settings().files_dir / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []  # nothing left behind
+
+
+def test_an_unrecognised_header_asks_for_the_kind_without_a_command_flag(platform: Platform) -> None:
+    staff = platform.as_role("staff")
+    odd = platform.tmp / "其他.csv"
+    odd.write_text("甲,乙\n1,2\n", "utf-8")
+    r = platform.upload(staff, odd, department=DEPARTMENT)
+    assert r.status_code == 422 and "请指定信息类别" in r.json()["message"]
+    assert "--" not in r.json()["message"]

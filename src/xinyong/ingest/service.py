@@ -108,7 +108,7 @@ def resolve_item(table: Table, kind: str | None) -> Item:
         return item
     item = rules.detect_item(catalog, table.header)
     if item is None:
-        raise BadFile("无法从表头识别信息类别（行政许可或行政处罚等），请用 --kind 指定")
+        raise BadFile("无法从表头识别信息类别（行政许可或行政处罚等），请指定信息类别")
     return item
 
 

@@ -30,9 +30,11 @@ async def save_upload(upload: UploadFile) -> Path:
         raise InvalidInput(f"不支持的文件类型“{suffix or '无扩展名'}”：请上传 CSV、XLSX 或 JSON Lines 文件",
                            code="file_type")
     limit = get_settings().max_upload_mib << 20
-    folder = get_settings().files_dir / "uploads"
+    # A folder of its own keeps the name the person gave the file: a message about the file
+    # ("文件 处罚.csv 为空") names it, not a random one.
+    folder = get_settings().files_dir / "uploads" / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    path = folder / _safe_name(name, suffix)
     size = 0
     try:
         with path.open("wb") as out:
@@ -42,6 +44,22 @@ async def save_upload(upload: UploadFile) -> Path:
                     raise TooLarge(f"文件超过 {get_settings().max_upload_mib} MiB 的上限，请分批报送")
                 out.write(block)
     except BaseException:
-        path.unlink(missing_ok=True)
+        discard(path)
         raise
     return path
+
+
+def _safe_name(name: str, suffix: str) -> str:
+    """The file's own name without any folder part or character a file system refuses."""
+    base = Path(name.replace("\\", "/")).name
+    stem = "".join(c for c in base[: -len(suffix) or None] if c not in '<>:"|?*' and ord(c) >= 32)
+    return (stem.strip(" .")[:100] or "上传文件") + suffix
+
+
+def discard(path: Path) -> None:
+    """Delete a saved upload and its folder."""
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()
+    except OSError:
+        pass
