@@ -3,6 +3,7 @@ upload never sits in memory and a too-large one is refused with a clear message.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from pathlib import Path
 
@@ -59,7 +60,5 @@ def _safe_name(name: str, suffix: str) -> str:
 def discard(path: Path) -> None:
     """Delete a saved upload and its folder."""
     path.unlink(missing_ok=True)
-    try:
+    with contextlib.suppress(OSError):  # not empty or gone: leave it
         path.parent.rmdir()
-    except OSError:
-        pass
