@@ -236,3 +236,8 @@ def test_an_unrecognised_header_asks_for_the_kind_without_a_command_flag(platfor
     r = platform.upload(staff, odd, department=DEPARTMENT)
     assert r.status_code == 422 and "请指定信息类别" in r.json()["message"]
     assert "--" not in r.json()["message"]
+
+
+def test_json_on_a_page_writes_chinese_as_itself() -> None:
+    rendered = templates().env.from_string("{{ x | tojson }}").render(x={"部门": "厦门市<税务局>"})
+    assert rendered == '{"部门": "厦门市\\u003c税务局\\u003e"}'  # still safe in HTML

@@ -83,6 +83,9 @@ def templates() -> Jinja2Templates:
                              for c in ("web", *capabilities.with_templates())}),
         autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True,
         auto_reload=False)
+    # tojson writes Chinese as itself, not as \u escapes a person cannot read (it still
+    # escapes < > & ' so the output is safe in HTML)
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
     env.filters["percent"] = _percent
     env.filters["day"] = _day
     env.filters["last_day"] = last_day
