@@ -78,3 +78,17 @@ def test_pages_run_under_the_policy_and_the_notice_prints(browser: Browser,
     assert enterprise.evaluate("window.printed") == 1
     enterprise.goto(f"/repairs/new?record={record}")
     assert refused == []
+
+
+def test_the_api_reference_runs_from_the_package_under_the_policy(browser: Browser,
+                                                                   served: tuple[str, int]) -> None:
+    url, _ = served
+    page = browser.new_context(base_url=url, locale="zh-CN").new_page()
+    refused = _watch(page)
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(url) else None)
+    page.goto("/api/v1/docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "公共信用信息平台" in page.inner_text(".swagger-ui .info .title")
+    assert page.locator(".opblock").count() > 10  # the operations are listed
+    assert refused == [] and outside == []

@@ -21,6 +21,7 @@ from .conftest import DEPARTMENT, Platform
 ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): OPEN,
     ("GET", "/healthz/db"): OPEN,
+    ("GET", "/api/v1/docs"): OPEN,
     ("GET", "/api/v1/subjects"): "subject.read_public",
     ("GET", "/api/v1/subjects/{uscc}"): "subject.read_public",
     ("GET", "/api/v1/subjects/{uscc}/history"): "subject.read_full",
@@ -41,6 +42,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/search"): "subject.read_public",
     ("GET", "/subjects/{uscc}"): "subject.read_public",
     ("GET", "/publicity"): "subject.read_public",
+    ("GET", "/publicity/export"): "subject.read_public",
+    ("GET", "/repairs"): "subject.read_public",
     ("GET", "/console"): OPEN,
     ("GET", "/console/sign-in"): OPEN,
     ("POST", "/console/sign-in"): OPEN,

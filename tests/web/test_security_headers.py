@@ -78,7 +78,8 @@ def test_refusals_before_any_route_carry_the_headers(platform: Platform) -> None
 def test_api_reference_page_gets_only_what_it_needs(engine: object) -> None:
     client = TestClient(create_app(engine))  # type: ignore[arg-type]
     policy = client.get("/api/v1/docs").headers["content-security-policy"]
-    assert "frame-ancestors 'none'" in policy and "cdn.jsdelivr.net" in policy
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "http" not in policy  # nothing inline, no other host
     assert client.get("/api/v1/openapi.json").headers["content-security-policy"] == CSP
 
 

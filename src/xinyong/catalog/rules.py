@@ -23,6 +23,12 @@ from xinyong.core.errors import RuleDataError
 FIELD_TYPES = {"text", "uscc", "date", "amount_wan", "enum", "enum_multi", "id_number"}
 DISCLOSURE = {"public", "shared", "authorised", "internal"}
 SUBJECT_KINDS = {"organisation", "individual_business", "natural_person"}
+# What pages call the codes above (a page shows the name, the API and files the code).
+DISCLOSURE_NAMES = {"public": "社会公开", "shared": "政务共享", "authorised": "授权查询",
+                    "internal": "内部使用"}
+FIELD_TYPE_NAMES = {"text": "文本", "uscc": "统一社会信用代码", "date": "日期",
+                    "amount_wan": "金额（万元）", "enum": "代码值", "enum_multi": "代码值（可多选）",
+                    "id_number": "证件号码"}
 # Fields through which a row names its subject; the store keys records by these.
 IDENTITY_FIELDS = ("subject_name", "subject_category", "uscc", "reg_no", "org_code",
                    "legal_rep", "legal_rep_id_type", "legal_rep_id_number", "id_type",

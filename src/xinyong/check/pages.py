@@ -14,7 +14,7 @@ from xinyong.check import feedback, rules, service
 from xinyong.core.errors import InvalidInput
 from xinyong.web.security import engine_of, requires
 from xinyong.web.templating import render
-from xinyong.web.uploads import save_upload
+from xinyong.web.uploads import discard, save_upload
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -53,7 +53,7 @@ async def check_upload(request: Request, matter: Annotated[str, Form(max_length=
     try:
         subjects = service.read_subjects_xlsx(path)
     finally:
-        path.unlink(missing_ok=True)
+        discard(path)
     batch = service.check_batch(engine_of(request), service.caller_of(principal, "console"), matter,
                                 subjects)
     name = f"check-{batch['batch_id']}.xlsx"

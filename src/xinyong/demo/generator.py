@@ -840,6 +840,10 @@ class _Values:
         tier = _tier(cats, fine, person or (isinstance(s, Organisation) and s.kind == "92"),
                      viol.severity)
         valid_until = add_months(day, _TIER_MONTHS[tier])
+        # 公示截止期 is the last day shown: the platform's window for a period of N months runs
+        # from the decision up to and including the day before the same day N months later
+        # (publicity/rules.py), so the file the department writes says that day, not the next.
+        publicity_until = valid_until - _ONE_DAY
         v = self.subject(s, dept, day)
         v.update({
             "doc_no": doc_no, "violation_type": viol.type, "violation_facts": viol.facts,
@@ -848,7 +852,7 @@ class _Values:
             "fine_amount": _wan(fine) if fine is not None else None,
             "confiscated_amount": _wan(confiscated) if confiscated is not None else None,
             "licence_affected": affected, "decision_date": day, "valid_until": valid_until,
-            "publicity_until": valid_until if dept.style.headers == "label" else None,
+            "publicity_until": publicity_until if dept.style.headers == "label" else None,
             "authority": dept.name, "authority_uscc": dept.uscc, "source_unit": dept.name,
             "source_unit_uscc": dept.uscc, "severity": tier})
         return v

@@ -31,7 +31,8 @@ def distribution_page(request: Request, scorecard: Annotated[str, Query(max_leng
         runs = service.runs(conn, scorecard, limit=10)
     return render(request, "evaluation/distribution.html", {
         "view": views["industry"], "districts": views["district"]["groups"], "runs": runs,
-        "scorecards": rules.available(), "scorecard": scorecard, "today": date.today()})
+        "scorecards": [(code, rules.cached(code).name) for code in rules.available()],
+        "scorecard": scorecard, "today": date.today()})
 
 
 @router.post("/console/evaluations")

@@ -400,7 +400,8 @@ def subject_view(conn: Connection, uscc: str, *, supervisor: bool, own: bool,
     if found is None:
         raise NotEvaluated(f"{subject['name']} 尚未按评分卡 {scorecard} 评价")
     view: dict[str, Any] = {"uscc": subject["uscc"], "name": subject["name"], "scorecard": scorecard,
-                            "version": found.version, "as_of": found.as_of.isoformat(),
+                            "scorecard_name": card.name, "version": found.version,
+                            "as_of": found.as_of.isoformat(),
                             "grade": found.grade, "grade_name": found.grade_name}
     if supervisor or own:
         view.update(score=found.score, reasons=found.reasons, industry=found.industry,

@@ -20,7 +20,7 @@ from xinyong.web.errors import ErrorBody
 from xinyong.web.pagination import Page, Paging, page_of
 from xinyong.web.schema import UtcDateTime
 from xinyong.web.security import actor, connection, engine_of, requires
-from xinyong.web.uploads import save_upload
+from xinyong.web.uploads import discard, save_upload
 
 router = APIRouter(tags=["归集批次"])
 
@@ -111,7 +111,7 @@ async def ingest_upload(request: Request, principal: Principal, upload: UploadFi
             progress=progress, correction=correction,
             registered_only=dep != principal.department)
     finally:
-        path.unlink(missing_ok=True)
+        discard(path)
 
 
 @router.post("/batches", response_model=ReceiptView, status_code=201,

@@ -117,7 +117,7 @@ def resolve_item(table: Table, kind: str | None) -> Item:
         return item
     item = rules.detect_item(catalog, table.header)
     if item is None:
-        raise BadFile("无法从表头识别信息类别（行政许可或行政处罚等），请用 --kind 指定")
+        raise BadFile("无法从表头识别信息类别（行政许可或行政处罚等），请指定信息类别")
     return item
 
 
@@ -649,6 +649,16 @@ def department_summary(conn: Connection, *, since: date,
         {"since": since, "department": department}).mappings()
     return [{**r, "compliance_rate": _compliance(r["rows"], r["accepted"], r["stale"]),
              "timeliness_rate": _rate(r["on_time"], r["on_time"] + r["late"])} for r in rows]
+
+
+def collected(conn: Connection) -> dict[str, int]:
+    """What the platform has collected, for the portal's figures: records stored (each record
+    once, however often corrected) and the departments that stored them. One pass over the
+    small batch table, not the records."""
+    t = Batch.__table__
+    row = conn.execute(select(func.coalesce(func.sum(t.c.new), 0),
+                              func.count(t.c.department.distinct()).filter(t.c.new > 0))).one()
+    return {"records": int(row[0]), "departments": int(row[1])}
 
 
 def error_report_path(conn: Connection, batch_id: int) -> Path:

@@ -19,6 +19,7 @@ from xinyong.web.security import actor, connection, engine_of, requires
 from xinyong.web.templating import render
 
 router = APIRouter()
+CASE_HINT = "案件编号应为 YY 加 8 位日期和 8 位字母或数字，如 YY20260105ABCDEFGH"
 PAGE_SIZE = 30
 FIELD_PREFIX = "field."
 
@@ -27,9 +28,12 @@ FIELD_PREFIX = "field."
 def follow_form(request: Request, case: Annotated[str, Query(max_length=32)] = "",
                 _: Principal = requires("subject.read_public")) -> Response:
     case = case.strip().upper()
-    if case:
+    if case and rules.CASE_NO.fullmatch(case):
         return RedirectResponse(f"/objections/{case}", 303)
-    return render(request, "objections/follow.html", {})
+    return render(request, "objections/follow.html", {
+        "rules": service.current_rules(), "case": case,
+        "case_error": CASE_HINT if case else None},
+        status_code=422 if case else 200)
 
 
 @router.get("/objections/new", response_class=HTMLResponse)

@@ -26,6 +26,8 @@ TIERS = ("轻微", "一般", "严重")
 PENALTY_TIERS = "penalty_tiers"
 LICENCE_VALIDITY = "licence_validity"
 RULE_NAMES = (PENALTY_TIERS, LICENCE_VALIDITY)
+RULE_LABELS = {PENALTY_TIERS: "按失信严重程度公示（轻微、一般、严重）",
+               LICENCE_VALIDITY: "按许可有效期公示"}
 SUBJECT_KINDS = ("organisation", "individual_business", "natural_person")
 KIND_LABELS = {"organisation": "法人及非法人组织", "individual_business": "个体工商户",
                "natural_person": "自然人"}

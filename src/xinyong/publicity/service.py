@@ -21,6 +21,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     FromClause,
+    Select,
     and_,
     exists,
     func,
@@ -153,24 +154,43 @@ def stops(conn: Connection, record_ids: list[int]) -> dict[int, list[dict[str, A
 LISTED_KINDS = ("penalty", "licence")
 
 
-def listing(conn: Connection, day: date, *, kind: str = "penalty", department: str | None = None,
-            since: date | None = None, until: date | None = None, limit: int = 30,
-            offset: int = 0) -> list[dict[str, Any]]:
-    """Current records of one kind in publicity on `day`, newest decision first, optionally of
-    one department and decided between `since` and `until` (inclusive)."""
+def _listed(day: date, kind: str, department: str | None, since: date | None,
+            until: date | None, keyword: str | None, tier: str | None) -> Select[Any]:
+    """The listing's rows before ordering and paging: current records of `kind` in publicity
+    on `day`, with the filters the portal offers. The keyword matches the 文书号 or, for
+    organisations only, the subject's name: a natural person, listed by a masked name, must not
+    be found by their name."""
     r, s = Record.__table__, Subject.__table__
     query = (select(r.c.id, r.c.item_code, r.c.doc_no, r.c.decision_date, r.c.department,
                     r.c.publicity_tier, r.c.publicity_start, r.c.publicity_end,
                     s.c.uscc, s.c.name, s.c.kind)
              .join(s, s.c.id == r.c.subject_id)
-             .where(r.c.item_code == kind, r.c.status == "current", in_publicity(r, day))
-             .order_by(r.c.decision_date.desc(), r.c.id.desc()).limit(limit).offset(offset))
+             .where(r.c.item_code == kind, r.c.status == "current", in_publicity(r, day)))
     if department is not None:
         query = query.where(r.c.department == department)
     if since is not None:
         query = query.where(r.c.decision_date >= since)
     if until is not None:
         query = query.where(r.c.decision_date <= until)
+    if tier is not None:
+        query = query.where(r.c.publicity_tier == tier)
+    if keyword:
+        pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(r.c.doc_no.like(pattern, escape="\\"),
+                                and_(s.c.kind != "natural_person",
+                                     s.c.name.like(pattern, escape="\\"))))
+    return query
+
+
+def listing(conn: Connection, day: date, *, kind: str = "penalty", department: str | None = None,
+            since: date | None = None, until: date | None = None, keyword: str | None = None,
+            tier: str | None = None, limit: int = 30, offset: int = 0) -> list[dict[str, Any]]:
+    """Current records of one kind in publicity on `day`, newest decision first, optionally of
+    one department, decided between `since` and `until` (inclusive), of one tier (失信严重程度),
+    and whose 文书号 or subject name contains `keyword`."""
+    r = Record.__table__
+    query = (_listed(day, kind, department, since, until, keyword, tier)
+             .order_by(r.c.decision_date.desc(), r.c.id.desc()).limit(limit).offset(offset))
     item = current_catalog().item(kind)
     kind_name = item.name if item else kind
     return [{"id": row.id, "kind": row.item_code, "kind_name": kind_name, "doc_no": row.doc_no,
@@ -179,6 +199,28 @@ def listing(conn: Connection, day: date, *, kind: str = "penalty", department: s
              "end": _iso(row.publicity_end),
              "subject": _listed_subject(row.uscc, row.name, row.kind)}
             for row in conn.execute(query)]
+
+
+def listing_count(conn: Connection, day: date, *, kind: str = "penalty",
+                  department: str | None = None, since: date | None = None,
+                  until: date | None = None, keyword: str | None = None,
+                  tier: str | None = None) -> int:
+    """How many rows `listing` has with the same filters, all pages together."""
+    query = _listed(day, kind, department, since, until, keyword, tier)
+    return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
+def published_tiers() -> list[str]:
+    """The tiers (失信严重程度) whose records are shown, mildest first, for the 严重程度 filter."""
+    return [t.name for t in current_rules().tiers.values() if t.published]
+
+
+def count_in_publicity(conn: Connection, day: date) -> int:
+    """Current records of any item in publicity on `day`, for the portal's figures (one
+    COUNT over the publicity index)."""
+    r = Record.__table__
+    return int(conn.execute(select(func.count()).select_from(r)
+                            .where(r.c.status == "current", in_publicity(r, day))).scalar_one())
 
 
 def _listed_subject(uscc: str | None, name: str, kind: str) -> dict[str, Any]:

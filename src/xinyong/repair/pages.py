@@ -3,6 +3,7 @@ follow page of a case, the printable 信用修复告知书, and the console's qu
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -28,14 +29,30 @@ from xinyong.web.security import actor, connection, engine_of, requires
 from xinyong.web.templating import render
 
 router = APIRouter()
+CASE_HINT = "案件编号应为 XF 加 8 位日期和 8 位字母或数字，如 XF20260105ABCDEFGH"
 PAGE_SIZE = 30
+
+
+@router.get("/repairs", response_class=HTMLResponse)
+def entrance(request: Request, case: Annotated[str, Query(max_length=64)] = "",
+             _: Principal = requires("subject.read_public")) -> Response:
+    """The public entrance of 信用修复: what may be repaired, how to apply and with which
+    materials, and the look-up of a case by its number."""
+    case = case.strip().upper()
+    if case and re.fullmatch(rules.CASE_NO_PATTERN, case):
+        return RedirectResponse(f"/repairs/{case}", 303)
+    repair_rules = service.current_rules()
+    return render(request, "repair/entrance.html", {
+        "rules": repair_rules, "case": case,
+        "case_error": CASE_HINT if case else None},
+        status_code=422 if case else 200)
 
 
 @router.get("/repairs/new", response_class=HTMLResponse)
 def new_repair(request: Request, record: Annotated[int | None, Query(ge=1, le=2**62)] = None,
                entry: Annotated[str | None, Query(pattern=lists.ENTRY_REF_PATTERN)] = None,
                conn: Connection = Depends(connection),
-               principal: Principal = requires("repair.apply")) -> HTMLResponse:
+               principal: Principal = requires("repair.apply")) -> Response:
     """Eligibility and why first, then the form (only when eligible): for a penalty record
     (`?record=ID`) or a list entry (`?entry=L12` / `?entry=R34`, 移出名单)."""
     day = date.today()
@@ -52,8 +69,8 @@ def new_repair(request: Request, record: Annotated[int | None, Query(ge=1, le=2*
             "eligibility": service.entry_eligibility_of(conn, brief, day), "rules": repair_rules,
             "kind_name": exit_rules.name if exit_rules else repair_rules.kind_name,
             "materials": service.list_exit_materials(repair_rules, brief), "accept": accept})
-    if record is None:
-        raise InvalidInput("请指明信用记录（record）或名单条目（entry）", code="missing_field")
+    if record is None:  # nothing chosen: the entrance says how to choose a record
+        return RedirectResponse("/repairs", 303)
     brief = service.record_brief(conn, record)
     service.check_own(brief, principal.subject)
     found = service.eligibility_of(conn, brief, day)
@@ -73,7 +90,7 @@ async def submit_repair(request: Request, record: Annotated[int | None, Form(ge=
     elif record is not None:
         case = await apply_from_form(request, principal, record, statement)
     else:
-        raise InvalidInput("请指明信用记录（record）或名单条目（entry）", code="missing_field")
+        raise InvalidInput("请从主体页面选择要修复的信用记录或名单条目", code="missing_field")
     return RedirectResponse(f"/repairs/{case['case_no']}?new=1", 303)
 
 

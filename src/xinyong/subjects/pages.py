@@ -3,6 +3,7 @@ console's full subject history."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Annotated, Any
 
@@ -13,6 +14,8 @@ from sqlalchemy import Connection
 from xinyong.accounts.rules import Principal, can
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.evaluation import service as evaluation
+from xinyong.ingest import service as ingest
+from xinyong.publicity import service as publicity
 from xinyong.subjects import search as search_service
 from xinyong.subjects import service
 from xinyong.subjects.api import read_history
@@ -24,9 +27,33 @@ router = APIRouter()
 PAGE_SIZE = 20
 
 
+# Seconds the home page's figures are reused: counting the records in publicity reads the
+# whole publicity index, which a busy portal should not do on every visit.
+FIGURES_SECONDS = 60.0
+
+
+def _figures(request: Request, conn: Connection) -> dict[str, Any]:
+    """Records collected, departments reporting and records in publicity today, each counted
+    by the capability that owns it; reused for FIGURES_SECONDS per server process."""
+    today = date.today()
+    cached = getattr(request.app.state, "portal_figures", None)
+    if cached is not None and cached[0] == today and time.monotonic() - cached[1] < FIGURES_SECONDS:
+        return dict(cached[2])
+    found = ingest.collected(conn)
+    figures = {"records": found["records"], "departments": found["departments"],
+               "in_publicity": publicity.count_in_publicity(conn, today), "as_of": today}
+    request.app.state.portal_figures = (today, time.monotonic(), figures)
+    return figures
+
+
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, _: Principal = requires("subject.read_public")) -> HTMLResponse:
-    return render(request, "subjects/home.html", {})
+def home(request: Request, conn: Connection = Depends(connection),
+         _: Principal = requires("subject.read_public")) -> HTMLResponse:
+    return render(request, "subjects/home.html", _home(request, conn))
+
+
+def _home(request: Request, conn: Connection) -> dict[str, Any]:
+    return {"figures": _figures(request, conn)}
 
 
 @router.get("/search", response_class=HTMLResponse, dependencies=[Depends(limited)])
@@ -39,7 +66,7 @@ def search_page(
 ) -> HTMLResponse:
     q = q.strip()
     if not q:
-        return render(request, "subjects/home.html", {"empty": True})
+        return render(request, "subjects/home.html", {**_home(request, conn), "empty": True})
     found = search_service.search(conn, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render(request, "subjects/search.html", {"q": q, "found": found, "page": page})
 

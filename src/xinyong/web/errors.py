@@ -4,6 +4,7 @@ message on the API, a page in Chinese elsewhere. Never a traceback."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -141,6 +142,50 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc if p not in ("query", "body", "path", "header", "form"))
 
 
+# What a page calls the parameters people can get wrong by editing an address or a form; any
+# other is "输入的内容", never its code name.
+FIELD_NAMES = {
+    "page": "页码", "q": "查询内容", "case": "案件编号", "case_no": "案件编号",
+    "record": "信用记录", "record_id": "信用记录", "entry": "名单条目", "kind": "类别",
+    "department": "部门", "since": "起始日期", "until": "截止日期", "limit": "每页条数",
+    "offset": "起始位置", "reason": "理由", "statement": "说明", "uscc": "统一社会信用代码",
+    "tier": "严重程度", "format": "导出格式", "plan_id": "抽查计划", "batch_id": "批次",
+    "proposal_id": "名单认定", "warning_id": "预警", "username": "用户名", "password": "密码",
+    "name": "名称", "code": "代码", "n": "附件", "material_id": "材料", "matter": "事项",
+}
+
+
+def _field_zh(loc: tuple[Any, ...] | list[Any]) -> str:
+    names = [str(p) for p in loc if p not in ("query", "body", "path", "header", "form")]
+    return FIELD_NAMES.get(names[-1], "输入的内容") if names else "请求"
+
+
+def problem_zh(error: Mapping[str, Any]) -> str:
+    """One validation error of FastAPI (pydantic) in Chinese, e.g. "页码不能大于 1000"."""
+    field = _field_zh(error.get("loc", ()))
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    limits = {
+        "less_than_equal": f"不能大于 {ctx.get('le')}", "less_than": f"应小于 {ctx.get('lt')}",
+        "greater_than_equal": f"不能小于 {ctx.get('ge')}",
+        "greater_than": f"应大于 {ctx.get('gt')}",
+        "string_too_long": f"不能超过 {ctx.get('max_length')} 个字符",
+        "string_too_short": f"至少应有 {ctx.get('min_length')} 个字符",
+        "too_long": "项数过多", "too_short": "项数不足",
+    }
+    if kind in limits:
+        return field + limits[kind]
+    if kind == "missing":
+        return f"缺少{field}"
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return f"{field}应为整数"
+    if kind in ("float_parsing", "decimal_parsing", "float_type"):
+        return f"{field}应为数字"
+    if kind.startswith(("date", "datetime")):
+        return f"{field}不是有效的日期，请按 2026-01-31 的格式填写"
+    return f"{field}的格式不正确"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(XinyongError)
     async def on_xinyong_error(request: Request, exc: XinyongError) -> Response:
@@ -163,6 +208,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if not wants_json(request):  # a person reads it: Chinese, no parameter names
+            problems = list(dict.fromkeys(problem_zh(e) for e in exc.errors()))
+            return error_response(request, 422, "invalid_input", "；".join(problems) + "。")
         details = [{"field": _field_name(e.get("loc", ())), "problem": e.get("msg", "")}
                    for e in exc.errors()]
         fields = "、".join(sorted({d["field"] for d in details if d["field"]})) or "请求"

@@ -3,7 +3,7 @@ folder, addressed as `capability/name.html` (`web/base.html` is the layout)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
@@ -14,26 +14,66 @@ from jinja2 import Environment, PackageLoader, PrefixLoader, select_autoescape
 from starlette.templating import Jinja2Templates
 
 from xinyong.accounts.rules import Principal, anonymous, role_table
+from xinyong.catalog.rules import DISCLOSURE_NAMES, FIELD_TYPE_NAMES
+from xinyong.catalog.service import current_catalog
+from xinyong.core.audit import SYSTEM
+from xinyong.publicity.rules import RULE_LABELS
 from xinyong.web import capabilities
+from xinyong.web.portal import current_portal
 
 
 def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
+# Pages show times as people in China read them: Beijing time, to the minute.
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+
+def beijing(value: datetime) -> datetime:
+    """A stored timestamp (naive UTC, see core.db.utcnow) in Beijing time."""
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return aware.astimezone(BEIJING)
+
+
 def _day(value: date | datetime | str | None) -> str:
+    """A date as 2026-03-05; a timestamp (a datetime, or ISO text with a time) as 2026-03-05
+    14:30 in Beijing time."""
     if value is None or value == "":
         return "—"
+    if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return beijing(value).strftime("%Y-%m-%d %H:%M")
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-def _last_day(end: str | None) -> str:
+def last_day(end: str | None) -> str:
     """An exclusive end date as the last day included, the way people read a period."""
     if not end:
         return "长期"
     return (date.fromisoformat(end) - timedelta(days=1)).isoformat()
+
+
+def _catalog_source(source: str) -> str:
+    """A catalog file as a person calls it: the shipped national catalog, or the locality's."""
+    return "国家公共信用信息基础目录" if source == "national.yaml" else "本地补充目录"
+
+
+def _item_name(code: str | None) -> str:
+    """A catalog item's name (行政处罚信息) for its code (penalty)."""
+    item = current_catalog().item(code) if code else None
+    return item.name if item else (code or "—")
+
+
+def _who(name: str | None) -> str:
+    """Who did something: a person's or system's name; the platform itself as 系统."""
+    if not name:
+        return "—"
+    return "系统（平台自动）" if name == SYSTEM.name else name
 
 
 @lru_cache(maxsize=1)
@@ -43,9 +83,18 @@ def templates() -> Jinja2Templates:
                              for c in ("web", *capabilities.with_templates())}),
         autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True,
         auto_reload=False)
+    # tojson writes Chinese as itself, not as \u escapes a person cannot read (it still
+    # escapes < > & ' so the output is safe in HTML)
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
     env.filters["percent"] = _percent
     env.filters["day"] = _day
-    env.filters["last_day"] = _last_day
+    env.filters["last_day"] = last_day
+    env.filters["disclosure_name"] = lambda code: DISCLOSURE_NAMES.get(code, code)
+    env.filters["field_type_name"] = lambda code: FIELD_TYPE_NAMES.get(code, code)
+    env.filters["publicity_rule_name"] = lambda code: RULE_LABELS.get(code, "不公示") if code else "不公示"
+    env.filters["catalog_source"] = _catalog_source
+    env.filters["who"] = _who
+    env.filters["item_name"] = _item_name
     env.globals["role_name"] = lambda code: role_table().roles[code].name if code in role_table().roles \
         else code
     return Jinja2Templates(env=env)
@@ -66,6 +115,7 @@ def render(request: Request, name: str, context: dict[str, Any], *, status_code:
            headers: dict[str, str] | None = None) -> HTMLResponse:
     principal: Principal = getattr(request.state, "principal", None) or anonymous()
     full = {"principal": principal, "csrf_token": getattr(request.state, "csrf_token", None),
+            "portal": current_portal(),
             "query_with": lambda **kw: query_with(request, **kw), **context}
     name = name if "/" in name else f"web/{name}"
     response: HTMLResponse = templates().TemplateResponse(request, name, full,

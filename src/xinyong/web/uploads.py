@@ -5,6 +5,7 @@ without reading it."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from pathlib import Path
@@ -37,7 +38,11 @@ async def save_upload(upload: UploadFile) -> Path:
     limit = get_settings().max_upload_mib << 20
     from xinyong.ingest.readers import temp_dir  # swept at startup: a crash leaves nothing
 
-    path = temp_dir() / f"upload-{uuid.uuid4().hex}{suffix}"
+    # A folder of its own keeps the name the person gave the file: a message about the file
+    # ("文件 处罚.csv 为空") names it, not a random one.
+    folder = temp_dir() / f"upload-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / _safe_name(name, suffix)
     size = 0
     try:
         with path.open("wb") as out:
@@ -47,9 +52,23 @@ async def save_upload(upload: UploadFile) -> Path:
                     raise TooLarge(f"文件超过 {get_settings().max_upload_mib} MiB 的上限，请分批报送")
                 out.write(block)
     except BaseException:
-        path.unlink(missing_ok=True)
+        discard(path)
         raise
     return path
+
+
+def _safe_name(name: str, suffix: str) -> str:
+    """The file's own name without any folder part or character a file system refuses."""
+    base = Path(name.replace("\\", "/")).name
+    stem = "".join(c for c in base[: -len(suffix) or None] if c not in '<>:"|?*' and ord(c) >= 32)
+    return (stem.strip(" .")[:100] or "上传文件") + suffix
+
+
+def discard(path: Path) -> None:
+    """Delete a saved upload and its folder."""
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty or gone: leave it
+        path.parent.rmdir()
 
 
 # --- before the body: the caller and the size -------------------------------------------------
