@@ -485,17 +485,18 @@ def verify(conn: Connection, *, beyond_head_ok: bool = False) -> Verification:
 
 def _missing(by_id: dict[int, list[Anchor]], last_id: int | None,
              beyond_head_ok: bool) -> list[tuple[int, str]]:
-    """Anchors naming events the chain no longer holds (the walk consumed all others)."""
-    problems = []
-    for anchored_id, entries in sorted(by_id.items()):
-        if beyond_head_ok and (last_id is None or anchored_id > last_id):
-            continue
-        a = entries[0]
+    """Anchors naming events the chain no longer holds (the walk consumed all others). Those
+    above the head are one finding — the newest events were cut off — named by the highest."""
+    above = [a for i, entries in by_id.items() for a in entries if last_id is None or i > last_id]
+    problems = [(a.id, f"{a.at} 的锚点记录的事件 {a.id} 已不在数据库中")
+                for i, entries in by_id.items() for a in entries[:1]
+                if last_id is not None and i <= last_id]
+    if above and not beyond_head_ok:
+        top = max(above, key=lambda a: a.id)
         if last_id is None:
-            problems.append((1, f"审计日志被清空：{a.at} 的锚点记录了事件 {a.id}，数据库中已没有事件"))
-        elif anchored_id > last_id:
-            problems.append((last_id + 1, f"最新的事件被删除：{a.at} 的锚点记录了事件 {a.id}，"
-                                          f"数据库中只到事件 {last_id}"))
+            problems.append((1, f"审计日志被清空：{top.at} 的锚点记录了事件 {top.id}，"
+                                "数据库中已没有事件"))
         else:
-            problems.append((anchored_id, f"{a.at} 的锚点记录的事件 {a.id} 已不在数据库中"))
+            problems.append((last_id + 1, f"最新的事件被删除：{top.at} 的锚点记录了事件 {top.id}，"
+                                          f"数据库中只到事件 {last_id}"))
     return problems
