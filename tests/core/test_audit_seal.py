@@ -205,7 +205,7 @@ def test_events_from_before_the_key_are_anchored_by_the_upgrade_and_stay_protect
     prev = audit.GENESIS
     with engine.begin() as conn:  # three events as the unkeyed chain wrote them
         for i in range(3):
-            row = {"at": "2026-01-0%dT00:00:00" % (i + 1), "actor": "a", "role": None,
+            row = {"at": f"2026-01-0{i + 1}T00:00:00", "actor": "a", "role": None,
                    "action": "old.event", "object_type": "thing", "object_id": str(i),
                    "subject_id": None, "source": None, "detail": "{}"}
             digest = audit._legacy_digest(prev, row)
