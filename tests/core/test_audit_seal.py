@@ -257,3 +257,48 @@ def test_anchor_lines_are_signed_json(engine: Engine) -> None:
     assert set(entry) == {"id", "hash", "at", "key_id", "mac"}
     body = orjson.dumps({k: v for k, v in entry.items() if k != "mac"}, option=orjson.OPT_SORT_KEYS)
     assert audit.load_keys().mac(entry["key_id"], body) == entry["mac"]
+
+
+def _documented_grants() -> str:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text("utf-8")
+    block = doc.split("<!-- app-role-grants", 1)[1].split("```sql", 1)[1]
+    return block.split("```", 1)[0]
+
+
+@pytest.mark.postgres
+def test_the_documented_postgres_grants_let_the_app_insert_and_read_but_not_rewrite(
+        postgres_url: str, postgres_template: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    name, role = f"xinyong_role_{os.urandom(4).hex()}", f"xinyong_app_{os.urandom(4).hex()}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+    owner_url = make_url(postgres_url).set(database=name)
+    owner = create_engine(owner_url, isolation_level="AUTOCOMMIT")
+    app = db.make_engine(owner_url.set(username=role).render_as_string(hide_password=False))
+    try:
+        with owner.connect() as conn:
+            conn.exec_driver_sql(_documented_grants().replace("xinyong_app", f'"{role}"'))
+        monkeypatch.setenv("XINYONG_DATABASE_URL", app.url.render_as_string(hide_password=False))
+        get_settings.cache_clear()
+        _append(app, 3)
+        with writing(app) as conn:  # what `evaluate` needs to settle its watermarks
+            conn.execute(text("LOCK TABLE audit_event IN SHARE MODE"))
+        for statement, refusal in [("DELETE FROM audit_event", "permission denied"),
+                                   ("TRUNCATE audit_event", "permission denied"),
+                                   ("UPDATE audit_event SET actor = 'x'", "append-only"),
+                                   ("DROP TRIGGER audit_event_no_change ON audit_event", "owner"),
+                                   ("ALTER TABLE audit_event DISABLE TRIGGER ALL", "owner")]:
+            with pytest.raises(DBAPIError, match=refusal), writing(app) as conn:
+                conn.execute(text(statement))
+        assert _verify(app).ok and _verify(app).events == 3
+    finally:
+        app.dispose()
+        owner.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
