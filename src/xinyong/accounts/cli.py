@@ -246,9 +246,10 @@ def audit_anchor() -> None:
 def audit_rotate_key() -> None:
     """生成新的审计日志密钥，此后的事件和锚点用它签名；旧密钥留在密钥文件中，用于校验旧事件。"""
     path = audit.key_file()
-    key_id = audit.rotate_key(path)
     with engine().connect() as conn:
+        audit.signing_keys(conn)  # a missing key file is made only for a log nobody signed yet
         current = audit.head(conn)
+    key_id = audit.rotate_key(path)
     if current is not None:
         audit.write_anchor(*current)  # the last event under the old key, anchored by the new one
     with writing(engine()) as conn:

@@ -16,7 +16,6 @@ so, and `audit verify` stops holding the store to them.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 from contextlib import closing
@@ -81,6 +80,8 @@ def _need_sqlite(url: str, what: str) -> Path:
 
 def in_use(path: Path) -> bool:
     """Whether another process has the SQLite store open (a running server, a command)."""
+    import fcntl  # POSIX only, like the lock it tests
+
     try:
         fd = os.open(f"{path}-shm", os.O_RDWR)
     except FileNotFoundError:

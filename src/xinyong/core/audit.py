@@ -100,7 +100,7 @@ class Keyring:
         return None if key is None else hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-_cache: dict[Path, tuple[int, Keyring]] = {}
+_cache: dict[Path, tuple[tuple[int, int], Keyring]] = {}
 
 
 def _parse_keys(text: str) -> Keyring:
@@ -119,9 +119,11 @@ def load_keys(path: Path | None = None) -> Keyring:
     rotation by `xinyong audit rotate-key` reaches running servers)."""
     path = path or key_file()
     try:
-        stamp = path.stat().st_mtime_ns
+        info = path.stat()
     except FileNotFoundError:
         return Keyring({}, None)
+    # Size as well as time: file times tick coarsely, and a rotation only ever appends.
+    stamp = (info.st_mtime_ns, info.st_size)
     cached = _cache.get(path)
     if cached and cached[0] == stamp:
         return cached[1]
@@ -177,7 +179,7 @@ def _create_key_file(path: Path) -> None:
         draft.unlink()
 
 
-def _signing_keys(conn: Connection) -> Keyring:
+def signing_keys(conn: Connection) -> Keyring:
     """The keyring to sign with; creates the key file on first use — but never when the log
     already holds keyed events: a missing key file then means a wrong path or a lost key, and
     a fresh key would sign a chain nobody could verify."""
@@ -231,7 +233,7 @@ def record(
 ) -> str:
     """Append one event in the caller's transaction; returns its hash."""
     lock_for_append(conn, "audit_event")
-    ring = _signing_keys(conn)
+    ring = signing_keys(conn)
     assert ring.current is not None
     table = AuditEvent.__table__
     last = conn.execute(
