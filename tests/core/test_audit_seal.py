@@ -241,6 +241,10 @@ def test_the_audit_commands_anchor_rotate_and_report_truncation(engine: Engine) 
     assert rotated.returncode == 0 and "已启用新密钥" in rotated.stdout, rotated.stderr
     ok = json.loads(_cli("audit", "verify", "--json").stdout)
     assert ok["ok"] is True and ok["events"] == 6 and ok["anchored_id"] == 5
+    assert "权限" not in _cli("audit", "verify").stdout
+    audit.key_file().chmod(0o644)
+    loose = _cli("audit", "verify")
+    assert loose.returncode == 0 and "权限是 0644" in loose.stdout
     with writing(engine) as conn:
         drop_append_only_guard(conn)
         conn.execute(text("DELETE FROM audit_event WHERE id > 2"))

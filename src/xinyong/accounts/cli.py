@@ -226,6 +226,10 @@ def audit_verify(
     else:
         out.print(f"[red]✗[/red] 审计日志在事件 {result.first_bad_id} 处断裂：{result.reason}",
                   soft_wrap=True)
+    loose = audit.key_file_too_open()
+    if loose and not as_json:
+        out.print(f"[yellow]注意：[/yellow]密钥文件 {audit.key_file()} 的权限是 {loose}，"
+                  "其他账号也能读取；应为 0600（chmod 600）", soft_wrap=True)
     raise typer.Exit(0 if result.ok else 1)
 
 

@@ -132,6 +132,15 @@ def load_keys(path: Path | None = None) -> Keyring:
     return ring
 
 
+def key_file_too_open() -> str | None:
+    """The key file's mode (as 0644) when accounts other than its owner may read it."""
+    try:
+        mode = key_file().stat().st_mode & 0o777
+    except FileNotFoundError:
+        return None
+    return f"{mode:04o}" if mode & 0o077 else None
+
+
 def _key_line() -> tuple[str, str]:
     secret = secrets.token_bytes(32)
     # The id is a fingerprint of the key: unique without a counter, and says nothing of it.
