@@ -11,6 +11,8 @@ from xinyong.core import audit, db
 from xinyong.core.db import writing
 from xinyong.models import include_name, metadata
 
+from .tampering import drop_append_only_guard
+
 
 @pytest.mark.filterwarnings(
     "ignore:autogenerate skipping metadata-specified expression-based index")  # PostgreSQL-only
@@ -40,6 +42,7 @@ def test_audit_chain_verifies_and_detects_an_edited_or_deleted_event(engine: Eng
         result = audit.verify(conn)
     assert result.ok and result.events == 5
     with writing(engine) as conn:
+        drop_append_only_guard(conn)  # as an attacker with DDL rights would
         original = conn.execute(text("SELECT detail FROM audit_event WHERE id = 3")).scalar_one()
         conn.execute(text("UPDATE audit_event SET detail = '{\"n\": 99}' WHERE id = 3"))
     with engine.connect() as conn:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from xinyong import __version__
 from xinyong.accounts import cli as accounts_cli
+from xinyong.backup import cli as backup_cli
 from xinyong.catalog import cli as catalog_cli
 from xinyong.check import cli as check_cli
 from xinyong.core import db
@@ -55,7 +56,7 @@ def version() -> None:
 app.add_typer(db_app, name="db")
 for module in (catalog_cli, ingest_cli, subjects_cli, accounts_cli, demo_cli, web_cli, publicity_cli,
                objections_cli, repair_cli, lists_cli, check_cli, evaluation_cli, sampling_cli, warnings_cli,
-               departments_cli):
+               departments_cli, backup_cli):
     module.register(app)
 
 

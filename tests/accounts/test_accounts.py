@@ -34,6 +34,7 @@ from xinyong.core.db import utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound, RuleDataError
 
 from ..factories import numbered_uscc
+from ..tampering import drop_append_only_guard
 
 ADMIN = Actor("cli:test", "admin", "cli")
 GOOD = "correct-horse-battery-42"  # meets the privileged roles' policy too
@@ -396,7 +397,9 @@ def test_audit_verify_then_tamper_then_list(engine: Engine) -> None:
     ok = xinyong("audit", "verify", "--json")
     assert ok.returncode == 0, ok.stderr
     # the account, the department the token names (registered by naming it), the token
-    assert json.loads(ok.stdout) == {"ok": True, "events": 3, "first_bad_id": None, "reason": None}
+    # (and since the chain is anchored, the anchors it was held against: the first commit's)
+    assert json.loads(ok.stdout) == {"ok": True, "events": 3, "first_bad_id": None, "reason": None,
+                                     "anchors": 1, "anchored_id": 1}
     assert xinyong("audit", "verify").returncode == 0
 
     events = json.loads(xinyong("audit", "list", "--action", "token.create", "--json").stdout)
@@ -408,6 +411,7 @@ def test_audit_verify_then_tamper_then_list(engine: Engine) -> None:
 
     with writing(engine) as conn:
         first_id = conn.execute(text("SELECT MIN(id) FROM audit_event")).scalar_one()
+        drop_append_only_guard(conn)  # as an attacker with DDL rights would
         conn.execute(text("UPDATE audit_event SET detail = '{\"role\": \"reporter\"}' WHERE id = :i"),
                      {"i": first_id})
     bad = xinyong("audit", "verify", "--json")

@@ -14,6 +14,7 @@ from xinyong.core.settings import get_settings
 from xinyong.web.app import create_app
 
 from ..factories import numbered_uscc, resident_id
+from ..tampering import drop_append_only_guard
 from .conftest import DEPARTMENT, OTHER_DEPARTMENT, PASSWORD, Platform, published_penalty, recent
 
 
@@ -160,6 +161,7 @@ def test_auditor_browses_and_verifies_the_log_and_sees_an_edit(platform: Platfor
     assert [e["action"] for e in api["items"]] == ["ingest.batch"]
     assert auditor.get("/api/v1/audit/verify").json()["ok"] is True
     with engine.begin() as conn:
+        drop_append_only_guard(conn)  # as an attacker with DDL rights would
         conn.execute(text("UPDATE audit_event SET actor = 'someone-else' WHERE action = 'ingest.batch'"))
     broken = auditor.get("/api/v1/audit/verify").json()
     assert broken["ok"] is False and broken["first_bad_id"] == api["items"][0]["id"]

@@ -20,7 +20,7 @@ from xinyong.departments.cli import announce, ensure_named
 
 user_app = typer.Typer(help="账号：创建、查看、停用、重置密码、解锁、结束会话", no_args_is_help=True)
 token_app = typer.Typer(help="接口令牌：供业务系统和脚本调用接口", no_args_is_help=True)
-audit_app = typer.Typer(help="审计日志：校验哈希链、查看事件", no_args_is_help=True)
+audit_app = typer.Typer(help="审计日志：校验、锚定、换密钥、查看事件", no_args_is_help=True)
 
 STATUS_LABELS = {"active": "有效", "expired": "已过期", "revoked": "已吊销"}
 
@@ -207,19 +207,58 @@ def token_revoke(
 @audit_app.command("verify")
 def audit_verify(
     as_json: Annotated[bool, typer.Option(
-        "--json", help="以 JSON 输出 {ok, events, first_bad_id, reason}")] = False,
+        "--json", help="以 JSON 输出 {ok, events, first_bad_id, reason, anchors, anchored_id}")] = False,
 ) -> None:
-    """校验审计日志的哈希链。完整时退出码为 0；被修改、删除或插入时为 1，并给出第一个出错的事件。"""
+    """校验审计日志：按密钥文件逐个核对事件的校验码和哈希链，并与锚点文件中的每个锚点核对。
+
+    完整时退出码为 0；事件被修改、删除、插入，最新的事件被删除，或链被重算时为 1，
+    并给出第一个出错的事件和原因。"""
     with engine().connect() as conn:
         result = audit.verify(conn)
     if as_json:
         print_json({"ok": result.ok, "events": result.events, "first_bad_id": result.first_bad_id,
-                    "reason": result.reason})
+                    "reason": result.reason, "anchors": result.anchors,
+                    "anchored_id": result.anchored_id})
     elif result.ok:
-        out.print(f"[green]✓[/green] 审计日志完整：{result.events} 个事件，哈希链无断裂")
+        anchored = (f"，{result.anchors} 个锚点相符（最近锚定到事件 {result.anchored_id}）"
+                    if result.anchors else "，尚无锚点")
+        out.print(f"[green]✓[/green] 审计日志完整：{result.events} 个事件，哈希链无断裂{anchored}")
     else:
-        out.print(f"[red]✗[/red] 审计日志在事件 {result.first_bad_id} 处断裂：{result.reason}")
+        out.print(f"[red]✗[/red] 审计日志在事件 {result.first_bad_id} 处断裂：{result.reason}",
+                  soft_wrap=True)
+    loose = audit.key_file_too_open()
+    if loose and not as_json:
+        out.print(f"[yellow]注意：[/yellow]密钥文件 {audit.key_file()} 的权限是 {loose}，"
+                  "其他账号也能读取；应为 0600（chmod 600）", soft_wrap=True)
     raise typer.Exit(0 if result.ok else 1)
+
+
+@audit_app.command("anchor")
+def audit_anchor() -> None:
+    """把审计日志当前的最新事件（编号和哈希）签名写入锚点文件。
+
+    提交时已按设置定期锚定；可由定时任务每分钟运行一次，使最新的事件也尽快受到保护。"""
+    with engine().connect() as conn:
+        entry = audit.anchor(conn)
+    if entry is None:
+        out.print(f"锚点已是最新（{audit.anchor_file()}）", soft_wrap=True)
+    else:
+        out.print(f"已锚定到事件 {entry['id']}（{audit.anchor_file()}）", soft_wrap=True)
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key() -> None:
+    """生成新的审计日志密钥，此后的事件和锚点用它签名；旧密钥留在密钥文件中，用于校验旧事件。"""
+    path = audit.key_file()
+    with engine().connect() as conn:
+        audit.signing_keys(conn)  # a missing key file is made only for a log nobody signed yet
+        current = audit.head(conn)
+    key_id = audit.rotate_key(path)
+    if current is not None:
+        audit.write_anchor(*current)  # the last event under the old key, anchored by the new one
+    with writing(engine()) as conn:
+        audit.record(conn, operator("admin"), "audit.key_rotated", "audit_key", key_id)
+    out.print(f"已启用新密钥 {key_id}（{path}）；请另行备份密钥文件", soft_wrap=True)
 
 
 @audit_app.command("list")

@@ -105,12 +105,36 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+AFTER_COMMIT = "xinyong_after_commit"
+
+
+def after_commit(conn: Connection, key: str, fn: Callable[[], None]) -> None:
+    """Run `fn` once the caller's `writing` transaction has committed (dropped if it rolls
+    back); a later registration under the same key replaces an earlier one. Used to anchor the
+    audit log's head outside the database only once it is durable."""
+    conn.info.setdefault(AFTER_COMMIT, {})[key] = fn
+
+
+@contextmanager
+def _committing(conn: Connection) -> Iterator[None]:
+    # `conn.info` belongs to the pooled DBAPI connection: never let hooks outlive this use.
+    conn.info.pop(AFTER_COMMIT, None)
+    try:
+        with conn.begin():
+            yield
+        hooks = conn.info.pop(AFTER_COMMIT, {})
+    finally:
+        conn.info.pop(AFTER_COMMIT, None)
+    for fn in hooks.values():
+        fn()
+
+
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction: commits on success, rolls back on any exception."""
     with engine.connect() as conn:
         conn.execution_options(**{WRITE: True})
-        with conn.begin():
+        with _committing(conn):
             yield conn
 
 
@@ -130,7 +154,7 @@ def bulk_writing(engine: Engine) -> Iterator[Connection]:
             dbapi.execute("PRAGMA foreign_keys=OFF")
         try:
             conn.execution_options(**{WRITE: True})
-            with conn.begin():
+            with _committing(conn):
                 yield conn
         finally:
             if sqlite:

@@ -105,6 +105,16 @@ class Settings(BaseSettings):
     xlsx_max_output_mib: int = 1024
     xlsx_memory_mib: int = 1024
     xlsx_timeout_seconds: int = 300
+    # The audit log's signing keys: a file outside the database, created (mode 0600) on first
+    # use. Unset: `xinyong-audit.key` beside the data folder (the parent of `files_dir`).
+    audit_key_file: Path | None = None
+    # The append-only file the audit log's head is anchored in. Unset: beside the key file's
+    # default place, `xinyong-audit-anchors.jsonl`.
+    audit_anchor_file: Path | None = None
+    # After a commit, anchor the head when this many events were appended since the last
+    # anchor, or when the last anchor is this many minutes old (`xinyong audit anchor` anytime).
+    audit_anchor_every_events: int = 50
+    audit_anchor_every_minutes: int = 5
 
 
 @lru_cache(maxsize=1)
