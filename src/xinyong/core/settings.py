@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     token_cache_seconds: float = 5.0
     # Largest file a department may upload, in MiB.
     max_upload_mib: int = 200
+    # How `xinyong notifications deliver` sends the notifications of enterprises' cases:
+    # `log` (default) writes each to the application log; a locality adds e-mail or SMS by
+    # naming its own channel class as `package.module:ClassName` (docs/notifications.md).
+    notification_channel: str = "log"
 
 
 @lru_cache(maxsize=1)
