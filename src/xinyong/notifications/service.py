@@ -111,19 +111,20 @@ def mark_read(conn: Connection, actor: audit.Actor, principal: Principal,
     check_own(principal, uscc)
     assert uscc is not None
     subject_id = _subject_id(conn, uscc)
-    if subject_id is None:
-        return 0
     n = Notification.__table__
     scope = n.c.subject_id == subject_id
     if ids is not None:
         wanted = sorted(set(ids))
-        owners = dict(conn.execute(select(n.c.id, n.c.subject_id).where(n.c.id.in_(wanted))).tuples())
+        owners = {row.id: row.subject_id for row in conn.execute(
+            select(n.c.id, n.c.subject_id).where(n.c.id.in_(wanted)))}
         missing = [i for i in wanted if i not in owners]
         if missing:
             raise NotFound(f"没有编号为 {missing[0]} 的通知", code="notification_not_found")
         if any(owner != subject_id for owner in owners.values()):
             raise Forbidden("只能查看本主体的通知", code="not_own_subject")
         scope = scope & n.c.id.in_(wanted)
+    if subject_id is None:
+        return 0
     changed = conn.execute(update(Notification).where(scope, n.c.read_at.is_(None)).values(
         read_at=utcnow().replace(microsecond=0), read_by=actor.name[:128])).rowcount
     if changed:
