@@ -142,8 +142,8 @@ def propose(conn: Connection, actor: audit.Actor, kind: ListKind, uscc: str, fac
     """Open an admission case for the subject with this code; `record_id` is the credit record
     the proposal rests on (repairing it later ends the entry). Audited `list.proposed`."""
     subject = _subject_by_uscc(conn, uscc)
-    facts = rules.require_text(facts, "认定事实", LIMITS["facts"])
-    basis = rules.require_text(basis, "认定依据", LIMITS["basis"])
+    facts = rules.require_text(facts, "认定事实", LIMITS["facts"], "facts")
+    basis = rules.require_text(basis, "认定依据", LIMITS["basis"], "basis")
     if record_id is not None:
         r = Record.__table__
         owner = conn.execute(select(r.c.subject_id).where(r.c.id == record_id)).scalar_one_or_none()
@@ -197,7 +197,7 @@ def notify(conn: Connection, actor: audit.Actor, proposal_id: int, day: date,
     row = _proposal(conn, proposal_id)
     kind = usable_kind(row["kind_code"])
     rules.check_step("notice", row["status"], kind)
-    content = rules.require_text(content, "告知内容", LIMITS["notice"])
+    content = rules.require_text(content, "告知内容", LIMITS["notice"], "content")
     if day < row["proposed_on"]:
         raise InvalidInput(f"告知日期不能早于申请日期 {row['proposed_on'].isoformat()}", code="date_order")
     _move(conn, row, rules.NOTIFIED, notified_on=day, notice_content=content,
@@ -220,7 +220,7 @@ def object_to(conn: Connection, actor: audit.Actor, proposal_id: int, day: date,
         raise InvalidInput("已就该申请提出异议，不能重复提出", code="already_objected")
     rules.check_objection_day(day, rules.objection_last_day(kind, row["notified_on"],
                                                             default_calendar()))
-    note = rules.require_text(note, "异议理由", LIMITS["objection"])
+    note = rules.require_text(note, "异议理由", LIMITS["objection"], "note")
     _move(conn, row, rules.NOTIFIED, objection=note, objected_on=day, objected_by=actor.name[:128])
     audit.record(conn, actor, "list.objected", "list_proposal", proposal_id,
                  subject_id=row["subject_id"], detail={"on": day.isoformat()})
@@ -236,10 +236,11 @@ def decide(conn: Connection, actor: audit.Actor, proposal_id: int, day: date, do
     rules.check_step("decision", row["status"], kind)
     rules.check_decision_day(day, rules.decide_from(kind, row["notified_on"], row["proposed_on"],
                                                     default_calendar()))
-    doc_no = rules.require_text(doc_no, "认定决定文书号", LIMITS["doc_no"])
+    doc_no = rules.require_text(doc_no, "认定决定文书号", LIMITS["doc_no"], "doc_no")
     answer = None
     if row["objection"]:
-        answer = rules.require_text(reply, "对当事人异议的答复（采纳情况及理由）", LIMITS["objection"])
+        answer = rules.require_text(reply, "对当事人异议的答复（采纳情况及理由）", LIMITS["objection"],
+                                    "reply")
     _move(conn, row, rules.DECIDED, decided_on=day, decision_doc_no=doc_no, objection_reply=answer,
           decided_by=actor.name[:128])
     entry_id = _create_entry(conn, actor, kind, row, day, doc_no)
@@ -277,7 +278,7 @@ def withdraw(conn: Connection, actor: audit.Actor, proposal_id: int, day: date, 
         rules.check_step("withdrawal", row["status"], kind)
     elif row["status"] not in (rules.PROPOSED, rules.NOTIFIED):
         raise InvalidInput("该名单认定申请已办结，不能撤回", code="illegal_transition")
-    reason = rules.require_text(reason, "撤回理由", LIMITS["reason"])
+    reason = rules.require_text(reason, "撤回理由", LIMITS["reason"], "reason")
     _move(conn, row, rules.WITHDRAWN, withdrawn_on=day, withdrawal_reason=reason,
           withdrawn_by=actor.name[:128])
     audit.record(conn, actor, "list.withdrawn", "list_proposal", proposal_id,
@@ -298,8 +299,8 @@ def remove(conn: Connection, actor: audit.Actor, entry_id: int, day: date, reaso
             and not (day < row["listed_on"] and row["ended_on"] is None):
         raise InvalidInput(f"名单条目 {entry_id} 在 {day.isoformat()} 已不在名单上，无需移出",
                            code="entry_not_active")
-    reason = rules.require_text(reason, "移出理由", LIMITS["reason"])
-    doc_no = rules.require_text(doc_no, "移出决定文书号", LIMITS["doc_no"])
+    reason = rules.require_text(reason, "移出理由", LIMITS["reason"], "reason")
+    doc_no = rules.require_text(doc_no, "移出决定文书号", LIMITS["doc_no"], "doc_no")
     done = conn.execute(update(ListEntry).where(e.c.id == entry_id, e.c.ended_on.is_(None)).values(
         ended_on=max(day, row["listed_on"]), end_reason="removed", end_note=reason,
         end_doc_no=doc_no))

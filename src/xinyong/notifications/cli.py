@@ -44,8 +44,8 @@ def deliver(
     if as_json:
         print_json(report.as_json())
     else:
-        out.print(f"通知发送（渠道 {report.channel}）：已发送 {report.delivered} 条，失败 {report.failed} 条，"
-                  f"仍待发送 {report.pending} 条。")
+        out.print(f"通知发送（渠道 {report.channel}）：已发送 {report.delivered} 条，"
+                  f"失败 {report.failed} 条，仍待发送 {report.pending} 条。")
     if report.failed:  # a scheduler sees the run did not get everything out
         raise typer.Exit(1)
 

@@ -24,8 +24,10 @@ from xinyong.repair.api import (
     resubmit_from_form,
     shown,
 )
+from xinyong.web.forms import errors_of, status_for
 from xinyong.web.security import actor, connection, engine_of, requires
 from xinyong.web.templating import render
+from xinyong.web.uploads import TooLarge
 
 router = APIRouter()
 PAGE_SIZE = 30
@@ -38,6 +40,15 @@ def new_repair(request: Request, record: Annotated[int | None, Query(ge=1, le=2*
                principal: Principal = requires("repair.apply")) -> HTMLResponse:
     """Eligibility and why first, then the form (only when eligible): for a penalty record
     (`?record=ID`) or a list entry (`?entry=L12` / `?entry=R34`, 移出名单)."""
+    return _application(request, conn, principal, record, entry)
+
+
+def _application(request: Request, conn: Connection, principal: Principal, record: int | None,
+                 entry: str | None, *, errors: dict[str, str] | None = None, statement: str = "",
+                 status_code: int = 200) -> HTMLResponse:
+    """The application page; after a refusal, with the statement as typed and the reason
+    beside the field it is about."""
+    kept = {"errors": errors or {}, "statement": statement}
     day = date.today()
     repair_rules = service.current_rules()
     accept = ",".join(
@@ -51,7 +62,8 @@ def new_repair(request: Request, record: Annotated[int | None, Query(ge=1, le=2*
             "record": None, "entry": service.entry_view(brief),
             "eligibility": service.entry_eligibility_of(conn, brief, day), "rules": repair_rules,
             "kind_name": exit_rules.name if exit_rules else repair_rules.kind_name,
-            "materials": service.list_exit_materials(repair_rules, brief), "accept": accept})
+            "materials": service.list_exit_materials(repair_rules, brief), "accept": accept,
+            **kept}, status_code=status_code)
     if record is None:
         raise InvalidInput("请指明信用记录（record）或名单条目（entry）", code="missing_field")
     brief = service.record_brief(conn, record)
@@ -60,7 +72,7 @@ def new_repair(request: Request, record: Annotated[int | None, Query(ge=1, le=2*
     return render(request, "repair/new.html", {
         "record": service.record_view(brief), "entry": None, "eligibility": found,
         "rules": repair_rules, "kind_name": repair_rules.kind_name,
-        "materials": repair_rules.materials, "accept": accept})
+        "materials": repair_rules.materials, "accept": accept, **kept}, status_code=status_code)
 
 
 @router.post("/repairs", response_class=HTMLResponse)
@@ -68,13 +80,23 @@ async def submit_repair(request: Request, record: Annotated[int | None, Form(ge=
                         entry: Annotated[str | None, Form(pattern=lists.ENTRY_REF_PATTERN)] = None,
                         statement: Annotated[str, Form(max_length=5000)] = "",
                         principal: Principal = requires("repair.apply")) -> Response:
-    if entry is not None:
-        case = await apply_entry_from_form(request, principal, entry, statement)
-    elif record is not None:
-        case = await apply_from_form(request, principal, record, statement)
-    else:
+    if entry is None and record is None:
         raise InvalidInput("请指明信用记录（record）或名单条目（entry）", code="missing_field")
+    try:
+        if entry is not None:
+            case = await apply_entry_from_form(request, principal, entry, statement)
+        else:
+            case = await apply_from_form(request, principal, record or 0, statement)
+    except (InvalidInput, TooLarge) as exc:
+        with engine_of(request).connect() as conn:
+            return _application(request, conn, principal, record, entry, statement=statement,
+                                errors=errors_of(exc, FIELDS), status_code=status_for(exc))
     return RedirectResponse(f"/repairs/{case['case_no']}?new=1", 303)
+
+
+# Which field of the application each refusal is about (the rest are about the case).
+FIELDS = {"statement_required": "statement", "materials_missing": "materials",
+          "unknown_material": "materials", "file_type": "materials", "too_large": "materials"}
 
 
 @router.get("/repairs/{case_no}", response_class=HTMLResponse)
