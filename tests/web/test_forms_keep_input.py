@@ -42,7 +42,8 @@ def test_objection_form_keeps_the_reason(platform: Platform) -> None:
     assert r.status_code == 422 and "对信用记录提出异议" in r.text
     assert ">太短了          </textarea>" in r.text
     _beside(r.text, "reason", "异议理由至少")
-    r = enterprise.post("/objections/new", data={"record": str(record), "reason": "处罚决定已被复议撤销，请撤销公示。"},
+    reason = "处罚决定已被复议撤销，请撤销公示。"
+    r = enterprise.post("/objections/new", data={"record": str(record), "reason": reason},
                         files=[("attachments", ("说明.txt", b"plain text", "text/plain"))])
     assert r.status_code == 422 and "处罚决定已被复议撤销，请撤销公示。</textarea>" in r.text
     _beside(r.text, "attachments", "说明.txt")
