@@ -12,6 +12,7 @@ import importlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
@@ -29,6 +30,7 @@ from xinyong.subjects.models import Subject
 
 log = logging.getLogger("xinyong.notifications")
 PAGE_MAX = 200
+BEIJING = timedelta(hours=8)  # China Standard Time, no daylight saving; stored times are UTC
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -69,6 +71,7 @@ def _row_view(row: Any) -> dict[str, Any]:
             "case_type_name": rules.CASE_TYPES.get(row.case_type, row.case_type),
             "case_ref": row.case_ref, "title": row.title, "body": row.body, "link": row.link,
             "action_needed": bool(row.action_needed), "created_at": row.created_at,
+            "created_beijing": row.created_at + BEIJING,
             "read": row.read_at is not None, "read_at": row.read_at,
             "delivered": row.delivered_at is not None}
 
