@@ -66,6 +66,9 @@ def test_enterprise_signs_in_at_its_own_door_and_lands_on_its_home(platform: Pla
     home = client.get("/enterprise")
     assert home.status_code == 200
     assert "厦门市思明区第61测试贸易有限公司" in home.text and "企业主页" in home.text
+    # the console is not its workspace: an enterprise there is sent home
+    console = client.get("/console", follow_redirects=False)
+    assert console.status_code == 303 and console.headers["location"] == "/enterprise"
     # the public site links to the enterprise entrance; anonymous visitors are sent there
     assert 'href="/enterprise/sign-in"' in platform.client.get("/").text
     anonymous = TestClient(platform.client.app).get("/enterprise", follow_redirects=False)

@@ -33,6 +33,8 @@ def dashboard(request: Request, conn: Connection = Depends(connection),
               principal: Principal = requires(OPEN)) -> Response:
     if principal.kind == "anonymous":
         return RedirectResponse("/console/sign-in?next=/console", 303)
+    if can(principal, "subject.read_own"):  # an enterprise's workspace is its own home
+        return RedirectResponse("/enterprise", 303)
     context: dict[str, Any] = {"today": date.today()}
     if can(principal, "batch.read_own") or can(principal, "batch.read_all"):
         own = rules.readable_department(principal)
