@@ -197,10 +197,17 @@ def test_only_the_subjects_own_accounts_see_and_mark_its_notifications(platform:
     staff = platform.as_role("staff")
     assert staff.get("/enterprise/notifications").status_code == 403
     assert staff.get("/enterprise").status_code == 403
+    # the same through the API
+    assert [n["event"] for n in colleague.get("/api/v1/notifications").json()["items"]] == [
+        "objection.filed"]
+    assert other.get("/api/v1/notifications").json()["items"] == []
+    assert other.post("/api/v1/notifications/read", json={"ids": [nid]}).status_code == 403
     r = own.post("/enterprise/notifications/read", data={"id": str(nid)}, follow_redirects=False)
     assert r.status_code == 303
     assert "1 条未读" not in own.get("/enterprise").text
     assert "0 条未读" in colleague.get("/enterprise/notifications").text
+    assert colleague.get("/api/v1/notifications?unread=true").json()["items"] == []
+    assert colleague.post("/api/v1/notifications/read", json={}).json() == {"marked": 0, "unread": 0}
     with platform.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_event WHERE action = 'notification.read'"
                                  )).scalar_one() == 1

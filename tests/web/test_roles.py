@@ -135,6 +135,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/enterprise"): "subject.read_own",
     ("GET", "/enterprise/notifications"): "subject.read_own",
     ("POST", "/enterprise/notifications/read"): "subject.read_own",
+    ("GET", "/api/v1/notifications"): "subject.read_own",
+    ("POST", "/api/v1/notifications/read"): "subject.read_own",
     # check (信用核查) ------------------------------------------------------------------------
     ("POST", "/api/v1/checks"): "check.run",
     ("POST", "/api/v1/checks/batch"): "check.run",

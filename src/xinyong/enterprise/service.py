@@ -18,7 +18,6 @@ from xinyong.lists import service as lists
 from xinyong.notifications import service as notifications
 from xinyong.objections import service as objections
 from xinyong.publicity import service as publicity
-from xinyong.repair import rules as repair_rules
 from xinyong.repair import service as repair
 from xinyong.subjects import service as subjects
 
@@ -131,5 +130,4 @@ def home(conn: Connection, principal: Principal, day: date) -> dict[str, Any]:
     return {"subject": subject, "uscc": uscc, "records": records(conn, uscc, sid, day),
             "objections": cases, "repairs": repairs, "asks": _asks(conn, repairs, notices, day),
             "notices": notices, "entries": entries, "unread": unread,
-            "notifications": recent, "today": day,
-            "repair_statuses": repair_rules.STATUSES}
+            "notifications": recent, "today": day}

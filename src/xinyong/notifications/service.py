@@ -238,8 +238,3 @@ def deliver(engine: Engine, actor: audit.Actor, using: rules.Channel | None = No
                          detail={"delivered": len(sent), "failed": len(failed), "pending": pending})
     return DeliveryReport(sender.name, len(sent), len(failed), pending)
 
-
-def pending_count(conn: Connection) -> int:
-    n = Notification.__table__
-    return int(conn.execute(select(func.count()).select_from(n).where(
-        n.c.delivered_at.is_(None))).scalar_one())
