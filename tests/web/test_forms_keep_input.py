@@ -65,6 +65,19 @@ def test_repair_form_keeps_the_statement(platform: Platform) -> None:
     _beside(r.text, "statement", "请填写申请说明")
 
 
+def test_repair_resubmission_keeps_the_note(platform: Platform) -> None:
+    record = _record(platform, 86)
+    enterprise = platform.as_role("enterprise", subject=numbered_uscc(86))
+    no = enterprise.post("/api/v1/repairs", data={"record": str(record), "statement": "已缴清"},
+                         files=[("commitment", ("承诺书.pdf", PDF, "application/pdf")),
+                                ("performance", ("凭证.pdf", PDF, "application/pdf"))]).json()["case_no"]
+    platform.as_role("reviewer").post(f"/api/v1/repairs/{no}/decision", json={
+        "action": "return", "reason": "未盖章", "missing": ["盖章的承诺书"]})
+    r = enterprise.post(f"/repairs/{no}/materials", data={"statement": "已补盖公章"})
+    assert r.status_code == 422 and ">已补盖公章</textarea>" in r.text
+    assert re.search(r'id="materials-error"[^>]*>请上传需补正的材料', r.text)
+
+
 def test_list_decision_form_keeps_the_document_number(platform: Platform) -> None:
     _record(platform, 83, days_ago=30)
     staff = platform.as_role("staff")

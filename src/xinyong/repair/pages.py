@@ -102,6 +102,13 @@ FIELDS = {"statement_required": "statement", "materials_missing": "materials",
 @router.get("/repairs/{case_no}", response_class=HTMLResponse)
 def follow_repair(request: Request, case_no: CaseNo, conn: Connection = Depends(connection),
                   principal: Principal = requires("subject.read_public")) -> HTMLResponse:
+    return _case_page(request, conn, principal, case_no)
+
+
+def _case_page(request: Request, conn: Connection, principal: Principal, case_no: str, *,
+               errors: dict[str, str] | None = None, statement: str = "",
+               status_code: int = 200) -> HTMLResponse:
+    """A case as its follower sees it; after a refused 补正, with the text kept and the reason."""
     view = service.case_view(conn, case_no, date.today())
     own = principal.subject is not None and principal.subject == view["subject"]["uscc"]
     repair_rules = service.current_rules()
@@ -110,14 +117,22 @@ def follow_repair(request: Request, case_no: CaseNo, conn: Connection = Depends(
     return render(request, "repair/case.html", {
         "case": shown(principal, view), "own": own and can(principal, "repair.apply"),
         "rules": repair_rules, "materials": materials,
-        "new": request.query_params.get("new") == "1"})
+        "new": request.query_params.get("new") == "1", "errors": errors or {},
+        "statement": statement}, status_code=status_code)
 
 
 @router.post("/repairs/{case_no}/materials", response_class=HTMLResponse)
 async def resubmit_page(request: Request, case_no: CaseNo,
                         statement: Annotated[str, Form(max_length=5000)] = "",
                         principal: Principal = requires("repair.apply")) -> Response:
-    await resubmit_from_form(request, principal, case_no, statement)
+    try:
+        await resubmit_from_form(request, principal, case_no, statement)
+    except (InvalidInput, TooLarge) as exc:
+        if exc.code == "illegal_transition":  # nothing to complete any more: show the case
+            raise
+        with engine_of(request).connect() as conn:
+            return _case_page(request, conn, principal, case_no, statement=statement,
+                              errors=errors_of(exc, FIELDS), status_code=status_for(exc))
     return RedirectResponse(f"/repairs/{case_no}", 303)
 
 
