@@ -10,6 +10,7 @@ from xinyong.evaluation.models import EvaluationChange, EvaluationResult, Evalua
 from xinyong.exchange.models import OutboundEvent
 from xinyong.ingest.models import Batch, Rejection
 from xinyong.lists.models import ListEntry, ListProposal
+from xinyong.notifications.models import Notification
 from xinyong.objections.models import Objection
 from xinyong.publicity.models import PublicityStop
 from xinyong.repair.models import RepairCase, RepairMaterial
@@ -42,6 +43,7 @@ __all__ = [
     "EvaluationRun",
     "ListEntry",
     "ListProposal",
+    "Notification",
     "Objection",
     "OutboundEvent",
     "PublicityStop",

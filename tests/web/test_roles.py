@@ -133,6 +133,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/list-proposals/{proposal_id}/withdrawal"): "list.manage",
     ("POST", "/console/list-entries/{entry_id}/removal"): "list.manage",
     ("GET", "/console/list-notices"): "objection.file",
+    ("GET", "/enterprise/sign-in"): OPEN,
+    ("POST", "/enterprise/sign-in"): OPEN,
+    ("GET", "/enterprise"): "subject.read_own",
+    ("GET", "/enterprise/notifications"): "subject.read_own",
+    ("POST", "/enterprise/notifications/read"): "subject.read_own",
+    ("GET", "/api/v1/notifications"): "subject.read_own",
+    ("POST", "/api/v1/notifications/read"): "subject.read_own",
     # check (信用核查) ------------------------------------------------------------------------
     ("POST", "/api/v1/checks"): "check.run",
     ("POST", "/api/v1/checks/batch"): "check.run",
@@ -267,6 +274,7 @@ def test_every_route_as_every_role(platform: Platform, role: str) -> None:
         elif role == "public":
             assert response.status_code in (401, 303), where
             if response.status_code == 303:  # console pages send the public to sign in
-                assert response.headers["location"].startswith("/console/sign-in"), where
+                door = "/enterprise/sign-in" if path.startswith("/enterprise") else "/console/sign-in"
+                assert response.headers["location"].startswith(door), where
         else:
             assert response.status_code == 403, where

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 
 class XinyongError(Exception):
-    """A failure the user can act on. `code` is stable; `message` is Chinese-first."""
+    """A failure the user can act on. `code` is stable; `message` is Chinese-first; `field`
+    names the form field the failure is about, so a page can show it beside that field."""
 
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
         if code is not None:
             self.code = code
 

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     # anchor, or when the last anchor is this many minutes old (`xinyong audit anchor` anytime).
     audit_anchor_every_events: int = 50
     audit_anchor_every_minutes: int = 5
+    # How `xinyong notifications deliver` sends the notifications of enterprises' cases:
+    # `log` (default) writes each to the application log; a locality adds e-mail or SMS by
+    # naming its own channel class as `package.module:ClassName` (docs/notifications.md).
+    notification_channel: str = "log"
 
 
 @lru_cache(maxsize=1)

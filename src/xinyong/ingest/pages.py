@@ -14,13 +14,15 @@ from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal, can
 from xinyong.catalog.service import items_view
-from xinyong.core.errors import XinyongError
+from xinyong.core.errors import InvalidInput, XinyongError
 from xinyong.departments import service as departments
 from xinyong.ingest import rules, service
 from xinyong.ingest.api import BatchId, batch_errors, ingest_upload, readable_batch
 from xinyong.web.errors import english, status_of
-from xinyong.web.security import OPEN, connection, requires
+from xinyong.web.forms import errors_of, status_for
+from xinyong.web.security import OPEN, connection, engine_of, requires
 from xinyong.web.templating import render
+from xinyong.web.uploads import TooLarge
 
 router = APIRouter()
 PAGE_SIZE = 30
@@ -31,6 +33,8 @@ def dashboard(request: Request, conn: Connection = Depends(connection),
               principal: Principal = requires(OPEN)) -> Response:
     if principal.kind == "anonymous":
         return RedirectResponse("/console/sign-in?next=/console", 303)
+    if can(principal, "subject.read_own"):  # an enterprise's workspace is its own home
+        return RedirectResponse("/enterprise", 303)
     context: dict[str, Any] = {"today": date.today()}
     if can(principal, "batch.read_own") or can(principal, "batch.read_all"):
         own = rules.readable_department(principal)
@@ -42,10 +46,24 @@ def dashboard(request: Request, conn: Connection = Depends(connection),
 @router.get("/console/upload", response_class=HTMLResponse)
 def upload_form(request: Request, conn: Connection = Depends(connection),
                 principal: Principal = requires("batch.submit")) -> HTMLResponse:
+    return _upload_page(request, conn, principal)
+
+
+def _upload_page(request: Request, conn: Connection, principal: Principal, *,
+                 chosen: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                 status_code: int = 200) -> HTMLResponse:
+    """The upload form; after a refusal, with the choices kept and the reason beside the field."""
     choose = can(principal, "batch.read_all")
     return render(request, "ingest/upload.html", {
         "items": items_view()["items"], "choose_department": choose,
-        "departments": departments.names(conn) if choose else []})
+        "departments": departments.names(conn) if choose else [],
+        "chosen": chosen or {}, "errors": errors or {}}, status_code=status_code)
+
+
+# Which field of the upload form each refusal is about.
+UPLOAD_FIELDS = {"file_required": "file", "file_type": "file", "bad_file": "file", "too_large": "file",
+                 "unknown_kind": "kind", "department_required": "department",
+                 "invalid_department": "department", "unknown_department": "department"}
 
 
 def _progress_stream(request: Request, principal: Principal, upload: UploadFile,
@@ -90,8 +108,15 @@ async def upload(
 ) -> Response:
     if "application/x-ndjson" in request.headers.get("accept", ""):
         return _progress_stream(request, principal, file, department, kind, correction)
-    receipt = await ingest_upload(request, principal, file, department, kind, False,
-                                  correction=correction)
+    try:
+        receipt = await ingest_upload(request, principal, file, department, kind, False,
+                                      correction=correction)
+    except (InvalidInput, TooLarge) as exc:
+        with engine_of(request).connect() as conn:
+            return _upload_page(request, conn, principal, errors=errors_of(exc, UPLOAD_FIELDS),
+                                chosen={"kind": kind or "", "department": department or "",
+                                        "correction": correction, "file": file.filename or ""},
+                                status_code=status_for(exc))
     return RedirectResponse(f"/console/batches/{receipt.batch}?new=1", 303)
 
 

@@ -12,7 +12,9 @@ from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal
 from xinyong.core.db import writing
+from xinyong.core.errors import InvalidInput
 from xinyong.lists import rules, service
+from xinyong.web.forms import errors_of, status_for
 from xinyong.web.ratelimit import limited
 from xinyong.web.security import OPEN, actor, connection, engine_of, requires
 from xinyong.web.templating import render
@@ -81,6 +83,17 @@ def proposal_page(request: Request, proposal_id: ProposalId, conn: Connection = 
     return render(request, "lists/proposal.html", {"p": view, "today": date.today()})
 
 
+def _refused(request: Request, proposal_id: int, form: str, exc: InvalidInput,
+             values: dict[str, str]) -> HTMLResponse:
+    """The proposal page again after one of its forms was refused: that form keeps what was
+    typed, with the reason beside the field (or above the form when no one field caused it)."""
+    with engine_of(request).connect() as conn:
+        view = service.proposal_view(conn, proposal_id, date.today())
+    return render(request, "lists/proposal.html", {
+        "p": view, "today": date.today(), "form_errors": {form: errors_of(exc)},
+        "values": {form: values}}, status_code=status_for(exc))
+
+
 @router.get("/console/list-proposals/{proposal_id}/notice", response_class=HTMLResponse)
 def notice_page(request: Request, proposal_id: ProposalId, conn: Connection = Depends(connection),
                 _: Principal = requires("list.manage")) -> HTMLResponse:
@@ -93,8 +106,11 @@ def notice_page(request: Request, proposal_id: ProposalId, conn: Connection = De
 @router.post("/console/list-proposals/{proposal_id}/notice")
 def notice_form(request: Request, proposal_id: ProposalId, content: Text,
                 principal: Principal = requires("list.manage")) -> Response:
-    with writing(engine_of(request)) as conn:
-        service.notify(conn, actor(request, principal), proposal_id, date.today(), content)
+    try:
+        with writing(engine_of(request)) as conn:
+            service.notify(conn, actor(request, principal), proposal_id, date.today(), content)
+    except InvalidInput as exc:
+        return _refused(request, proposal_id, "notice", exc, {"content": content})
     return _back(proposal_id)
 
 
@@ -114,11 +130,14 @@ def objection_form(request: Request, proposal_id: ProposalId, note: Text,
 
 @router.post("/console/list-proposals/{proposal_id}/decision")
 def decision_form(request: Request, proposal_id: ProposalId,
-                  doc_no: Annotated[str, Form(max_length=128)], reply: Text = "",
+                  doc_no: Annotated[str, Form(max_length=128)] = "", reply: Text = "",
                   principal: Principal = requires("list.manage")) -> Response:
-    with writing(engine_of(request)) as conn:
-        service.decide(conn, actor(request, principal), proposal_id, date.today(), doc_no,
-                       reply or None)
+    try:
+        with writing(engine_of(request)) as conn:
+            service.decide(conn, actor(request, principal), proposal_id, date.today(), doc_no,
+                           reply or None)
+    except InvalidInput as exc:
+        return _refused(request, proposal_id, "decision", exc, {"doc_no": doc_no, "reply": reply})
     return _back(proposal_id)
 
 
@@ -126,8 +145,11 @@ def decision_form(request: Request, proposal_id: ProposalId,
 def withdrawal_form(request: Request, proposal_id: ProposalId,
                     reason: Annotated[str, Form(max_length=2000)],
                     principal: Principal = requires("list.manage")) -> Response:
-    with writing(engine_of(request)) as conn:
-        service.withdraw(conn, actor(request, principal), proposal_id, date.today(), reason)
+    try:
+        with writing(engine_of(request)) as conn:
+            service.withdraw(conn, actor(request, principal), proposal_id, date.today(), reason)
+    except InvalidInput as exc:
+        return _refused(request, proposal_id, "withdrawal", exc, {"reason": reason})
     return _back(proposal_id)
 
 

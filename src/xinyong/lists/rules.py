@@ -312,12 +312,13 @@ def is_active(day: date, listed_on: date, ends_on: date | None, ended_on: date |
         and (ended_on is None or day < ended_on)
 
 
-def require_text(value: str | None, label: str, limit: int) -> str:
+def require_text(value: str | None, label: str, limit: int, field: str | None = None) -> str:
+    """The text, trimmed; refused when empty or too long (`field`: the form field it came from)."""
     text = (value or "").strip()
     if not text:
-        raise InvalidInput(f"请填写{label}", code="missing_field")
+        raise InvalidInput(f"请填写{label}", code="missing_field", field=field)
     if len(text) > limit:
-        raise InvalidInput(f"{label}不能超过{limit}个字符", code="too_long")
+        raise InvalidInput(f"{label}不能超过{limit}个字符", code="too_long", field=field)
     return text
 
 

@@ -44,12 +44,14 @@ from xinyong.core.workdays import default_calendar
 from xinyong.lists import rules
 from xinyong.lists.models import ListEntry, ListProposal
 from xinyong.lists.rules import ListKind
+from xinyong.notifications import service as notifications
 from xinyong.publicity import service as publicity
 from xinyong.publicity.models import PublicityStop
 from xinyong.subjects.models import Record, Subject
 
 FILE = "lists.yaml"
 ITEM = "list_entry"  # the catalog item of lists arriving as data
+NOTICES_LINK = "/enterprise#list-notices"  # where an enterprise reads its list notices
 LIMITS = {"facts": 5000, "basis": 2000, "notice": 5000, "objection": 5000, "reason": 2000,
           "doc_no": 128}
 
@@ -140,8 +142,8 @@ def propose(conn: Connection, actor: audit.Actor, kind: ListKind, uscc: str, fac
     """Open an admission case for the subject with this code; `record_id` is the credit record
     the proposal rests on (repairing it later ends the entry). Audited `list.proposed`."""
     subject = _subject_by_uscc(conn, uscc)
-    facts = rules.require_text(facts, "认定事实", LIMITS["facts"])
-    basis = rules.require_text(basis, "认定依据", LIMITS["basis"])
+    facts = rules.require_text(facts, "认定事实", LIMITS["facts"], "facts")
+    basis = rules.require_text(basis, "认定依据", LIMITS["basis"], "basis")
     if record_id is not None:
         r = Record.__table__
         owner = conn.execute(select(r.c.subject_id).where(r.c.id == record_id)).scalar_one_or_none()
@@ -179,6 +181,15 @@ def _move(conn: Connection, row: Any, to: str, **values: Any) -> None:
         raise InvalidInput("该名单认定申请已被他人处理，请刷新后重试", code="concurrent_change")
 
 
+def _tell(conn: Connection, subject_id: int, event: str, ref: int, kind_code: str,
+          **facts: Any) -> None:
+    """Notify the subject of a change of its proposal or entry (same transaction)."""
+    kind = current_kinds().by_name_or_code(kind_code)
+    notifications.notify(conn, subject_id, event, "list", ref, NOTICES_LINK,
+                         kind_name=kind.name if kind else kind_code,
+                         authority=kind.authority if kind else "认定单位", **facts)
+
+
 def notify(conn: Connection, actor: audit.Actor, proposal_id: int, day: date,
            content: str) -> date | None:
     """Record the notice (告知) sent to the subject on `day`; returns the last day it may
@@ -186,7 +197,7 @@ def notify(conn: Connection, actor: audit.Actor, proposal_id: int, day: date,
     row = _proposal(conn, proposal_id)
     kind = usable_kind(row["kind_code"])
     rules.check_step("notice", row["status"], kind)
-    content = rules.require_text(content, "告知内容", LIMITS["notice"])
+    content = rules.require_text(content, "告知内容", LIMITS["notice"], "content")
     if day < row["proposed_on"]:
         raise InvalidInput(f"告知日期不能早于申请日期 {row['proposed_on'].isoformat()}", code="date_order")
     _move(conn, row, rules.NOTIFIED, notified_on=day, notice_content=content,
@@ -195,6 +206,8 @@ def notify(conn: Connection, actor: audit.Actor, proposal_id: int, day: date,
     audit.record(conn, actor, "list.notified", "list_proposal", proposal_id,
                  subject_id=row["subject_id"],
                  detail={"on": day.isoformat(), "objection_until": last.isoformat() if last else None})
+    _tell(conn, row["subject_id"], "list.notified", proposal_id, row["kind_code"], content=content,
+          until=f"如有异议，请于 {last.isoformat()} 前提出陈述、申辩。" if last else "")
     return last
 
 
@@ -207,10 +220,11 @@ def object_to(conn: Connection, actor: audit.Actor, proposal_id: int, day: date,
         raise InvalidInput("已就该申请提出异议，不能重复提出", code="already_objected")
     rules.check_objection_day(day, rules.objection_last_day(kind, row["notified_on"],
                                                             default_calendar()))
-    note = rules.require_text(note, "异议理由", LIMITS["objection"])
+    note = rules.require_text(note, "异议理由", LIMITS["objection"], "note")
     _move(conn, row, rules.NOTIFIED, objection=note, objected_on=day, objected_by=actor.name[:128])
     audit.record(conn, actor, "list.objected", "list_proposal", proposal_id,
                  subject_id=row["subject_id"], detail={"on": day.isoformat()})
+    _tell(conn, row["subject_id"], "list.objected", proposal_id, row["kind_code"])
 
 
 def decide(conn: Connection, actor: audit.Actor, proposal_id: int, day: date, doc_no: str,
@@ -222,10 +236,11 @@ def decide(conn: Connection, actor: audit.Actor, proposal_id: int, day: date, do
     rules.check_step("decision", row["status"], kind)
     rules.check_decision_day(day, rules.decide_from(kind, row["notified_on"], row["proposed_on"],
                                                     default_calendar()))
-    doc_no = rules.require_text(doc_no, "认定决定文书号", LIMITS["doc_no"])
+    doc_no = rules.require_text(doc_no, "认定决定文书号", LIMITS["doc_no"], "doc_no")
     answer = None
     if row["objection"]:
-        answer = rules.require_text(reply, "对当事人异议的答复（采纳情况及理由）", LIMITS["objection"])
+        answer = rules.require_text(reply, "对当事人异议的答复（采纳情况及理由）", LIMITS["objection"],
+                                    "reply")
     _move(conn, row, rules.DECIDED, decided_on=day, decision_doc_no=doc_no, objection_reply=answer,
           decided_by=actor.name[:128])
     entry_id = _create_entry(conn, actor, kind, row, day, doc_no)
@@ -234,6 +249,9 @@ def decide(conn: Connection, actor: audit.Actor, proposal_id: int, day: date, do
                  detail={"kind": kind.code, "doc_no": doc_no, "entry": entry_id,
                          "listed_on": day.isoformat(),
                          "ends_on": _iso(kind.ends_on(day))})
+    ends = kind.ends_on(day)
+    _tell(conn, row["subject_id"], "list.decided", proposal_id, row["kind_code"], doc_no=doc_no,
+          day=day.isoformat(), ends=f"列入期限至 {ends.isoformat()}（不含当日）。" if ends else "")
     return entry_id
 
 
@@ -260,11 +278,13 @@ def withdraw(conn: Connection, actor: audit.Actor, proposal_id: int, day: date, 
         rules.check_step("withdrawal", row["status"], kind)
     elif row["status"] not in (rules.PROPOSED, rules.NOTIFIED):
         raise InvalidInput("该名单认定申请已办结，不能撤回", code="illegal_transition")
-    reason = rules.require_text(reason, "撤回理由", LIMITS["reason"])
+    reason = rules.require_text(reason, "撤回理由", LIMITS["reason"], "reason")
     _move(conn, row, rules.WITHDRAWN, withdrawn_on=day, withdrawal_reason=reason,
           withdrawn_by=actor.name[:128])
     audit.record(conn, actor, "list.withdrawn", "list_proposal", proposal_id,
                  subject_id=row["subject_id"], detail={"on": day.isoformat(), "reason": reason})
+    if row["notified_on"] is not None:  # a subject never told of the proposal is not told this
+        _tell(conn, row["subject_id"], "list.withdrawn", proposal_id, row["kind_code"], reason=reason)
 
 
 def remove(conn: Connection, actor: audit.Actor, entry_id: int, day: date, reason: str,
@@ -279,8 +299,8 @@ def remove(conn: Connection, actor: audit.Actor, entry_id: int, day: date, reaso
             and not (day < row["listed_on"] and row["ended_on"] is None):
         raise InvalidInput(f"名单条目 {entry_id} 在 {day.isoformat()} 已不在名单上，无需移出",
                            code="entry_not_active")
-    reason = rules.require_text(reason, "移出理由", LIMITS["reason"])
-    doc_no = rules.require_text(doc_no, "移出决定文书号", LIMITS["doc_no"])
+    reason = rules.require_text(reason, "移出理由", LIMITS["reason"], "reason")
+    doc_no = rules.require_text(doc_no, "移出决定文书号", LIMITS["doc_no"], "doc_no")
     done = conn.execute(update(ListEntry).where(e.c.id == entry_id, e.c.ended_on.is_(None)).values(
         ended_on=max(day, row["listed_on"]), end_reason="removed", end_note=reason,
         end_doc_no=doc_no))
@@ -288,6 +308,8 @@ def remove(conn: Connection, actor: audit.Actor, entry_id: int, day: date, reaso
         raise InvalidInput("该名单条目已被他人处理，请刷新后重试", code="concurrent_change")
     audit.record(conn, actor, "list.removed", "list_entry", entry_id, subject_id=row["subject_id"],
                  detail={"on": day.isoformat(), "reason": reason, "doc_no": doc_no})
+    _tell(conn, row["subject_id"], "list.removed", row["proposal_id"] or entry_id, row["kind_code"],
+          day=max(day, row["listed_on"]).isoformat(), doc_no=doc_no, reason=reason)
 
 
 def end_for_record(conn: Connection, actor: audit.Actor, record_id: int, day: date,
@@ -302,7 +324,7 @@ def end_for_record(conn: Connection, actor: audit.Actor, record_id: int, day: da
         raise NotFound(f"没有编号为 {record_id} 的信用记录", code="unknown_record")
     e = ListEntry.__table__
     versions = select(r.c.id).where(r.c.source_key == target.source_key)
-    rows = conn.execute(select(e.c.id, e.c.subject_id, e.c.kind_code).where(
+    rows = conn.execute(select(e.c.id, e.c.subject_id, e.c.kind_code, e.c.proposal_id).where(
         e.c.record_id.in_(versions), e.c.ended_on.is_(None), e.c.listed_on <= day,
         or_(e.c.ends_on.is_(None), e.c.ends_on > day))).all()
     for row in rows:
@@ -311,6 +333,8 @@ def end_for_record(conn: Connection, actor: audit.Actor, record_id: int, day: da
         audit.record(conn, actor, "list.ended", "list_entry", row.id, subject_id=row.subject_id,
                      detail={"on": day.isoformat(), "reason": "repaired", "record_id": record_id,
                              "case_id": case_id})
+        _tell(conn, row.subject_id, "list.ended", row.proposal_id, row.kind_code, day=day.isoformat(),
+              case_no=case_id)
     ended = len(rows)
     if target.item_code == ITEM and not _stopped(conn, record_id, day):
         publicity.stop_publicity(conn, actor, record_id, "repaired", day, "repair", case_id)

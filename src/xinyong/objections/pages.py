@@ -13,10 +13,13 @@ from sqlalchemy import Connection
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from xinyong.accounts.rules import Principal, role_table
+from xinyong.core.errors import InvalidInput
 from xinyong.objections import rules, service
 from xinyong.objections.api import CaseNo, file_upload
+from xinyong.web.forms import errors_of, status_for
 from xinyong.web.security import actor, connection, engine_of, requires
 from xinyong.web.templating import render
+from xinyong.web.uploads import TooLarge
 
 router = APIRouter()
 CASE_HINT = "案件编号应为 YY 加 8 位日期和 8 位字母或数字，如 YY20260105ABCDEFGH"
@@ -43,18 +46,30 @@ def new_form(request: Request, record: Annotated[int, Query(ge=1, le=2**62)],
     return render(request, "objections/new.html", service.filing_view(conn, principal, record))
 
 
+# Which field of the form each refusal of filing is about (the rest are about the case).
+FIELDS = {"reason_invalid": "reason", "too_many_files": "attachments", "file_type": "attachments",
+          "too_large": "attachments"}
+
+
 @router.post("/objections/new", response_class=HTMLResponse)
 async def file_form(
     request: Request,
     record: Annotated[int, Form(ge=1, le=2**62)],
-    reason: Annotated[str, Form(max_length=20000)],
+    reason: Annotated[str, Form(max_length=20000)] = "",
     principal: Principal = requires("objection.file"),
 ) -> Response:
     # Read from the form itself: a browser sends an empty file input as a part without a
     # file name, which is a plain (empty) field, not an upload.
     form = await request.form()
     chosen = [f for f in form.getlist("attachments") if isinstance(f, StarletteUpload)]
-    case = await file_upload(request, principal, record, reason, chosen)
+    try:
+        case = await file_upload(request, principal, record, reason, chosen)
+    except (InvalidInput, TooLarge) as exc:
+        with engine_of(request).connect() as conn:
+            view = service.filing_view(conn, principal, record)
+        return render(request, "objections/new.html", {
+            **view, "errors": errors_of(exc, FIELDS), "reason": reason,
+            "had_files": bool([f for f in chosen if f.filename])}, status_code=status_for(exc))
     return RedirectResponse(f"/objections/{case['case_no']}?new=1", 303)
 
 

@@ -29,6 +29,7 @@ from xinyong.core.masking import mask_id_number, mask_person_name
 from xinyong.core.ruledata import UntilChanged, rule_paths
 from xinyong.core.settings import get_settings
 from xinyong.core.workdays import add_workdays
+from xinyong.notifications import service as notifications
 from xinyong.objections import rules
 from xinyong.objections.models import Objection
 from xinyong.publicity import rules as publicity_rules
@@ -140,6 +141,9 @@ def file_objection(engine: Engine, actor: audit.Actor, principal: Principal, rec
                          subject_id=row["subject_id"],
                          detail={"record": record_id, "department": row["department"],
                                  "due_date": due.isoformat(), "attachments": len(stored)})
+            notifications.notify(conn, row["subject_id"], "objection.filed", "objection", case_no,
+                                 f"/objections/{case_no}", doc_no=row["doc_no"],
+                                 department=row["department"], due_date=due.isoformat())
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
@@ -204,6 +208,13 @@ def decide(engine: Engine, actor: audit.Actor, principal: Principal, case_no: st
                      detail={"action": action, "from": case["status"], "to": after,
                              "reason": reason, "record": record_id,
                              "corrected_record": values.get("corrected_record_id")})
+        r = Record.__table__
+        notifications.notify(
+            conn, case["subject_id"], "objection.decided", "objection", case_no,
+            f"/objections/{case_no}", status_label=rules.STATUSES[after],
+            action_label=rules.ACTIONS[action].split("（")[0], department=case["department"],
+            doc_no=conn.execute(select(r.c.doc_no).where(r.c.id == record_id)).scalar(),
+            reason=reason)
     with engine.connect() as conn:
         return case_view(conn, case_no, full=True, today=today)
 
@@ -364,10 +375,10 @@ def attachment_path(conn: Connection, principal: Principal, case_no: str, n: int
 
 def queue(conn: Connection, principal: Principal | None = None, *, department: str | None = None,
           status: str | None = None, overdue: bool | None = None, today: date | None = None,
-          limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+          subject_id: int | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
     """Cases, oldest due first: of the principal's department if it is bound to one, else of
     `department` or all; by status (`under_objection` for open and suspended); overdue only
-    or not overdue only."""
+    or not overdue only; of one subject (its own workspace)."""
     today = today or date.today()
     o, r, s = Objection.__table__, Record.__table__, Subject.__table__
     if principal is not None:
@@ -383,6 +394,8 @@ def queue(conn: Connection, principal: Principal | None = None, *, department: s
              .order_by(o.c.due_date, o.c.id).limit(limit).offset(offset))
     if department:
         query = query.where(o.c.department == department)
+    if subject_id is not None:
+        query = query.where(o.c.subject_id == subject_id)
     if status == "under_objection":
         query = query.where(o.c.status.in_(rules.UNDER_OBJECTION))
     elif status:

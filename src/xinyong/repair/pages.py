@@ -25,8 +25,10 @@ from xinyong.repair.api import (
     resubmit_from_form,
     shown,
 )
+from xinyong.web.forms import errors_of, status_for
 from xinyong.web.security import actor, connection, engine_of, requires
 from xinyong.web.templating import render
+from xinyong.web.uploads import TooLarge
 
 router = APIRouter()
 CASE_HINT = "案件编号应为 XF 加 8 位日期和 8 位字母或数字，如 XF20260105ABCDEFGH"
@@ -55,6 +57,17 @@ def new_repair(request: Request, record: Annotated[int | None, Query(ge=1, le=2*
                principal: Principal = requires("repair.apply")) -> Response:
     """Eligibility and why first, then the form (only when eligible): for a penalty record
     (`?record=ID`) or a list entry (`?entry=L12` / `?entry=R34`, 移出名单)."""
+    if record is None and entry is None:  # nothing chosen: the entrance says how to choose
+        return RedirectResponse("/repairs", 303)
+    return _application(request, conn, principal, record, entry)
+
+
+def _application(request: Request, conn: Connection, principal: Principal, record: int | None,
+                 entry: str | None, *, errors: dict[str, str] | None = None, statement: str = "",
+                 status_code: int = 200) -> HTMLResponse:
+    """The application page; after a refusal, with the statement as typed and the reason
+    beside the field it is about."""
+    kept = {"errors": errors or {}, "statement": statement}
     day = date.today()
     repair_rules = service.current_rules()
     accept = ",".join(
@@ -68,16 +81,17 @@ def new_repair(request: Request, record: Annotated[int | None, Query(ge=1, le=2*
             "record": None, "entry": service.entry_view(brief),
             "eligibility": service.entry_eligibility_of(conn, brief, day), "rules": repair_rules,
             "kind_name": exit_rules.name if exit_rules else repair_rules.kind_name,
-            "materials": service.list_exit_materials(repair_rules, brief), "accept": accept})
-    if record is None:  # nothing chosen: the entrance says how to choose a record
-        return RedirectResponse("/repairs", 303)
+            "materials": service.list_exit_materials(repair_rules, brief), "accept": accept,
+            **kept}, status_code=status_code)
+    if record is None:
+        raise InvalidInput("请从主体页面选择要修复的信用记录或名单条目", code="missing_field")
     brief = service.record_brief(conn, record)
     service.check_own(brief, principal.subject)
     found = service.eligibility_of(conn, brief, day)
     return render(request, "repair/new.html", {
         "record": service.record_view(brief), "entry": None, "eligibility": found,
         "rules": repair_rules, "kind_name": repair_rules.kind_name,
-        "materials": repair_rules.materials, "accept": accept})
+        "materials": repair_rules.materials, "accept": accept, **kept}, status_code=status_code)
 
 
 @router.post("/repairs", response_class=HTMLResponse)
@@ -85,18 +99,35 @@ async def submit_repair(request: Request, record: Annotated[int | None, Form(ge=
                         entry: Annotated[str | None, Form(pattern=lists.ENTRY_REF_PATTERN)] = None,
                         statement: Annotated[str, Form(max_length=5000)] = "",
                         principal: Principal = requires("repair.apply")) -> Response:
-    if entry is not None:
-        case = await apply_entry_from_form(request, principal, entry, statement)
-    elif record is not None:
-        case = await apply_from_form(request, principal, record, statement)
-    else:
+    if entry is None and record is None:
         raise InvalidInput("请从主体页面选择要修复的信用记录或名单条目", code="missing_field")
+    try:
+        if entry is not None:
+            case = await apply_entry_from_form(request, principal, entry, statement)
+        else:
+            case = await apply_from_form(request, principal, record or 0, statement)
+    except (InvalidInput, TooLarge) as exc:
+        with engine_of(request).connect() as conn:
+            return _application(request, conn, principal, record, entry, statement=statement,
+                                errors=errors_of(exc, FIELDS), status_code=status_for(exc))
     return RedirectResponse(f"/repairs/{case['case_no']}?new=1", 303)
+
+
+# Which field of the application each refusal is about (the rest are about the case).
+FIELDS = {"statement_required": "statement", "materials_missing": "materials",
+          "unknown_material": "materials", "file_type": "materials", "too_large": "materials"}
 
 
 @router.get("/repairs/{case_no}", response_class=HTMLResponse)
 def follow_repair(request: Request, case_no: CaseNo, conn: Connection = Depends(connection),
                   principal: Principal = requires("subject.read_public")) -> HTMLResponse:
+    return _case_page(request, conn, principal, case_no)
+
+
+def _case_page(request: Request, conn: Connection, principal: Principal, case_no: str, *,
+               errors: dict[str, str] | None = None, statement: str = "",
+               status_code: int = 200) -> HTMLResponse:
+    """A case as its follower sees it; after a refused 补正, with the text kept and the reason."""
     view = service.case_view(conn, case_no, date.today())
     own = principal.subject is not None and principal.subject == view["subject"]["uscc"]
     repair_rules = service.current_rules()
@@ -105,14 +136,22 @@ def follow_repair(request: Request, case_no: CaseNo, conn: Connection = Depends(
     return render(request, "repair/case.html", {
         "case": shown(principal, view), "own": own and can(principal, "repair.apply"),
         "rules": repair_rules, "materials": materials,
-        "new": request.query_params.get("new") == "1"})
+        "new": request.query_params.get("new") == "1", "errors": errors or {},
+        "statement": statement}, status_code=status_code)
 
 
 @router.post("/repairs/{case_no}/materials", response_class=HTMLResponse)
 async def resubmit_page(request: Request, case_no: CaseNo,
                         statement: Annotated[str, Form(max_length=5000)] = "",
                         principal: Principal = requires("repair.apply")) -> Response:
-    await resubmit_from_form(request, principal, case_no, statement)
+    try:
+        await resubmit_from_form(request, principal, case_no, statement)
+    except (InvalidInput, TooLarge) as exc:
+        if exc.code == "illegal_transition":  # nothing to complete any more: show the case
+            raise
+        with engine_of(request).connect() as conn:
+            return _case_page(request, conn, principal, case_no, statement=statement,
+                              errors=errors_of(exc, FIELDS), status_code=status_for(exc))
     return RedirectResponse(f"/repairs/{case_no}", 303)
 
 

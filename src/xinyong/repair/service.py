@@ -36,6 +36,7 @@ from xinyong.core.workdays import add_workdays
 from xinyong.exchange import service as exchange
 from xinyong.lists import service as lists
 from xinyong.lists.models import ListEntry
+from xinyong.notifications import service as notifications
 from xinyong.publicity import service as publicity
 from xinyong.repair import rules
 from xinyong.repair.models import RepairCase, RepairMaterial
@@ -244,6 +245,7 @@ def _store_application(conn: Connection, actor: audit.Actor, case_no: str, subje
     _store_files(conn, int(pk[0]), case_no, subject_id, files, 1)
     audit.record(conn, actor, "repair.applied", "repair_case", case_no, subject_id=subject_id,
                  detail={**detail, "materials": [f.material for f in files], "due_on": _iso(due)})
+    _tell(conn, case_no, "repair.applied", day)
 
 
 def apply_entry(engine: Engine, actor: audit.Actor, applicant_uscc: str | None, ref: str,
@@ -387,6 +389,7 @@ def resubmit(engine: Engine, actor: audit.Actor, applicant_uscc: str | None, cas
             audit.record(conn, actor, "repair.resubmitted", "repair_case", case_no,
                          subject_id=case["subject_id"],
                          detail={"round": round_no, "materials": [f.material for f in files]})
+            _tell(conn, case_no, "repair.resubmitted", day)
             return case_view(conn, case_no, day)
     except BaseException:
         for path in moved:
@@ -463,7 +466,23 @@ def decide(conn: Connection, actor: audit.Actor, case_no: str, action: str, reas
             "publicity_stopped_since": day.isoformat(), "reason": reason})
     audit.record(conn, actor, f"repair.{_PAST[action]}", "repair_case", case_no,
                  subject_id=case["subject_id"], detail=detail)
+    _tell(conn, case_no, f"repair.{_PAST[action]}", day, reason=reason, missing="、".join(missing))
     return case_view(conn, case_no, day)
+
+
+def _tell(conn: Connection, case_no: str, event: str, day: date, **facts: Any) -> None:
+    """Notify the case's subject of the change just made (same transaction), with what the
+    case is about and its next deadline."""
+    case = _case_row(conn, case_no)
+    if case["kind"] == LIST_EXIT:
+        about = f"移出{lists.entry_brief(conn, case_ref(case))['kind_name']}"
+    else:
+        r = Record.__table__
+        doc_no = conn.execute(select(r.c.doc_no).where(r.c.id == case["record_id"])).scalar()
+        about = f"文书号 {doc_no}"
+    notifications.notify(conn, case["subject_id"], event, "repair", case_no, f"/repairs/{case_no}",
+                         about=about, due_on=_iso(case["due_on"]) or "—", day=day.isoformat(),
+                         **facts)
 
 
 _PAST = {"accept": "accepted", "return": "returned", "approve": "approved", "reject": "rejected"}
@@ -487,6 +506,7 @@ def _approve_exit(conn: Connection, actor: audit.Actor, case: dict[str, Any], re
         "decided_on": day.isoformat(), "list_exit_since": day.isoformat(), "reason": reason})
     audit.record(conn, actor, "repair.approved", "repair_case", case_no,
                  subject_id=case["subject_id"], detail=detail)
+    _tell(conn, case_no, "repair.approved", day, reason=reason)
     return case_view(conn, case_no, day)
 
 
@@ -580,8 +600,9 @@ def _subject_part(brief: dict[str, Any]) -> dict[str, Any]:
 
 def queue(conn: Connection, day: date, *, status: str | None = None, overdue_only: bool = False,
           everything: bool = False, limit: int = 50, offset: int = 0,
-          newest_first: bool = False) -> list[dict[str, Any]]:
-    """Cases for staff, soonest due first: open ones by default, or those of one status."""
+          newest_first: bool = False, subject_id: int | None = None) -> list[dict[str, Any]]:
+    """Cases for staff, soonest due first: open ones by default, or those of one status;
+    `subject_id`: of one subject only (its own workspace)."""
     t, r, s = RepairCase.__table__, Record.__table__, Subject.__table__
     e = ListEntry.__table__
     query = (select(t.c.case_no, t.c.kind.label("case_kind"), t.c.status, t.c.applied_on, t.c.due_on,
@@ -599,6 +620,8 @@ def queue(conn: Connection, day: date, *, status: str | None = None, overdue_onl
         query = query.where(t.c.status.in_(rules.OPEN_STATUSES))
     if overdue_only:
         query = query.where(t.c.status.in_(("submitted", "accepted")), t.c.due_on < day)
+    if subject_id is not None:
+        query = query.where(t.c.subject_id == subject_id)
     order = (t.c.id.desc(),) if newest_first else (t.c.due_on.is_(None), t.c.due_on, t.c.id)
     query = query.order_by(*order).limit(limit).offset(offset)
     return [{"case_no": row.case_no, "status": row.status, "status_label": rules.STATUSES[row.status],

@@ -195,7 +195,8 @@ def install(app: FastAPI) -> None:
         if (isinstance(exc, AuthenticationRequired) and not wants_json(request)
                 and request.method == "GET"):  # a page that needs an account: sign in, come back
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/console/sign-in?next={quote(target, safe='/')}", 303)
+            door = "/enterprise/sign-in" if request.url.path.startswith("/enterprise") else "/console/sign-in"
+            return RedirectResponse(f"{door}?next={quote(target, safe='/')}", 303)
         if status == 403:
             await refusals.record(request, exc.code)
         elif isinstance(exc, Concealed):

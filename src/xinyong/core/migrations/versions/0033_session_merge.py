@@ -2,11 +2,11 @@
 limits and identity keys (and, as they land, notifications and the audit seal).
 
 Revision ID: 0033_session_merge
-Revises: 0028_audit_seal, 0029_uploads, 0030_exposure
+Revises: 0027_notifications, 0028_audit_seal, 0029_uploads, 0030_exposure
 """
 
 revision = '0033_session_merge'
-down_revision = ('0028_audit_seal', '0029_uploads', '0030_exposure')
+down_revision = ('0027_notifications', '0028_audit_seal', '0029_uploads', '0030_exposure')
 branch_labels = None
 depends_on = None
 
