@@ -113,5 +113,6 @@ FAMILY_NAMES = {"account.": "账号管理（全部）", "access.": "访问拒绝
                 "auth.": "登录与会话（全部）", "batch.": "报送批次（全部）", "check.": "信用核查（全部）",
                 "department.": "部门（全部）", "evaluation.": "综合评价（全部）", "ingest.": "归集（全部）",
                 "list.": "名单（全部）", "objection.": "异议（全部）", "publicity.": "公示（全部）",
-                "record.": "信用记录（全部）", "repair.": "信用修复（全部）", "sampling.": "双随机抽查（全部）",
+                "record.": "信用记录（全部）", "repair.": "信用修复（全部）",
+                "sampling.": "双随机抽查（全部）",
                 "subject.": "信用主体（全部）", "token.": "接口令牌（全部）", "warning.": "风险预警（全部）"}

@@ -942,7 +942,7 @@ def end_session(conn: Connection, secret: str, actor: Actor) -> bool:
 
 
 def audit_events(conn: Connection, *, action: str | None = None, actor: str | None = None,
-                 object_type: str | None = None, object_id: str | None = None,
+                 role: str | None = None, object_type: str | None = None, object_id: str | None = None,
                  subject_id: int | None = None, since: datetime | None = None,
                  until: datetime | None = None, limit: int = 50,
                  offset: int = 0) -> list[dict[str, Any]]:
@@ -955,7 +955,7 @@ def audit_events(conn: Connection, *, action: str | None = None, actor: str | No
     if action:
         query = query.where(t.c.action.startswith(action, autoescape=True) if action.endswith(".")
                             else t.c.action == action)
-    for column, value in ((t.c.actor, actor), (t.c.object_type, object_type),
+    for column, value in ((t.c.actor, actor), (t.c.role, role), (t.c.object_type, object_type),
                           (t.c.object_id, object_id)):
         if value:
             query = query.where(column == value)

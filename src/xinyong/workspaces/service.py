@@ -73,7 +73,8 @@ def _objections(conn: Any, principal: Principal, today: date) -> Card:
     found = objections.counts(conn, own, today)
     by_status = found["by_status"]
     return Card("objections", "异议", [
-        Count("待处理（异议处理中）", int(by_status.get("open", 0)), _link("/console/objections", status="open")),
+        Count("待处理（异议处理中）", int(by_status.get("open", 0)),
+              _link("/console/objections", status="open")),
         Count("暂停公示核实中", int(by_status.get("suspended", 0)),
               _link("/console/objections", status="suspended")),
         Count("已超期", int(found["overdue"]), _link("/console/objections", status="open", overdue="true"),
@@ -86,7 +87,8 @@ def _repairs(conn: Any, today: date) -> Card:
     return Card("repairs", "信用修复", [
         Count("待受理", found.get("submitted", 0), _link("/console/repairs", status="submitted")),
         Count("审核中", found.get("accepted", 0), _link("/console/repairs", status="accepted")),
-        Count("退回补正，待申请人补充", found.get("returned", 0), _link("/console/repairs", status="returned")),
+        Count("退回补正，待申请人补充", found.get("returned", 0),
+              _link("/console/repairs", status="returned")),
         Count("已超期", found.get("overdue", 0), _link("/console/repairs", overdue="true"), alert=True),
     ])
 
