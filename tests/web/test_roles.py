@@ -55,6 +55,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/console/batches/{batch_id}"): "batch.read_own",
     ("GET", "/console/batches/{batch_id}/errors"): "batch.read_own",
     ("GET", "/console/audit"): "audit.read",
+    ("GET", "/console/audit/export"): "audit.read",
     # accounts (账号管理), the second factor and one's own password --------------------------
     ("GET", "/console/sign-in/code"): OPEN,
     ("POST", "/console/sign-in/code"): OPEN,
