@@ -181,6 +181,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/console/evaluations"): "evaluation.read",
     ("POST", "/console/evaluations"): "evaluation.run",
     ("GET", "/console/evaluations/subjects/{uscc}"): "evaluation.read",
+    ("GET", "/console/evaluations/list"): "evaluation.read",
+    ("GET", "/console/evaluations/list/export"): "evaluation.read",
+    ("GET", "/console/evaluations/export"): "evaluation.read",
 }
 # Not application routes: the OpenAPI document and its viewer, and static files.
 UNGUARDED = {"/api/v1/openapi.json", "/api/v1/docs", "/docs/oauth2-redirect", "/static"}
