@@ -139,6 +139,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/console/checks"): "check.run",
     ("POST", "/console/checks"): "check.run",
     ("POST", "/console/checks/upload"): "check.run",
+    ("GET", "/console/checks/{check_id}"): "check.run",
+    ("POST", "/console/checks/{check_id}/feedback"): "check.run",
     # check feedback (执行反馈) -----------------------------------------------------------------
     ("POST", "/api/v1/checks/{check_id}/feedback"): "check.run",
     ("GET", "/api/v1/checks/{check_id}"): "check.run",
