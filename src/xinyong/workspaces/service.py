@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from xinyong.accounts import service as accounts
 from xinyong.accounts.rules import Principal, can, role_table
+from xinyong.catalog.service import items_view
 from xinyong.check import feedback
 from xinyong.core import audit
 from xinyong.core.db import writing
@@ -125,7 +126,9 @@ def _batches(conn: Any, principal: Principal, today: date) -> tuple[Card, list[d
         Count("有退回记录的批次", found["with_rejections"], _link("/console/batches", department=own),
               alert=True),
     ], note=f"本部门（{own}）" if own else "所有部门")
-    batches = ingest.list_batches(conn, department=own, since=today, limit=50)
+    names = {i["code"]: i["name"] for i in items_view()["items"]}
+    batches = [{**b, "item_name": names.get(b["item_code"], b["item_code"])}
+               for b in ingest.list_batches(conn, department=own, since=today, limit=50)]
     summary = ingest.department_summary(conn, since=today, department=own)
     return card, batches, summary
 
