@@ -92,3 +92,20 @@ def test_the_audit_log_reads_in_chinese_at_each_width(browser: Browser, served: 
     page.screenshot(path=f"/tmp/ws-audit-{width}.png", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     context.close()
+
+
+def test_a_check_report_prints_without_the_console_around_it(browser: Browser, served: str) -> None:
+    context = browser.new_context(base_url=served, locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, "staff-ws-1280")
+    page.goto("/console/checks")
+    page.fill("#query", numbered_uscc(72))
+    page.click("#check button[type=submit]")
+    page.click("#report-link")
+    page.wait_for_selector("#report")
+    assert "信用核查报告" in page.inner_text("#report h1")
+    page.emulate_media(media="print")
+    assert not page.is_visible("header.top") and not page.is_visible("nav.subnav")
+    assert page.is_visible("#report")
+    page.screenshot(path="/tmp/ws-check-report-print.png", full_page=True)
+    context.close()
