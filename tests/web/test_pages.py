@@ -155,7 +155,7 @@ def test_auditor_browses_and_verifies_the_log_and_sees_an_edit(platform: Platfor
     page = auditor.get("/console/audit", params={"action": "auth."})
     # actions are shown by their Chinese names (issue 21); the code stays on the row
     assert page.status_code == 200 and 'data-action="auth.sign_in"' in page.text
-    assert "<td>登录</td>" in page.text
+    assert '<td data-label="操作">登录</td>' in page.text
     assert 'data-action="ingest.batch"' not in page.text
     api = auditor.get("/api/v1/audit", params={"action": "ingest.batch"}).json()
     assert [e["action"] for e in api["items"]] == ["ingest.batch"]
