@@ -98,3 +98,14 @@ def test_exports_hold_the_list_and_the_distribution(platform: Platform) -> None:
     assert reporter.get("/console/evaluations/list/export?grade=B").status_code == 200  # evaluation.read
     enterprise = platform.as_role("enterprise", subject=numbered_uscc(1))
     assert enterprise.get("/console/evaluations/list?grade=B").status_code == 403
+
+
+def test_a_subjects_result_names_its_industry_district_and_indicators(platform: Platform) -> None:
+    _evaluated(platform)
+    page = platform.as_role("staff").get(f"/console/evaluations/subjects/{numbered_uscc(1)}").text
+    result = page[page.index('id="result"'):page.index("</section>")]
+    assert "思明区" in result and "批发和零售业" in result and "350203" not in result
+    indicators = page[page.index('id="indicators"'):]
+    indicators = re.sub(r"<[^>]+>", "|", indicators[:indicators.index("</table>")])
+    assert "近12个月行政处罚" in indicators or "行政处罚" in indicators
+    assert "penalties_12m" not in indicators

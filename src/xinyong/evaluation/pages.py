@@ -5,7 +5,7 @@ one subject's result with its indicators, points, reasons and grade history."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xinyong.accounts.rules import Principal
 from xinyong.core import cells
+from xinyong.core.dates import beijing_text
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
 from xinyong.evaluation import rules, service
@@ -31,6 +32,9 @@ def _distribution(request: Request, scorecard: str) -> dict[str, Any]:
     with engine_of(request).connect() as conn:
         views = {by: service.distribution(conn, scorecard, by) for by in ("industry", "district")}
         runs = service.runs(conn, scorecard, limit=10)
+    for run in runs:  # stored as naive UTC, read as Beijing time
+        for key in ("started_at", "finished_at"):
+            run[f"{key}_text"] = beijing_text(datetime.fromisoformat(run[key])) if run[key] else "—"
     return {"view": views["industry"], "districts": views["district"]["groups"], "runs": runs}
 
 
@@ -43,7 +47,8 @@ def distribution_page(request: Request, scorecard: Annotated[str, Query(max_leng
                                 303)
     return render(request, "evaluation/distribution.html", {
         **_distribution(request, scorecard), "unknown": service.UNKNOWN,
-        "scorecards": rules.available(), "scorecard": scorecard, "today": date.today()})
+        "scorecards": [(code, rules.cached(code).name) for code in rules.available()],
+        "scorecard": scorecard, "today": date.today()})
 
 
 @router.get("/console/evaluations/list", response_class=HTMLResponse)
@@ -125,4 +130,5 @@ def subject_page(request: Request, uscc: str, scorecard: Annotated[str, Query(ma
                             reader=actor(request, principal), scorecard=scorecard)
     card = rules.cached(scorecard)
     view["district_name"] = service.district_name(view.get("district"))
+    view["industry_name"] = service.industry_names().get(view.get("industry") or "", "未识别")
     return render(request, "evaluation/subject.html", {"e": view, "card": card})
