@@ -108,4 +108,12 @@ def test_a_check_report_prints_without_the_console_around_it(browser: Browser, s
     assert not page.is_visible("header.top") and not page.is_visible("nav.subnav")
     assert page.is_visible("#report")
     page.screenshot(path="/tmp/ws-check-report-print.png", full_page=True)
+    report = page.url
     context.close()
+    phone = browser.new_context(base_url=served, locale="zh-CN", viewport={"width": 390, "height": 900})
+    page = phone.new_page()
+    sign_in(page, "staff-ws-390")
+    page.goto(report)
+    page.screenshot(path="/tmp/ws-check-report-390.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.close()

@@ -75,7 +75,7 @@ def _value(value: Any, names: Labels) -> str:
     if isinstance(value, list | tuple):
         return "、".join(_value(v, names) for v in value) or "无"
     text = str(value)
-    return names.values.get(text, names.actions.get(text, text))
+    return names.values.get(text, names.actions.get(text, FAMILY_NAMES.get(text, text)))
 
 
 def detail_lines(detail: Mapping[str, Any], names: Labels | None = None) -> list[tuple[str, str]]:
