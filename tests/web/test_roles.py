@@ -58,6 +58,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/console/batches/{batch_id}"): "batch.read_own",
     ("GET", "/console/batches/{batch_id}/errors"): "batch.read_own",
     ("GET", "/console/audit"): "audit.read",
+    ("GET", "/console/audit/export"): "audit.read",
     # accounts (账号管理), the second factor and one's own password --------------------------
     ("GET", "/console/sign-in/code"): OPEN,
     ("POST", "/console/sign-in/code"): OPEN,
@@ -148,6 +149,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/console/checks"): "check.run",
     ("POST", "/console/checks"): "check.run",
     ("POST", "/console/checks/upload"): "check.run",
+    ("GET", "/console/checks/{check_id}"): "check.run",
+    ("POST", "/console/checks/{check_id}/feedback"): "check.run",
     # check feedback (执行反馈) -----------------------------------------------------------------
     ("POST", "/api/v1/checks/{check_id}/feedback"): "check.run",
     ("GET", "/api/v1/checks/{check_id}"): "check.run",
@@ -190,6 +193,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/console/evaluations"): "evaluation.read",
     ("POST", "/console/evaluations"): "evaluation.run",
     ("GET", "/console/evaluations/subjects/{uscc}"): "evaluation.read",
+    ("GET", "/console/evaluations/list"): "evaluation.read",
+    ("GET", "/console/evaluations/list/export"): "evaluation.read",
+    ("GET", "/console/evaluations/export"): "evaluation.read",
 }
 # Not application routes: the OpenAPI document and its viewer, and static files.
 UNGUARDED = {"/api/v1/openapi.json", "/api/v1/docs", "/docs/oauth2-redirect", "/static"}

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from xinyong.accounts import admin_pages, service
+from xinyong.accounts import admin_pages, audit_labels, service
 from xinyong.accounts.api import opened, set_session_cookie, sign_in, sign_out
-from xinyong.accounts.rules import AuthenticationFailed, Principal, SignInRefused
-from xinyong.core import audit
+from xinyong.accounts.rules import AuthenticationFailed, Principal, SignInRefused, role_table
+from xinyong.core import audit, cells
+from xinyong.core.dates import BEIJING_OFFSET
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
 from xinyong.core.settings import get_settings
@@ -203,28 +205,87 @@ def _day(value: str | None) -> date | None:
         return None
 
 
+AuditText = Annotated[str | None, Query(max_length=128)]
+EXPORT_LIMIT = 10_000  # events in one export; narrow the filters for more
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """The audit page's filters as typed; days are Beijing days."""
+
+    action: str = ""
+    actor: str = ""
+    role: str = ""
+    object_id: str = ""
+    since: str = ""
+    until: str = ""
+
+    def query(self) -> dict[str, Any]:
+        """The filters as `service.audit_events` takes them (instants naive UTC)."""
+        start, end = _day(self.since), _day(self.until)
+        return {"action": self.action or None, "actor": self.actor or None, "role": self.role or None,
+                "object_id": self.object_id or None,
+                "since": datetime.combine(start, time()) - BEIJING_OFFSET if start else None,
+                "until": datetime.combine(end + timedelta(days=1), time()) - BEIJING_OFFSET
+                if end else None}
+
+    def problems(self) -> list[str]:
+        found = [f"{label}应为日期（年-月-日），而不是“{value[:20]}”"
+                 for label, value in (("起始日期", self.since), ("截止日期", self.until))
+                 if value and _day(value) is None]
+        start, end = _day(self.since), _day(self.until)
+        if start and end and start > end:
+            found.append("起始日期晚于截止日期")
+        return found
+
+
+def audit_filters(action: AuditText = None, actor: AuditText = None, role: AuditText = None,
+                  object_id: AuditText = None, since: Annotated[str | None, Query(max_length=10)] = None,
+                  until: Annotated[str | None, Query(max_length=10)] = None) -> AuditFilters:
+    return AuditFilters(*((v or "").strip() for v in (action, actor, role, object_id, since, until)))
+
+
 @router.get("/console/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    actor: Annotated[str | None, Query(max_length=128)] = None,
-    object_id: Annotated[str | None, Query(max_length=128)] = None,
-    since: Annotated[str | None, Query(max_length=10)] = None,
-    until: Annotated[str | None, Query(max_length=10)] = None,
+    filters: AuditFilters = Depends(audit_filters),
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     principal: Principal = requires("audit.read"),
 ) -> HTMLResponse:
-    start, end = _day(since), _day(until)
+    problems = filters.problems()
+    rows: list[dict[str, Any]] = []
     with writing(engine_of(request)) as conn:
-        rows = service.read_audit_log(
-            conn, principal.actor(client_address(request)), action=action or None,
-            actor=actor or None, object_id=object_id or None,
-            since=datetime.combine(start, time()) if start else None,
-            until=datetime.combine(end + timedelta(days=1), time()) if end else None,
-            limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        if not problems:
+            rows = service.read_audit_log(
+                conn, principal.actor(client_address(request)), **filters.query(),
+                limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
         verification = audit.verify(conn) if request.query_params.get("verify") else None
     return render(request, "accounts/audit.html", {
-        "events": rows[:PAGE_SIZE], "has_more": len(rows) > PAGE_SIZE, "page": page,
-        "filters": {"action": action or "", "actor": actor or "", "object_id": object_id or "",
-                    "since": since or "", "until": until or ""},
-        "verification": verification})
+        "events": [audit_labels.readable_event(e) for e in rows[:PAGE_SIZE]],
+        "has_more": len(rows) > PAGE_SIZE, "page": page, "filters": filters, "problems": problems,
+        "actions": audit_labels.action_choices(),
+        "roles": [(code, r.name) for code, r in role_table().roles.items()],
+        "verification": verification}, status_code=422 if problems else 200)
+
+
+@router.get("/console/audit/export")
+def audit_export(
+    request: Request,
+    filters: AuditFilters = Depends(audit_filters),
+    format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx",
+    principal: Principal = requires("audit.read"),
+) -> Response:
+    problems = filters.problems()
+    if problems:
+        raise InvalidInput("；".join(problems), code="bad_date")
+    with writing(engine_of(request)) as conn:
+        rows = service.read_audit_log(conn, principal.actor(client_address(request)), **filters.query(),
+                                      limit=EXPORT_LIMIT)
+    events = [audit_labels.readable_event(e) for e in rows]
+    sheet = cells.Sheet("审计日志", ["序号", "时间（北京时间）", "操作人", "角色", "操作", "操作代码", "对象",
+                                     "对象编号", "来源", "详情", "哈希"],
+                        [[e["id"], e["at_text"], e["actor"], e["role_name"], e["action_name"], e["action"],
+                          e["object_name"], e["object_id"], e["source"],
+                          "；".join(f"{k}：{v}" for k, v in e["detail_lines"]), e["hash"]] for e in events])
+    body, media, headers = cells.download([sheet], format, f"审计日志-{date.today().isoformat()}")
+    return Response(body, media_type=media, headers=headers)

@@ -942,7 +942,7 @@ def end_session(conn: Connection, secret: str, actor: Actor) -> bool:
 
 
 def audit_events(conn: Connection, *, action: str | None = None, actor: str | None = None,
-                 object_type: str | None = None, object_id: str | None = None,
+                 role: str | None = None, object_type: str | None = None, object_id: str | None = None,
                  subject_id: int | None = None, since: datetime | None = None,
                  until: datetime | None = None, limit: int = 50,
                  offset: int = 0) -> list[dict[str, Any]]:
@@ -955,7 +955,7 @@ def audit_events(conn: Connection, *, action: str | None = None, actor: str | No
     if action:
         query = query.where(t.c.action.startswith(action, autoescape=True) if action.endswith(".")
                             else t.c.action == action)
-    for column, value in ((t.c.actor, actor), (t.c.object_type, object_type),
+    for column, value in ((t.c.actor, actor), (t.c.role, role), (t.c.object_type, object_type),
                           (t.c.object_id, object_id)):
         if value:
             query = query.where(column == value)
@@ -977,3 +977,54 @@ def read_audit_log(conn: Connection, reader: Actor, **filters: Any) -> list[dict
     audit.record(conn, reader, "audit.read", "audit_event", None, detail={"filters": shown,
                                                                          "events": len(events)})
     return events
+
+
+def account_counts(conn: Connection, *, now: datetime | None = None) -> dict[str, int]:
+    """Accounts in use, disabled, locked now, and of privileged roles still without an
+    authenticator (the administrator's to-do counts on the console home)."""
+    found = list_accounts(conn)
+    locked = locked_usernames(conn, now=now)
+    table = role_table()
+    return {
+        "total": len(found),
+        "active": sum(1 for a in found if a.active),
+        "inactive": sum(1 for a in found if not a.active),
+        "locked": sum(1 for a in found if a.username.lower() in locked),
+        "without_second_factor": sum(
+            1 for a in found if a.active and not a.second_factor
+            and a.role in table.roles and table.roles[a.role].privileged),
+    }
+
+
+# The events an auditor watches first: refused and failed sign-ins, locks, refused requests,
+# and every change of an account or token.
+SECURITY_ACTIONS = ("auth.failed", "auth.locked", "auth.refused", "auth.session_cap",
+                    "access.denied", "access.csrf_failed")
+SECURITY_FAMILIES = ("account.", "token.")
+
+
+def _security(t: Any) -> Any:
+    return or_(t.c.action.in_(SECURITY_ACTIONS),
+               *(t.c.action.startswith(f, autoescape=True) for f in SECURITY_FAMILIES))
+
+
+def security_counts(conn: Connection, since: datetime) -> dict[str, int]:
+    """Security events since an instant (naive UTC), per action: numbers only, no event read."""
+    t = AuditEvent.__table__
+    return {str(a): int(n) for a, n in conn.execute(
+        select(t.c.action, func.count()).where(_security(t), t.c.at >= since).group_by(t.c.action))}
+
+
+def read_security_events(conn: Connection, reader: Actor, *, limit: int = 10) -> list[dict[str, Any]]:
+    """The latest security events, the reading audited like any reading of the log."""
+    t = AuditEvent.__table__
+    rows = [{**dict(r), "detail": orjson.loads(r["detail"])} for r in conn.execute(
+        select(t).where(_security(t)).order_by(t.c.id.desc()).limit(limit)).mappings()]
+    audit.record(conn, reader, "audit.read", "audit_event", None,
+                 detail={"filters": {"action": "security"}, "events": len(rows)})
+    return rows
+
+
+def audit_event_count(conn: Connection) -> int:
+    """How many events the audit log holds (whether checking the whole chain is quick)."""
+    return int(conn.execute(select(func.count()).select_from(AuditEvent.__table__)).scalar_one())

@@ -376,3 +376,27 @@ def entry_total(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     total["feedback_rate"] = (round(total["feedback_given"] / total["measures_returned"], 4)
                               if total["measures_returned"] else None)
     return total
+
+
+def report_view(engine: Engine, principal: Principal, check_id: str, *,
+                today: date | None = None) -> dict[str, Any]:
+    """One check as a 核查报告: `summary` with each measure's type, basis and implementing body
+    and each list's name (the log keeps codes; names and bases are the current catalog's), and
+    the outcomes a feedback form offers. Same access as `summary`."""
+    from xinyong.lists.service import current_kinds
+
+    view = summary(engine, principal, check_id, today=today)
+    catalog = service.current_catalog()
+    for m in view["measures"]:
+        found = catalog.measures.get(m["code"])
+        m.update({"kind_name": found.kind_name, "basis": str(found.basis), "applied_by": found.applied_by,
+                  "triggers": found.triggers_text()} if found is not None else
+                 {"kind_name": "", "basis": "", "applied_by": "", "triggers": ""})
+    kinds = current_kinds()
+    view["list_names"] = [(k.name if (k := kinds.by_name_or_code(str(code))) else str(code))
+                          for code in view["lists"]]
+    given = {f["measure"]: f for f in view["feedback"]}
+    for m in view["measures"]:
+        m["feedback"] = given.get(m["code"])
+    view["outcomes"] = OUTCOMES
+    return view

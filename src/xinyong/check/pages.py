@@ -1,19 +1,23 @@
-"""The console's check page: one check by code or name for a matter type, and a batch check
-from an Excel upload answered with an Excel file."""
+"""The console's check pages: one check by code or name for a matter type (candidates of a
+name link to their subject), a batch check from an Excel upload answered with an Excel file,
+one check as a printable 核查报告, and 执行反馈 on its measures through a form."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from xinyong.accounts.rules import Principal
 from xinyong.check import feedback, rules, service
+from xinyong.core.dates import beijing_text
+from xinyong.core.db import utcnow
 from xinyong.core.errors import InvalidInput
 from xinyong.web.forms import errors_of, status_for
-from xinyong.web.security import engine_of, requires
+from xinyong.web.security import client_address, engine_of, requires
 from xinyong.web.templating import render
 from xinyong.web.uploads import TooLarge, discard, save_upload
 
@@ -95,3 +99,61 @@ def _day(value: str, label: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"{label}应为日期 YYYY-MM-DD，而不是 {text[:40]}", code="bad_date") from None
+
+
+CheckId = Annotated[str, Path(pattern=r"^HC[0-9a-f]{24}$")]
+
+
+def _report(request: Request, principal: Principal, check_id: str, *, typed: dict[str, Any] | None = None,
+            error: str | None = None, sent: bool = False) -> HTMLResponse:
+    view = feedback.report_view(engine_of(request), principal, check_id)
+    return render(request, "check/report.html", {
+        "r": view, "typed": typed or {}, "error": error, "sent": sent,
+        "checked_at": beijing_text(_at(view["at"])), "printed_at": beijing_text(utcnow())},
+        status_code=422 if error else 200)
+
+
+def _at(iso: str | None) -> datetime | None:
+    return None if not iso else datetime.fromisoformat(iso.rstrip("Z"))
+
+
+@router.get("/console/checks/{check_id}", response_class=HTMLResponse)
+def report_page(request: Request, check_id: CheckId, sent: bool = False,
+                principal: Principal = requires("check.run")) -> HTMLResponse:
+    """The check as a printable 核查报告, with the form to give feedback on its measures."""
+    return _report(request, principal, check_id, sent=sent)
+
+
+@router.post("/console/checks/{check_id}/feedback", response_class=HTMLResponse)
+async def feedback_form(request: Request, check_id: CheckId,
+                        principal: Principal = requires("check.run")) -> Response:
+    """执行反馈 from the console: per measure an outcome (left empty: not reported now), the
+    reason when not applied and what came of it; recorded and audited by `feedback.report`."""
+    form = await request.form()
+    typed = {str(k): str(v)[:feedback.TEXT_LIMIT + 1] for k, v in form.items()
+             if isinstance(v, str) and k != "csrf_token"}
+    measures = [k.removeprefix("outcome:") for k in typed if k.startswith("outcome:")]
+    items = [{"measure": m, "outcome": typed[f"outcome:{m}"], "reason": typed.get(f"reason:{m}") or None,
+              "result": typed.get(f"result:{m}") or None} for m in measures if typed.get(f"outcome:{m}")]
+    problem = _form_problem(request, principal, check_id, items)
+    if problem:
+        return _report(request, principal, check_id, typed=typed, error=problem)
+    try:
+        await run_in_threadpool(feedback.report, engine_of(request), principal, check_id, items,
+                                source=client_address(request))
+    except InvalidInput as exc:
+        return _report(request, principal, check_id, typed=typed, error=exc.message)
+    return RedirectResponse(f"/console/checks/{check_id}?sent=true", 303)
+
+
+def _form_problem(request: Request, principal: Principal, check_id: str,
+                  items: list[dict[str, Any]]) -> str | None:
+    """The form's own refusals, in the words of the form (the service's name API fields)."""
+    if not items:
+        return "请至少为一项措施选择执行情况"
+    measures = feedback.summary(engine_of(request), principal, check_id)["measures"]
+    names = {m["code"]: m["name"] for m in measures}
+    for item in items:
+        if item["outcome"] == "not_applied" and not (item["reason"] or "").strip():
+            return f"措施“{names.get(item['measure'], item['measure'])}”未应用，请填写原因"
+    return None

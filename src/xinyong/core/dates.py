@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 # No public credit record predates the People's Republic, and a year after 2100 is a typo;
@@ -105,3 +105,15 @@ def add_months(d: date, n: int) -> date:
 def add_years(d: date, n: int) -> date:
     """`d` moved by `n` years; 29 February becomes 28 February in a common year."""
     return add_months(d, 12 * n)
+
+
+# The store keeps instants as naive UTC; people read Beijing time (UTC+8, no daylight saving).
+BEIJING_OFFSET = timedelta(hours=8)
+
+
+def beijing_text(at: datetime | None) -> str:
+    """A naive UTC instant as Beijing time, the zh-CN way: 2026年3月5日 14:07:09."""
+    if at is None:
+        return "—"
+    local = at + BEIJING_OFFSET
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}"

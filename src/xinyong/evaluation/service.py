@@ -22,6 +22,7 @@ from xinyong.evaluation import rules, sql
 from xinyong.evaluation.models import EvaluationChange, EvaluationResult, EvaluationRun
 from xinyong.lists.service import current_kinds
 from xinyong.subjects.models import Subject
+from xinyong.subjects.names import name_data
 
 RESULT = cast(Table, EvaluationResult.__table__)
 CHANGE = cast(Table, EvaluationChange.__table__)
@@ -318,7 +319,7 @@ def distribution(conn: Connection, scorecard: str = "public", by: str | None = N
     out["as_of"] = last["as_of"].isoformat() if last else None
     if by is not None:
         column = RESULT.c.industry if by == "industry" else RESULT.c.district
-        names = {i.code: i.name for i in rules.load_industries()} if by == "industry" else {}
+        names = industry_names() if by == "industry" else {}
         groups: dict[str | None, dict[str, int]] = {}
         for key, grade, n in conn.execute(
                 select(column, RESULT.c.grade, func.count())
@@ -326,11 +327,77 @@ def distribution(conn: Connection, scorecard: str = "public", by: str | None = N
             groups.setdefault(key, {})[grade] = int(n)
         out["by"] = by
         out["groups"] = [
-            {"key": key, "name": names.get(key or "", key or "未识别"),
+            {"key": key, "name": names.get(key or "", key or "未识别") if by == "industry"
+             else district_name(key),
              "total": sum(c.values()),
              "grades": _shares(card, {g.code: c.get(g.code, 0) for g in card.grades})}
             for key, c in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))]
     return out
+
+
+UNKNOWN = "-"  # the drill-down's key for results without an industry or district
+
+
+def industry_names() -> dict[str, str]:
+    return {i.code: i.name for i in rules.load_industries()}
+
+
+def district_name(code: str | None) -> str:
+    """A GB/T 2260 region code as its name (思明区), from the region list of `names.yaml`."""
+    if not code:
+        return "未识别"
+    region = name_data().by_code.get(code)
+    return region.name if region is not None else f"其他地区（{code}）"
+
+
+def _list_filters(card: rules.Scorecard, grade: str | None, industry: str | None,
+                  district: str | None) -> list[Any]:
+    where: list[Any] = [RESULT.c.scorecard == card.code]
+    if grade:
+        if card.grade_by_code(grade) is None:
+            raise InvalidInput(f"评分卡 {card.name} 没有等级 {grade[:8]}"
+                               f"（等级：{'、'.join(g.code for g in card.grades)}）", code="unknown_grade")
+        where.append(RESULT.c.grade == grade)
+    for column, value in ((RESULT.c.industry, industry), (RESULT.c.district, district)):
+        if value == UNKNOWN:
+            where.append(column.is_(None))
+        elif value:
+            where.append(column == value)
+    return where
+
+
+def graded_subjects(conn: Connection, reader: audit.Actor, scorecard: str = "public", *,
+                    grade: str | None = None, industry: str | None = None, district: str | None = None,
+                    limit: int = 50, offset: int = 0, purpose: str = "list") -> dict[str, Any]:
+    """The subjects of one grade (and industry or district; `UNKNOWN` for results without
+    one), best score first, with the total. Grades are not public: the reading is an audited
+    `evaluation.list_read` event (filters, purpose and how many were shown) in the caller's
+    transaction."""
+    card = rules.cached(scorecard)
+    where = _list_filters(card, grade, industry, district)
+    s = Subject.__table__
+    total = int(conn.execute(select(func.count()).select_from(RESULT).where(*where)).scalar_one())
+    rows = conn.execute(
+        select(RESULT.c.subject_id, RESULT.c.score, RESULT.c.grade, RESULT.c.industry, RESULT.c.district,
+               RESULT.c.as_of, s.c.uscc, s.c.name)
+        .join(s, s.c.id == RESULT.c.subject_id).where(*where)
+        .order_by(RESULT.c.score.desc(), RESULT.c.subject_id).limit(limit).offset(offset)).all()
+    industries = industry_names()
+    items = [{"uscc": r.uscc, "name": r.name, "score": int(r.score), "grade": r.grade,
+              "grade_name": (found.name if (found := card.grade_by_code(r.grade)) else r.grade),
+              "industry": r.industry, "industry_name": industries.get(r.industry or "", "未识别"),
+              "district": r.district, "district_name": district_name(r.district),
+              "as_of": r.as_of.isoformat()} for r in rows]
+    filters = {k: v for k, v in (("grade", grade), ("industry", industry), ("district", district)) if v}
+    audit.record(conn, reader, "evaluation.list_read", "evaluation_run", None, detail={
+        "scorecard": card.code, "filters": filters, "purpose": purpose, "offset": offset,
+        "subjects": len(items)})
+    return {"scorecard": card.code, "name": card.name, "total": total, "items": items,
+            "grade": grade, "grade_name": (g.name if grade and (g := card.grade_by_code(grade)) else None),
+            "industry": industry, "industry_name": None if not industry else
+            industries.get(industry, "未识别") if industry != UNKNOWN else "未识别",
+            "district": district, "district_name": None if not district else
+            district_name(None if district == UNKNOWN else district)}
 
 
 def _shares(card: rules.Scorecard, counts: dict[str, int]) -> list[dict[str, Any]]:

@@ -1,10 +1,9 @@
-"""Console pages for batches: the dashboard, upload with visible progress, receipts and
-error reports."""
+"""Console pages for batches: upload with visible progress, receipts and error reports (the
+console home is `xinyong.workspaces`)."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -20,27 +19,12 @@ from xinyong.ingest import rules, service
 from xinyong.ingest.api import BatchId, batch_errors, ingest_upload, readable_batch
 from xinyong.web.errors import english, status_of
 from xinyong.web.forms import errors_of, status_for
-from xinyong.web.security import OPEN, connection, engine_of, requires
+from xinyong.web.security import connection, engine_of, requires
 from xinyong.web.templating import render
 from xinyong.web.uploads import TooLarge
 
 router = APIRouter()
 PAGE_SIZE = 30
-
-
-@router.get("/console", response_class=HTMLResponse)
-def dashboard(request: Request, conn: Connection = Depends(connection),
-              principal: Principal = requires(OPEN)) -> Response:
-    if principal.kind == "anonymous":
-        return RedirectResponse("/console/sign-in?next=/console", 303)
-    if can(principal, "subject.read_own"):  # an enterprise's workspace is its own home
-        return RedirectResponse("/enterprise", 303)
-    context: dict[str, Any] = {"today": date.today()}
-    if can(principal, "batch.read_own") or can(principal, "batch.read_all"):
-        own = rules.readable_department(principal)
-        context["batches"] = service.list_batches(conn, department=own, since=date.today(), limit=50)
-        context["summary"] = service.department_summary(conn, since=date.today(), department=own)
-    return render(request, "ingest/dashboard.html", context)
 
 
 @router.get("/console/upload", response_class=HTMLResponse)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, case, func, insert, select, text, update
 
 from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog, register_version
@@ -740,3 +740,18 @@ def _is_month(text: str) -> bool:
     except ValueError:
         return False
     return len(text) == 7
+
+
+def counts(conn: Connection, *, since: date, department: str | None = None) -> dict[str, int]:
+    """Batches received since a day, their rows, rows returned (rejected) and batches with
+    returned rows, of one department or all (the console home's figures)."""
+    t = Batch.__table__
+    query = select(func.count(), func.coalesce(func.sum(t.c.rows), 0),
+                   func.coalesce(func.sum(t.c.rejected), 0),
+                   func.coalesce(func.sum(case((t.c.rejected > 0, 1), else_=0)), 0)
+                   ).where(t.c.received_date >= since)
+    if department is not None:
+        query = query.where(t.c.department == department)
+    batches, rows, rejected, with_rejections = conn.execute(query).one()
+    return {"batches": int(batches), "rows": int(rows), "rejected": int(rejected),
+            "with_rejections": int(with_rejections)}

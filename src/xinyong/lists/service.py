@@ -529,6 +529,31 @@ def proposals(conn: Connection, today: date, *, open_only: bool = False, uscc: s
     return [_proposal_view(r, today, due) for r in rows]
 
 
+def counts(conn: Connection, today: date) -> dict[str, int]:
+    """Open proposals (to notify, in the objection period), how many may be decided today and
+    how many are past their decision due day (the console home's to-do counts)."""
+    p = ListProposal.__table__
+    rows = conn.execute(select(p.c.status, p.c.kind_code, p.c.notified_on, p.c.proposed_on)
+                        .where(p.c.status.in_((rules.PROPOSED, rules.NOTIFIED)))).mappings()
+    found = {"open": 0, "to_notify": 0, "ready": 0, "overdue": 0}
+    calendar, due_workdays = default_calendar(), current_kinds().decision_due_workdays
+    for row in rows:
+        found["open"] += 1
+        kind = current_kinds().by_name_or_code(row["kind_code"])
+        if kind is None:
+            continue
+        if row["status"] == rules.PROPOSED and kind.notice_required:
+            found["to_notify"] += 1
+            continue
+        first = rules.decide_from(kind, row["notified_on"], row["proposed_on"], calendar)
+        if first <= today:
+            found["ready"] += 1
+        if rules.decision_due(kind, row["notified_on"], row["proposed_on"], due_workdays,
+                              calendar) < today:
+            found["overdue"] += 1
+    return found
+
+
 def subject_of_proposal(conn: Connection, proposal_id: int) -> str | None:
     p, s = ListProposal.__table__, Subject.__table__
     found = conn.execute(select(s.c.uscc).join(p, p.c.subject_id == s.c.id)

@@ -481,6 +481,17 @@ def warnings(conn: Connection, reader: audit.Actor, own: str | None, *, status: 
     return [_view(r, found.get(r.id, []), full=False) for r in rows]
 
 
+def counts(conn: Connection, own: str | None) -> dict[str, int]:
+    """Open warnings by severity, of those addressed to `own` (a department account's scope,
+    `scope_of`) or all: the console home's to-do count. Only numbers: no warning is read."""
+    w = RiskWarning.__table__
+    query = select(w.c.severity, func.count()).where(w.c.status == rules.OPEN)
+    if own is not None:
+        query = query.where(_addressed_to(own))
+    found = {str(severity): int(n) for severity, n in conn.execute(query.group_by(w.c.severity))}
+    return {"open": sum(found.values()), **found}
+
+
 def _row(conn: Connection, warning_id: int) -> Any:
     w = RiskWarning.__table__
     row = conn.execute(_select().where(w.c.id == warning_id)).first()
