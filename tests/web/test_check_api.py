@@ -197,3 +197,20 @@ def test_a_revoked_token_is_refused_at_the_next_call(platform: Platform) -> None
         accounts.revoke_token(conn, Actor("cli:test", "admin", "cli"), secret[:8])
     refused = client.post("/api/v1/checks", json=body)
     assert refused.status_code == 401 and refused.json()["code"] == "token_revoked"
+
+
+def test_a_hostile_workbook_of_subjects_is_refused_within_bounds(platform: Platform,
+                                                                 tmp_path: Path) -> None:
+    """The check list is an untrusted workbook too: read in the bounded child process, a
+    shared-strings bomb is refused with the bound it passed, and the form stays usable."""
+    from ..ingest.test_untrusted_files import MAIN, inline_row, repeated, sheet_of, workbook
+
+    strings = ['<?xml version="1.0"?><sst xmlns="' + MAIN + '">',
+               *repeated("<si><t>x</t></si>", 5_000_000), "</sst>"]
+    bomb = workbook(tmp_path / "bidders.xlsx", sheet_of([inline_row(1, ["统一社会信用代码"])]), strings)
+    staff = platform.as_role("staff")
+    with bomb.open("rb") as f:
+        r = staff.post("/console/checks/upload", data={"matter": "bidding"},
+                       files={"file": ("bidders.xlsx", f, "application/octet-stream")})
+    assert r.status_code == 422 and "共享字符串超过 2000000 个" in r.text
+    assert "Traceback" not in r.text and "<form" in r.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xinyong.accounts import admin_pages, audit_labels, service
-from xinyong.accounts.api import opened, set_session_cookie, sign_in, sign_out
+from xinyong.accounts.api import Me, opened, set_session_cookie, sign_in, sign_out
 from xinyong.accounts.rules import AuthenticationFailed, Principal, SignInRefused, role_table
 from xinyong.core import audit, cells
 from xinyong.core.dates import BEIJING_OFFSET
@@ -40,22 +41,66 @@ SIGN_IN_COOKIE = "xinyong_signin"
 PAGE_SIZE = 50
 
 
-def _safe_next(target: str | None) -> str:
-    """Only paths on this site, so a crafted link cannot send people elsewhere after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+@dataclass(frozen=True)
+class SignInDoor:
+    """A password sign-in form: its path, where it leads by default, and the cookie of its
+    double-submit token (nobody is signed in yet to hold a session one). The console's and
+    the enterprises' doors differ only in these and in where a signed-in person lands."""
+
+    path: str
+    home: str
+    cookie: str
+    enterprise: bool = False
+
+    def safe_next(self, target: str | None) -> str:
+        """Only paths on this site, so a crafted link cannot send people elsewhere after
+        sign-in."""
+        if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+            return target
+        return self.home
+
+    def form(self, request: Request, next_: str, *, error: str | None = None, username: str = "",
+             status_code: int = 200) -> HTMLResponse:
+        token = secrets.token_urlsafe(24)
+        response = render(request, "accounts/sign_in.html", {
+            "enterprise": self.enterprise, "action": self.path, "next": self.safe_next(next_),
+            "error": error, "username": username, "form_token": token}, status_code=status_code)
+        response.set_cookie(self.cookie, token, max_age=3600, httponly=True, samesite="strict",
+                            secure=cookie_secure(request), path=self.path)
+        return response
+
+    def submit(self, request: Request, username: str, password: str, form_token: str,
+               next_: str, land: Callable[[Me | None, str], str]) -> Response:
+        """Check the form's token and the password; on success a redirect to where `land`
+        says (given the principal — None while the authenticator's code is to come — and
+        the safe `next`), else the form again with the reason."""
+        expected = request.cookies.get(self.cookie, "")
+        if not expected or not hmac.compare_digest(expected, form_token):
+            return self.form(request, next_, error="登录表单已过期，请重新输入", username=username,
+                             status_code=403)
+        target = RedirectResponse(self.safe_next(next_), 303)
+        try:
+            done = sign_in(request, target, username, password, halfway=True)
+        except AuthenticationFailed as exc:
+            return self.form(request, next_, error=exc.message, username=username, status_code=401)
+        except SignInRefused as exc:
+            return self.form(request, next_, error=exc.message, username=username, status_code=429)
+        target.headers["location"] = land(done, self.safe_next(next_))
+        target.delete_cookie(self.cookie, path=self.path)
         return target
-    return "/console"
+
+
+CONSOLE_DOOR = SignInDoor("/console/sign-in", "/console", SIGN_IN_COOKIE)
+
+
+def _safe_next(target: str | None) -> str:
+    return CONSOLE_DOOR.safe_next(target)
 
 
 def _form(request: Request, next_: str, *, error: str | None = None, username: str = "",
           status_code: int = 200) -> HTMLResponse:
-    token = secrets.token_urlsafe(24)
-    response = render(request, "accounts/sign_in.html", {
-        "next": _safe_next(next_), "error": error, "username": username, "form_token": token},
-        status_code=status_code)
-    response.set_cookie(SIGN_IN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
-                        secure=cookie_secure(request), path="/console/sign-in")
-    return response
+    return CONSOLE_DOOR.form(request, next_, error=error, username=username,
+                             status_code=status_code)
 
 
 @router.get("/console/sign-in", response_class=HTMLResponse)
@@ -73,21 +118,11 @@ def sign_in_submit(
     next: Annotated[str, Form(max_length=500)] = "/console",
     _: Principal = requires(OPEN),
 ) -> Response:
-    expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected, form_token):
-        return _form(request, next, error="登录表单已过期，请重新输入", username=username,
-                     status_code=403)
-    target = RedirectResponse(_safe_next(next), 303)
-    try:
-        done = sign_in(request, target, username, password, halfway=True)
-    except AuthenticationFailed as exc:
-        return _form(request, next, error=exc.message, username=username, status_code=401)
-    except SignInRefused as exc:
-        return _form(request, next, error=exc.message, username=username, status_code=429)
-    if done is None:  # the password was right; the authenticator's code is still to come
-        target.headers["location"] = f"/console/sign-in/code?next={quote(_safe_next(next))}"
-    target.delete_cookie(SIGN_IN_COOKIE, path="/console/sign-in")
-    return target
+    def land(done: Me | None, next_: str) -> str:
+        # the password was right; the authenticator's code is still to come
+        return f"/console/sign-in/code?next={quote(next_)}" if done is None else next_
+
+    return CONSOLE_DOOR.submit(request, username, password, form_token, next, land)
 
 
 def _halfway(request: Request) -> tuple[str, service.SessionView] | None:

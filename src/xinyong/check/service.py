@@ -411,16 +411,11 @@ NAME_HEADERS = ("名称", "主体名称", "企业名称", "单位名称", "name"
 def read_subjects_xlsx(path: Path) -> list[dict[str, str]]:
     """The subjects of an uploaded workbook: the first sheet, a header row with a 统一社会信用代码
     column and/or a 名称 column; a row with a code is checked by code, else by name."""
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    # An uploaded workbook is untrusted: read in a bounded child process, as departments'
+    # are (a refusal is a BadFile, an InvalidInput saying which bound it passed).
+    from xinyong.ingest.xlsx import workbook_rows
 
-    try:
-        with path.open("rb") as f:
-            book = load_workbook(f, read_only=True, data_only=True)
-            rows = list(book.worksheets[0].iter_rows(values_only=True))
-            book.close()
-    except (InvalidFileException, OSError, KeyError, ValueError, IndexError) as exc:
-        raise InvalidInput(f"无法读取 Excel 文件：{exc}", code="bad_file") from exc
+    rows: list[list[str]] = workbook_rows(path, path.name)
     if not rows:
         raise InvalidInput("Excel 文件是空的", code="empty_batch")
     header = [str(c or "").strip() for c in rows[0]]

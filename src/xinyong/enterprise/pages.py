@@ -4,8 +4,6 @@ notifications. The notification list itself is `notifications.pages`."""
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from datetime import date
 from typing import Annotated
 from urllib.parse import quote
@@ -14,11 +12,12 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
-from xinyong.accounts.api import sign_in
-from xinyong.accounts.rules import AuthenticationFailed, Principal, SignInRefused
+from xinyong.accounts.api import Me
+from xinyong.accounts.pages import SignInDoor
+from xinyong.accounts.rules import Principal
 from xinyong.enterprise import service
 from xinyong.web.ratelimit import limited
-from xinyong.web.security import OPEN, connection, cookie_secure, requires
+from xinyong.web.security import OPEN, connection, requires
 from xinyong.web.templating import render
 
 router = APIRouter()
@@ -28,28 +27,13 @@ SIGN_IN = "/enterprise/sign-in"
 FORM_COOKIE = "xinyong_enterprise_signin"
 
 
-def _safe_next(target: str | None) -> str:
-    """Only paths on this site, so a crafted link cannot send people elsewhere after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return HOME
-
-
-def _form(request: Request, next_: str, *, error: str | None = None, username: str = "",
-          status_code: int = 200) -> HTMLResponse:
-    token = secrets.token_urlsafe(24)
-    response = render(request, "accounts/sign_in.html", {
-        "enterprise": True, "action": SIGN_IN, "next": _safe_next(next_), "error": error,
-        "username": username, "form_token": token}, status_code=status_code)
-    response.set_cookie(FORM_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
-                        secure=cookie_secure(request), path=SIGN_IN)
-    return response
+DOOR = SignInDoor(SIGN_IN, HOME, FORM_COOKIE, enterprise=True)
 
 
 @router.get(SIGN_IN, response_class=HTMLResponse)
 def sign_in_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None,
                  _: Principal = requires(OPEN)) -> HTMLResponse:
-    return _form(request, next or HOME)
+    return DOOR.form(request, next or HOME)
 
 
 @router.post(SIGN_IN, response_class=HTMLResponse, dependencies=[Depends(limited)])
@@ -61,23 +45,14 @@ def sign_in_submit(
     next: Annotated[str, Form(max_length=500)] = HOME,
     _: Principal = requires(OPEN),
 ) -> Response:
-    expected = request.cookies.get(FORM_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected, form_token):
-        return _form(request, next, error="登录表单已过期，请重新输入", username=username,
-                     status_code=403)
-    target = RedirectResponse(_safe_next(next), 303)
-    try:
-        done = sign_in(request, target, username, password, halfway=True)
-    except AuthenticationFailed as exc:
-        return _form(request, next, error=exc.message, username=username, status_code=401)
-    except SignInRefused as exc:
-        return _form(request, next, error=exc.message, username=username, status_code=429)
-    if done is None:  # a staff account with an authenticator: finish on the console's form
-        target.headers["location"] = "/console/sign-in/code?next=/console"
-    elif "subject.read_own" not in done.permissions:  # staff at the wrong door: their console
-        target.headers["location"] = "/console"
-    target.delete_cookie(FORM_COOKIE, path=SIGN_IN)
-    return target
+    def land(done: Me | None, next_: str) -> str:
+        if done is None:  # a staff account with an authenticator: finish on the console's form
+            return "/console/sign-in/code?next=/console"
+        if "subject.read_own" not in done.permissions:  # staff at the wrong door: their console
+            return "/console"
+        return next_
+
+    return DOOR.submit(request, username, password, form_token, next, land)
 
 
 @router.get(HOME, response_class=HTMLResponse)
