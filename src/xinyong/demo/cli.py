@@ -41,7 +41,7 @@ def demo(
     port: Annotated[int, typer.Option(min=1, max=65535, help="端口")] = 8000,
 ) -> None:
     """生成一个演示城市（约30个部门报送的行政许可、行政处罚文件，含约2%错误行），
-    经真实归集流程入库，为每个角色建一个演示账号，然后在 http://127.0.0.1:8000 启动平台。"""
+    经真实归集流程入库，为每个角色建一个演示账号，然后启动平台（默认 http://127.0.0.1:8000）。"""
     eng = engine()
     with eng.connect() as conn:
         existing = conn.execute(text("SELECT COUNT(*) FROM batch")).scalar_one()
@@ -50,7 +50,7 @@ def demo(
                   "如需重建，请删除数据库文件后重试。")
     else:
         _build(eng, entities, seed, folder)
-    _sign_ins(eng)
+    _sign_ins(eng, f"http://{host}:{port}")
     if serve:
         sample = _sample(eng)
         if sample:
@@ -59,7 +59,7 @@ def demo(
                        f"（工作台 /console，接口文档 /api/v1/docs；Ctrl+C 停止）")
 
 
-def _sign_ins(eng: Engine) -> None:
+def _sign_ins(eng: Engine, base: str) -> None:
     """One demo account per role that signs in with a password, and a token for systems.
     The token's secret exists only when it is made, so it is printed on the first run only."""
     with writing(eng) as conn:
@@ -73,7 +73,7 @@ def _sign_ins(eng: Engine) -> None:
     out.print(table)
     if token:
         out.print(f"业务系统接口令牌（只显示这一次）：{token}")
-        out.print("  curl -H 'Authorization: Bearer <令牌>' http://127.0.0.1:8000/api/v1/batches")
+        out.print(f"  curl -H 'Authorization: Bearer <令牌>' {base}/api/v1/batches")
     else:
         out.print("业务系统接口令牌已在首次生成时显示；可用 xinyong token create 另行签发。")
 
