@@ -20,12 +20,14 @@ def _module_name(path: Path) -> str:
 
 def _dynamic(module: str, node: ast.expr) -> set[str]:
     """The actions a call site that does not spell its action out can record: a module
-    constant, repair's past-tense verbs, the refusal actions."""
+    constant, repair's past-tense verbs, the refusal actions, ingest's outcomes."""
     found = importlib.import_module(module)
     if isinstance(node, ast.Name) and isinstance(getattr(found, node.id, None), str):
         return {getattr(found, node.id)}
     if module == "xinyong.repair.service" and isinstance(node, ast.JoinedStr):
         return {f"repair.{verb}" for verb in found._PAST.values()}
+    if module == "xinyong.ingest.service" and isinstance(node, ast.Name) and node.id == "action":
+        return set(found.OUTCOMES)  # a file refused, or failed while stored
     if module == "xinyong.web.refusals" and isinstance(node, ast.Name) and node.id == "action":
         return {*found.ACTIONS.values(), "access.denied"}
     raise AssertionError(f"{module}: audit.record with an action this test cannot read: "

@@ -119,9 +119,12 @@ def served_copy(folder: Path, template: Path, prepare: Callable[[Engine, Path], 
     are off: one browser signs in many times from one address within a minute."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XINYONG_FILES_DIR", str(folder / "files"))
-        # The identity key stays with the store for the module, whichever files folder each
-        # test then gives the running server (persons keyed while preparing still match).
+        # The identity and audit keys (and the audit anchors) stay with the store for the
+        # module, whichever files folder each test then gives the running server: persons
+        # keyed while preparing still match, and the log signed then still verifies.
         mp.setenv("XINYONG_IDENTITY_KEY_FILE", str(folder / "identity.key"))
+        mp.setenv("XINYONG_AUDIT_KEY_FILE", str(folder / "audit.key"))
+        mp.setenv("XINYONG_AUDIT_ANCHOR_FILE", str(folder / "audit-anchors.jsonl"))
         mp.setenv("XINYONG_RATE_LIMIT_PER_MINUTE", "0")
         for name, value in (env or {}).items():
             mp.setenv(name, value)

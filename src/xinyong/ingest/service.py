@@ -365,13 +365,19 @@ def ingest_file(
                            backfill=backfill, correction=correction,
                            registered_only=registered_only, register_new=register_new)
     except XinyongError as exc:
-        _audit_outcome(engine, actor, "batch.refused", allocated, department, name,
+        _audit_outcome(engine, actor, BATCH_REFUSED, allocated, department, name,
                        {"code": exc.code, "message": exc.message[:500]})
         raise
     except Exception as exc:
-        _audit_outcome(engine, actor, "batch.failed", allocated, department, name,
+        _audit_outcome(engine, actor, BATCH_FAILED, allocated, department, name,
                        {"error": type(exc).__name__})
         raise
+
+
+# What a file that did not become a batch is audited as (see `_audit_outcome`).
+BATCH_REFUSED = "batch.refused"
+BATCH_FAILED = "batch.failed"
+OUTCOMES = (BATCH_REFUSED, BATCH_FAILED)
 
 
 def _audit_outcome(engine: Engine, actor: audit.Actor, action: str, allocated: list[int],
