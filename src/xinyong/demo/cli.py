@@ -59,7 +59,7 @@ def demo(
                        f"（工作台 /console，接口文档 /api/v1/docs；Ctrl+C 停止）")
 
 
-def _sign_ins(eng: Engine, base: str) -> None:
+def _sign_ins(eng: Engine, base: str = "http://127.0.0.1:8000") -> None:
     """One demo account per role that signs in with a password, and a token for systems.
     The token's secret exists only when it is made, so it is printed on the first run only."""
     with writing(eng) as conn:
