@@ -138,6 +138,35 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+Db = Engine | Connection
+
+
+@contextmanager
+def transaction(db: Db) -> Iterator[Connection]:
+    """The one way a write verb gets its connection. Given the engine it opens a `writing`
+    transaction of its own (commit on success, roll back on any exception); given a
+    connection it joins the write transaction the caller opened — a verb called by another
+    verb, or a test arranging several verbs in one transaction — and refuses any other
+    connection, so a write can never run outside a transaction by mistake."""
+    if isinstance(db, Connection):
+        if not db.get_execution_options().get(WRITE) or not db.in_transaction():
+            raise RuntimeError("a write verb was given a connection outside a writing() transaction")
+        yield db
+        return
+    with writing(db) as conn:
+        yield conn
+
+
+@contextmanager
+def reading(db: Db) -> Iterator[Connection]:
+    """A query's connection: its own read connection from the engine, or the caller's."""
+    if isinstance(db, Connection):
+        yield db
+        return
+    with db.connect() as conn:
+        yield conn
+
+
 @contextmanager
 def bulk_writing(engine: Engine) -> Iterator[Connection]:
     """`writing` for a bulk load whose rows refer only to rows the caller itself read or
