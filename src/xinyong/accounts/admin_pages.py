@@ -13,10 +13,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from xinyong.accounts import service
+from xinyong.accounts.error_codes import AccountError
 from xinyong.accounts.rules import Principal, role_table
 from xinyong.core.audit import Actor
 from xinyong.core.db import writing
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.web.security import actor, engine_of, requires
 from xinyong.web.templating import render
 
@@ -24,9 +25,11 @@ router = APIRouter()
 Username = Annotated[str, Path(min_length=1, max_length=64)]
 
 # Which field of the form a refusal belongs beside (by its stable code).
-FIELD_OF = {"username": "username", "account_exists": "username", "weak_password": "password",
-            "department": "department", "subject": "subject", "invalid_uscc": "subject",
-            "unknown_role": "role", "role_credential": "role"}
+FIELD_OF: dict[str, str] = {
+    AccountError.USERNAME: "username", AccountError.ACCOUNT_EXISTS: "username",
+    AccountError.WEAK_PASSWORD: "password", AccountError.DEPARTMENT: "department",
+    AccountError.SUBJECT: "subject", CoreError.INVALID_USCC: "subject",
+    AccountError.UNKNOWN_ROLE: "role", AccountError.ROLE_CREDENTIAL: "role"}
 
 
 def _field(exc: InvalidInput) -> str:

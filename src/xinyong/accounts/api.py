@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from xinyong.accounts import service
+from xinyong.accounts.error_codes import AccountError
 from xinyong.accounts.rules import AuthenticationFailed, Principal, role_table
 from xinyong.core import audit
 from xinyong.core.db import writing
@@ -88,9 +89,9 @@ def sign_in(request: Request, response: Response, username: str, password: str,
         if needed is not None and not halfway:
             if needed == service.ENROL:
                 raise AuthenticationFailed("该账号须先在控制台登录页绑定动态验证码",
-                                           code="second_factor_enrolment")
+                                           code=AccountError.SECOND_FACTOR_ENROLMENT)
             raise AuthenticationFailed("该账号登录须同时提供动态验证码（code）",
-                                       code="second_factor_required")
+                                       code=AccountError.SECOND_FACTOR_REQUIRED)
         secret, session = service.start_session(conn, principal, source=source,
                                                 hours=settings.session_hours,
                                                 stage=needed or service.ACTIVE)
@@ -136,7 +137,7 @@ class OwnPassword(BaseModel):
 def change_own_password(request: Request, body: OwnPassword,
                         principal: Principal = requires("password.change_own")) -> Response:
     if principal.kind != "account":
-        raise InvalidInput("接口令牌没有密码", code="not_an_account")
+        raise InvalidInput("接口令牌没有密码", code=AccountError.NOT_AN_ACCOUNT)
     with writing(engine_of(request)) as conn:
         service.change_own_password(conn, principal, body.current, body.new,
                                     source=client_address(request),

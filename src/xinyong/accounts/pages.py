@@ -17,11 +17,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xinyong.accounts import admin_pages, audit_labels, service
 from xinyong.accounts.api import Me, opened, set_session_cookie, sign_in, sign_out
+from xinyong.accounts.error_codes import AccountError
 from xinyong.accounts.rules import AuthenticationFailed, Principal, SignInRefused, role_table
 from xinyong.core import audit, cells
 from xinyong.core.dates import BEIJING_OFFSET
 from xinyong.core.db import writing
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.core.settings import get_settings
 from xinyong.web.ratelimit import limited
 from xinyong.web.security import (
@@ -228,7 +229,7 @@ def own_password_submit(
                                             source=client_address(request),
                                             keep_session=request.cookies.get(SESSION_COOKIE))
         except InvalidInput as exc:
-            errors["current" if exc.code == "wrong_current_password" else "new"] = exc.message
+            errors["current" if exc.code == AccountError.WRONG_CURRENT_PASSWORD else "new"] = exc.message
     return render(request, "accounts/password.html", {"errors": errors, "done": not errors},
                   status_code=422 if errors else 200)
 
@@ -312,7 +313,7 @@ def audit_export(
 ) -> Response:
     problems = filters.problems()
     if problems:
-        raise InvalidInput("；".join(problems), code="bad_date")
+        raise InvalidInput("；".join(problems), code=CoreError.BAD_DATE)
     with writing(engine_of(request)) as conn:
         rows = service.read_audit_log(conn, principal.actor(client_address(request)), **filters.query(),
                                       limit=EXPORT_LIMIT)

@@ -12,13 +12,13 @@ from sqlalchemy import Connection, insert, select
 
 from xinyong.core import audit
 from xinyong.core.db import utcnow
-from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.errors import InvalidInput
 from xinyong.core.ruledata import UntilChanged, rule_paths
 from xinyong.departments import rules
+from xinyong.departments.error_codes import DepartmentError
+from xinyong.departments.events import DepartmentEvent
 from xinyong.departments.models import Department as DepartmentRow
 from xinyong.departments.rules import Department, Registry
-
-REGISTERED = "department.registered"
 
 _loaded = UntilChanged(rules.load)
 
@@ -38,7 +38,7 @@ def registry(conn: Connection) -> Registry:
 
 
 class UnknownDepartment(InvalidInput):
-    code = "unknown_department"
+    code = DepartmentError.UNKNOWN_DEPARTMENT
 
 
 def require(conn: Connection, name: str | None) -> Department:
@@ -55,7 +55,7 @@ def require(conn: Connection, name: str | None) -> Department:
 def show(conn: Connection, name: str) -> Department:
     found = registry(conn).find(rules.clean_name(name))
     if found is None:
-        raise NotFound(f"部门“{name.strip()}”尚未登记", code="unknown_department")
+        raise UnknownDepartment(f"部门“{name.strip()}”尚未登记")
     return found
 
 
@@ -71,15 +71,17 @@ def register(conn: Connection, actor: audit.Actor, name: str, *, aliases: Sequen
     for n in (clean, *spellings):
         taken = current.find(n)
         if taken is not None:
-            raise InvalidInput(f"“{n}”已登记为部门“{taken.name}”（或其别名）", code="department_exists")
+            raise InvalidInput(f"“{n}”已登记为部门“{taken.name}”（或其别名）",
+                               code=DepartmentError.DEPARTMENT_EXISTS)
     if code and any(d.uscc == code for d in current.departments.values()):
-        raise InvalidInput(f"统一社会信用代码 {code} 已属于另一已登记部门", code="department_exists")
+        raise InvalidInput(f"统一社会信用代码 {code} 已属于另一已登记部门",
+                           code=DepartmentError.DEPARTMENT_EXISTS)
     conn.execute(insert(DepartmentRow).values(
         name=clean, aliases=orjson.dumps(spellings).decode(),
         reports_for=orjson.dumps(bodies).decode(),
         any_authority_for=orjson.dumps(list(any_authority_for)).decode(), uscc=code,
         registered_at=utcnow(), registered_by=actor.name[:128]))
-    audit.record(conn, actor, REGISTERED, "department", clean, detail={
+    audit.record(conn, actor, DepartmentEvent.REGISTERED, "department", clean, detail={
         "aliases": spellings, "reports_for": bodies, "any_authority_for": list(any_authority_for),
         "uscc": code})
     return Department(clean, tuple(spellings), tuple(bodies), tuple(any_authority_for), code)

@@ -13,10 +13,13 @@ from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal, can
 from xinyong.catalog.service import items_view
-from xinyong.core.errors import InvalidInput, XinyongError
+from xinyong.core.errors import CoreError, InvalidInput, XinyongError
 from xinyong.departments import service as departments
+from xinyong.departments.error_codes import DepartmentError
 from xinyong.ingest import rules, service
 from xinyong.ingest.api import BatchId, batch_errors, ingest_upload, readable_batch
+from xinyong.ingest.error_codes import IngestError
+from xinyong.web.error_codes import WebError
 from xinyong.web.errors import english, status_of
 from xinyong.web.forms import errors_of, status_for
 from xinyong.web.security import connection, engine_of, requires
@@ -45,9 +48,11 @@ def _upload_page(request: Request, conn: Connection, principal: Principal, *,
 
 
 # Which field of the upload form each refusal is about.
-UPLOAD_FIELDS = {"file_required": "file", "file_type": "file", "bad_file": "file", "too_large": "file",
-                 "unknown_kind": "kind", "department_required": "department",
-                 "invalid_department": "department", "unknown_department": "department"}
+UPLOAD_FIELDS: dict[str, str] = {
+    WebError.FILE_REQUIRED: "file", CoreError.FILE_TYPE: "file", CoreError.BAD_FILE: "file",
+    WebError.TOO_LARGE: "file", IngestError.UNKNOWN_KIND: "kind",
+    DepartmentError.DEPARTMENT_REQUIRED: "department", DepartmentError.INVALID_DEPARTMENT: "department",
+    DepartmentError.UNKNOWN_DEPARTMENT: "department"}
 
 
 def _progress_stream(request: Request, principal: Principal, upload: UploadFile,

@@ -20,6 +20,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xinyong.accounts import service as accounts
+from xinyong.accounts.error_codes import AccountError
 from xinyong.accounts.rules import AuthenticationFailed, Forbidden, Principal, anonymous, can, role_table
 from xinyong.core.audit import Actor
 from xinyong.core.db import writing
@@ -113,7 +114,8 @@ async def _resolve(request: Request, *, csrf: bool = True) -> Principal:
     if authorization:
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise AuthenticationFailed("Authorization 头应为 Bearer 接口令牌", code="token_unknown")
+            raise AuthenticationFailed("Authorization 头应为 Bearer 接口令牌",
+                                       code=AccountError.TOKEN_UNKNOWN)
         seconds = get_settings().token_cache_seconds
         cached = accounts.token_cache.principal(secret, seconds) if seconds > 0 else None
         if cached is not None:
