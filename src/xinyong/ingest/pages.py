@@ -17,7 +17,7 @@ from xinyong.core.errors import CoreError, InvalidInput, XinyongError
 from xinyong.departments import service as departments
 from xinyong.departments.error_codes import DepartmentError
 from xinyong.ingest import rules, service
-from xinyong.ingest.api import BatchId, batch_errors, ingest_upload, readable_batch
+from xinyong.ingest.api import BatchId, batch_errors, ingest_upload
 from xinyong.ingest.error_codes import IngestError
 from xinyong.web.error_codes import WebError
 from xinyong.web.errors import english, status_of
@@ -114,11 +114,9 @@ def batches_page(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] 
                  department: Annotated[str | None, Query(max_length=100)] = None,
                  conn: Connection = Depends(connection),
                  principal: Principal = requires("batch.read_own")) -> HTMLResponse:
+    rows = service.readable_batches(conn, principal, department=department or None,
+                                    limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     own = rules.readable_department(principal)
-    if own is not None and department and department != own:
-        rules.check_batch_readable(principal, department)
-    rows = service.list_batches(conn, department=own or department or None, limit=PAGE_SIZE + 1,
-                                offset=(page - 1) * PAGE_SIZE)
     return render(request, "ingest/batches.html", {
         "batches": rows[:PAGE_SIZE], "has_more": len(rows) > PAGE_SIZE, "page": page,
         "department": own or department or ""})
@@ -127,7 +125,7 @@ def batches_page(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] 
 @router.get("/console/batches/{batch_id}", response_class=HTMLResponse)
 def batch_page(request: Request, batch_id: BatchId, conn: Connection = Depends(connection),
                principal: Principal = requires("batch.read_own")) -> HTMLResponse:
-    batch = service.batch_view(readable_batch(conn, principal, batch_id))
+    batch = service.batch_view(service.readable_batch(conn, principal, batch_id))
     return render(request, "ingest/batch.html", {"batch": batch,
                                                  "new": request.query_params.get("new") == "1"})
 

@@ -24,20 +24,24 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, case, func, insert, select, text, update
 
+from xinyong.accounts.rules import Forbidden, Principal
 from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog, register_version
 from xinyong.core import audit
 from xinyong.core.db import (
+    Db,
     bulk_insert,
     bulk_writing,
     in_list,
     is_sqlite,
     large_cache,
     list_param,
+    reading,
+    transaction,
     utcnow,
     writing,
 )
-from xinyong.core.errors import BadFile, CoreError, InvalidInput, NotFound, XinyongError
+from xinyong.core.errors import BadFile, Concealed, CoreError, InvalidInput, NotFound, XinyongError
 from xinyong.core.settings import get_settings
 from xinyong.departments import rules as dept_rules
 from xinyong.departments import service as departments
@@ -681,12 +685,43 @@ def error_report_path(conn: Connection, batch_id: int) -> Path:
     return path
 
 
-def read_error_report(conn: Connection, reader: audit.Actor, batch_id: int) -> Path:
-    """The error report for a person to download, the read audited: it holds the rows as
-    submitted, identity numbers and all."""
-    path = error_report_path(conn, batch_id)
-    audit.record(conn, reader, IngestEvent.ERROR_REPORT_READ, "batch", batch_id)
+def read_error_report(db: Db, principal: Principal, reader: audit.Actor, batch_id: int) -> Path:
+    """The error report of a batch the principal may read (`readable_batch`), for a person to
+    download, the read audited: it holds the rows as submitted, identity numbers and all."""
+    with transaction(db) as conn:
+        readable_batch(conn, principal, batch_id)
+        path = error_report_path(conn, batch_id)
+        audit.record(conn, reader, IngestEvent.ERROR_REPORT_READ, "batch", batch_id)
     return path
+
+
+def readable_batch(db: Db, principal: Principal, batch_id: int) -> dict[str, Any]:
+    """The batch, if the principal may read it. Another department's batch is answered like
+    a missing one (a 404 with the same message, audited as a refusal by the edges): its id is
+    nobody else's business, not even that it exists. A role that may read no batch is
+    refused (`Forbidden`) before the batch is looked at."""
+    rules.readable_department(principal)
+    with reading(db) as conn:
+        batch = get_batch(conn, batch_id)
+    try:
+        rules.check_batch_readable(principal, batch["department"])
+    except Forbidden:
+        raise Concealed(f"批次 {batch_id} 不存在", reason=CoreError.OTHER_DEPARTMENT) from None
+    return batch
+
+
+def readable_batches(db: Db, principal: Principal, *, department: str | None = None,
+                     since: date | None = None, limit: int = 20,
+                     offset: int = 0) -> list[dict[str, Any]]:
+    """`list_batches` of what the principal may read: its own department's batches (asking
+    for another's is refused), or those of `department` (None: all) for whoever may read
+    every department's."""
+    own = rules.readable_department(principal)
+    if own is not None and department and department != own:
+        rules.check_batch_readable(principal, department)
+    with reading(db) as conn:
+        return list_batches(conn, department=own or department, since=since, limit=limit,
+                            offset=offset)
 
 
 def get_batch(conn: Connection, batch_id: int) -> dict[str, Any]:
@@ -763,3 +798,13 @@ def counts(conn: Connection, *, since: date, department: str | None = None) -> d
     batches, rows, rejected, with_rejections = conn.execute(query).one()
     return {"batches": int(batches), "rows": int(rows), "rejected": int(rejected),
             "with_rejections": int(with_rejections)}
+
+
+def busiest_department(db: Db) -> str | None:
+    """The department that submitted the most batches (of equals, the first by name), or
+    None before any batch."""
+    t = Batch.__table__
+    with reading(db) as conn:
+        row = conn.execute(select(t.c.department).group_by(t.c.department)
+                           .order_by(func.count().desc(), t.c.department).limit(1)).first()
+    return str(row[0]) if row else None

@@ -19,7 +19,7 @@ from xinyong.accounts.events import AccountEvent
 from xinyong.accounts.rules import Principal, anonymous
 from xinyong.core import audit
 from xinyong.core.audit import Actor
-from xinyong.core.db import writing
+from xinyong.core.db import transaction
 from xinyong.web.error_codes import WebError
 
 EVERY_SECONDS = 60.0  # one event per principal, route and reason at most this often
@@ -76,7 +76,7 @@ def _route(request: Request) -> str:
 
 def _write(engine: Engine, who: Actor, action: str, route: str, code: str, count: int,
            path: str) -> None:
-    with writing(engine) as conn:
+    with transaction(engine) as conn:
         audit.record(conn, who, action, "route", route,
                      detail={"code": code, "refusals": count, "path": path[:200]})
 

@@ -23,7 +23,6 @@ from xinyong.accounts import service as accounts
 from xinyong.accounts.error_codes import AccountError
 from xinyong.accounts.rules import AuthenticationFailed, Forbidden, Principal, anonymous, can, role_table
 from xinyong.core.audit import Actor
-from xinyong.core.db import writing
 from xinyong.core.settings import get_settings
 from xinyong.web.errors import AuthenticationRequired, CsrfFailed
 
@@ -42,7 +41,8 @@ def engine_of(request: Request) -> Engine:
 
 
 def connection(request: Request) -> Iterator[Connection]:
-    """A read connection for one request (writes go through `writing`)."""
+    """A read connection for one request (writes go through the service verbs, given the
+    engine: each opens its own transaction)."""
     with engine_of(request).connect() as conn:
         yield conn
 
@@ -147,8 +147,7 @@ def _session(engine: Engine, cookie: str) -> accounts.SessionView | None:
     with engine.connect() as conn:
         session = accounts.session_for(conn, cookie)
     if session is not None and accounts.needs_touch(session):
-        with writing(engine) as conn:
-            accounts.touch_session(conn, cookie)
+        accounts.touch_session(engine, cookie)
     return session
 
 
