@@ -10,13 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import Connection
 
 from xinyong.accounts import service
+from xinyong.accounts.error_codes import AccountError
 from xinyong.accounts.rules import Principal, role_table
 from xinyong.core.audit import Actor
-from xinyong.core.db import writing
-from xinyong.core.errors import InvalidInput
+from xinyong.core.db import Db
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.web.security import actor, engine_of, requires
 from xinyong.web.templating import render
 
@@ -24,9 +24,11 @@ router = APIRouter()
 Username = Annotated[str, Path(min_length=1, max_length=64)]
 
 # Which field of the form a refusal belongs beside (by its stable code).
-FIELD_OF = {"username": "username", "account_exists": "username", "weak_password": "password",
-            "department": "department", "subject": "subject", "invalid_uscc": "subject",
-            "unknown_role": "role", "role_credential": "role"}
+FIELD_OF: dict[str, str] = {
+    AccountError.USERNAME: "username", AccountError.ACCOUNT_EXISTS: "username",
+    AccountError.WEAK_PASSWORD: "password", AccountError.DEPARTMENT: "department",
+    AccountError.SUBJECT: "subject", CoreError.INVALID_USCC: "subject",
+    AccountError.UNKNOWN_ROLE: "role", AccountError.ROLE_CREDENTIAL: "role"}
 
 
 def _field(exc: InvalidInput) -> str:
@@ -72,10 +74,9 @@ def create_account_submit(
             "department": department, "subject": subject}
     chosen = password or service.generated_password(role)
     try:
-        with writing(engine_of(request)) as conn:
-            view = service.create_account(conn, actor(request, principal), username, role,
-                                          password=chosen, department=department,
-                                          display_name=display_name, subject=subject)
+        view = service.create_account(engine_of(request), actor(request, principal), username, role,
+                                      password=chosen, department=department,
+                                      display_name=display_name, subject=subject)
     except InvalidInput as exc:
         return _list(request, form=form, errors={_field(exc): exc.message}, status_code=422)
     issued = {"username": view.username, "password": "" if password else chosen,
@@ -115,9 +116,8 @@ def change_account_submit(
 ) -> HTMLResponse:
     form = {"role": role, "department": department, "display_name": display_name}
     try:
-        with writing(engine_of(request)) as conn:
-            service.update_account(conn, actor(request, principal), username, role=role,
-                                   department=department, display_name=display_name)
+        service.update_account(engine_of(request), actor(request, principal), username, role=role,
+                               department=department, display_name=display_name)
     except InvalidInput as exc:
         return _detail(request, username, form=form, errors={_field(exc): exc.message},
                        status_code=422)
@@ -131,9 +131,8 @@ def reset_password_submit(
     principal: Principal = requires("account.manage"),
 ) -> HTMLResponse:
     try:
-        with writing(engine_of(request)) as conn:
-            new = service.reset_password(conn, actor(request, principal), username,
-                                         password or None)
+        new = service.reset_password(engine_of(request), actor(request, principal), username,
+                                     password or None)
     except InvalidInput as exc:
         return _detail(request, username, errors={"password": exc.message},
                        form=None, status_code=422)
@@ -142,14 +141,13 @@ def reset_password_submit(
     return _detail(request, username, notice=notice, issued=None if password else new)
 
 
-Verb = Callable[[Connection, Actor, str], object]
+Verb = Callable[[Db, Actor, str], object]
 
 
 def _act(request: Request, username: str, principal: Principal, verb: Verb,
          done: str) -> Response:
     try:
-        with writing(engine_of(request)) as conn:
-            verb(conn, actor(request, principal), username)
+        verb(engine_of(request), actor(request, principal), username)
     except InvalidInput as exc:
         return _detail(request, username, errors={"form": exc.message}, status_code=422)
     return _detail(request, username, notice=done)

@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from xinyong.accounts import service
-from xinyong.accounts.rules import AuthenticationFailed, Principal, role_table
+from xinyong.accounts.error_codes import AccountError
+from xinyong.accounts.rules import Principal, role_table
 from xinyong.core import audit
-from xinyong.core.db import writing
+from xinyong.core.db import Db
 from xinyong.core.errors import InvalidInput
 from xinyong.core.settings import get_settings
 from xinyong.web.errors import ErrorBody
@@ -77,32 +78,17 @@ def sign_in(request: Request, response: Response, username: str, password: str,
     and set its cookie. With `halfway` (the console's two-step form) an account that still
     needs its code gets a session that grants nothing until the code is given, and None is
     returned; otherwise it is refused, saying that the code is needed."""
-    source = client_address(request)
-    settings = get_settings()
-    with writing(engine_of(request)) as conn:
-        principal = service.authenticate_password(conn, username, password, source=source)
-        needed = service.second_factor(conn, principal)
-        if needed == service.CODE and code:
-            principal = service.verify_second_factor(conn, principal.name, code, source=source)
-            needed = None
-        if needed is not None and not halfway:
-            if needed == service.ENROL:
-                raise AuthenticationFailed("该账号须先在控制台登录页绑定动态验证码",
-                                           code="second_factor_enrolment")
-            raise AuthenticationFailed("该账号登录须同时提供动态验证码（code）",
-                                       code="second_factor_required")
-        secret, session = service.start_session(conn, principal, source=source,
-                                                hours=settings.session_hours,
-                                                stage=needed or service.ACTIVE)
+    secret, session = service.sign_in(engine_of(request), username, password, code,
+                                      source=client_address(request),
+                                      hours=get_settings().session_hours, halfway=halfway)
     set_session_cookie(request, response, secret)
-    return opened(request, session) if needed is None else None
+    return opened(request, session) if session.stage == service.ACTIVE else None
 
 
 def sign_out(request: Request, response: Response, principal: Principal) -> None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie and principal.kind == "account":
-        with writing(engine_of(request)) as conn:
-            service.end_session(conn, cookie, principal.actor(client_address(request)))
+        service.end_session(engine_of(request), cookie, principal.actor(client_address(request)))
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
@@ -136,11 +122,10 @@ class OwnPassword(BaseModel):
 def change_own_password(request: Request, body: OwnPassword,
                         principal: Principal = requires("password.change_own")) -> Response:
     if principal.kind != "account":
-        raise InvalidInput("接口令牌没有密码", code="not_an_account")
-    with writing(engine_of(request)) as conn:
-        service.change_own_password(conn, principal, body.current, body.new,
-                                    source=client_address(request),
-                                    keep_session=request.cookies.get(SESSION_COOKIE))
+        raise InvalidInput("接口令牌没有密码", code=AccountError.NOT_AN_ACCOUNT)
+    service.change_own_password(engine_of(request), principal, body.current, body.new,
+                                source=client_address(request),
+                                keep_session=request.cookies.get(SESSION_COOKIE))
     return Response(status_code=204)
 
 
@@ -196,8 +181,8 @@ class SessionsEnded(BaseModel):
     sessions_ended: int
 
 
-def account_out(conn: Connection, view: service.AccountView) -> AccountOut:
-    lock = service.lock_of(conn, view.username)
+def account_out(db: Db, view: service.AccountView) -> AccountOut:
+    lock = service.lock_of(db, view.username)
     return AccountOut(
         username=view.username, display_name=view.display_name, role=view.role,
         role_name=role_table().roles[view.role].name if view.role in role_table().roles else view.role,
@@ -222,11 +207,11 @@ def list_accounts(page: Paging, conn: Connection = Depends(connection),
 def create_account(request: Request, body: NewAccount,
                    principal: Principal = requires("account.manage")) -> Any:
     password = body.password or service.generated_password(body.role)
-    with writing(engine_of(request)) as conn:
-        view = service.create_account(conn, actor(request, principal), body.username, body.role,
-                                      password=password, department=body.department,
-                                      display_name=body.display_name, subject=body.subject)
-        out = account_out(conn, view)
+    engine = engine_of(request)
+    view = service.create_account(engine, actor(request, principal), body.username, body.role,
+                                  password=password, department=body.department,
+                                  display_name=body.display_name, subject=body.subject)
+    out = account_out(engine, view)
     return AccountCreated(**out.model_dump(), password=None if body.password else password)
 
 
@@ -240,27 +225,19 @@ def get_account(username: Username, conn: Connection = Depends(connection),
               summary="修改账号：角色、部门、显示名，停用或启用")
 def change_account(request: Request, username: Username, body: AccountChange,
                    principal: Principal = requires("account.manage")) -> Any:
-    who = actor(request, principal)
-    with writing(engine_of(request)) as conn:
-        view = service.get_account(conn, username)
-        if body.role is not None or body.department is not None or body.display_name is not None:
-            view = service.update_account(
-                conn, who, username, role=body.role or view.role,
-                department=view.department if body.department is None else body.department,
-                display_name=body.display_name)
-        if body.active is False and view.active:
-            view = service.deactivate_account(conn, who, username)
-        elif body.active is True and not view.active:
-            view = service.activate_account(conn, who, username)
-        return account_out(conn, view)
+    engine = engine_of(request)
+    view = service.change_account(engine, actor(request, principal), username, role=body.role,
+                                  department=body.department, display_name=body.display_name,
+                                  active=body.active)
+    return account_out(engine, view)
 
 
 @router.post("/accounts/{username}/password-reset", response_model=PasswordIssued,
              summary="重置密码（同时清除动态验证码绑定、解锁并结束全部会话）")
 def reset_password(request: Request, username: Username, body: PasswordReset,
                    principal: Principal = requires("account.manage")) -> Any:
-    with writing(engine_of(request)) as conn:
-        password = service.reset_password(conn, actor(request, principal), username, body.password)
+    password = service.reset_password(engine_of(request), actor(request, principal), username,
+                                      body.password)
     return PasswordIssued(username=username.strip().lower(),
                           password=None if body.password else password)
 
@@ -268,8 +245,9 @@ def reset_password(request: Request, username: Username, body: PasswordReset,
 @router.delete("/accounts/{username}/lock", response_model=AccountOut, summary="解锁账号")
 def unlock_account(request: Request, username: Username,
                    principal: Principal = requires("account.manage")) -> Any:
-    with writing(engine_of(request)) as conn:
-        service.unlock(conn, actor(request, principal), username)
+    engine = engine_of(request)
+    service.unlock(engine, actor(request, principal), username)
+    with engine.connect() as conn:
         return account_out(conn, service.get_account(conn, username))
 
 
@@ -277,8 +255,7 @@ def unlock_account(request: Request, username: Username,
                summary="结束账号的全部会话")
 def end_account_sessions(request: Request, username: Username,
                          principal: Principal = requires("account.manage")) -> Any:
-    with writing(engine_of(request)) as conn:
-        ended = service.end_sessions(conn, actor(request, principal), username)
+    ended = service.end_sessions(engine_of(request), actor(request, principal), username)
     return SessionsEnded(username=username.strip().lower(), sessions_ended=ended)
 
 
@@ -314,11 +291,10 @@ def audit_log(
     since: datetime | None = None, until: datetime | None = None,
     principal: Principal = requires("audit.read"),
 ) -> Any:
-    with writing(engine_of(request)) as conn:
-        rows = service.read_audit_log(
-            conn, principal.actor(client_address(request)), action=action, actor=actor,
-            object_type=object_type, object_id=object_id, subject_id=subject_id, since=since,
-            until=until, limit=page.limit + 1, offset=page.offset)
+    rows = service.read_audit_log(
+        engine_of(request), principal.actor(client_address(request)), action=action, actor=actor,
+        object_type=object_type, object_id=object_id, subject_id=subject_id, since=since,
+        until=until, limit=page.limit + 1, offset=page.offset)
     return page_of(rows, page)
 
 

@@ -8,15 +8,14 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import Connection
 
 from xinyong.accounts import service
+from xinyong.accounts.error_codes import AccountError
 from xinyong.accounts.rules import role_table
 from xinyong.core import audit
 from xinyong.core.console import engine, operator, out, print_json
-from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
-from xinyong.departments.cli import announce, ensure_named
+from xinyong.departments.cli import announce
 
 user_app = typer.Typer(help="账号：创建、查看、停用、重置密码、解锁、结束会话", no_args_is_help=True)
 token_app = typer.Typer(help="接口令牌：供业务系统和脚本调用接口", no_args_is_help=True)
@@ -28,15 +27,6 @@ STATUS_LABELS = {"active": "有效", "expired": "已过期", "revoked": "已吊�
 
 def _time(value: datetime | None) -> str:
     return "—" if value is None else f"{value:%Y-%m-%d %H:%M}"
-
-
-def _registered(conn: Connection, role: str, department: str | None) -> tuple[str | None, bool]:
-    """The department an operator names for an account or token, registered in the same
-    transaction if new; not for roles that belong to no department (the service refuses
-    those). True when it was registered now."""
-    if not (department or "").strip() or role_table().role(role).department == "none":
-        return department, False
-    return ensure_named(conn, department)
 
 
 @user_app.command("create")
@@ -64,10 +54,9 @@ def user_create(
         password = typer.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
     else:
         password, generated = service.generated_password(role), True
-    with writing(engine()) as conn:
-        department, registered = _registered(conn, role, department)
-        account = service.create_account(conn, operator("admin"), username, role, password=password,
-                                         department=department, display_name=name, subject=subject)
+    account, registered = service.create_account_registering(
+        engine(), operator("admin"), operator(), username, role, password=password,
+        department=department, display_name=name, subject=subject)
     if registered:
         announce(account.department or "")
     role_name = role_table().role(account.role).name
@@ -103,15 +92,14 @@ def _read_password(password_stdin: bool) -> str | None:
         return None
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
-        raise InvalidInput("标准输入中没有密码")
+        raise InvalidInput("标准输入中没有密码", code=AccountError.NO_PASSWORD)
     return password
 
 
 @user_app.command("deactivate")
 def user_deactivate(username: Annotated[str, typer.Argument(help="用户名")]) -> None:
     """停用账号：不能再登录，原有会话立即结束。账号不会被删除（审计日志仍指向它）。"""
-    with writing(engine()) as conn:
-        account = service.deactivate_account(conn, operator("admin"), username)
+    account = service.deactivate_account(engine(), operator("admin"), username)
     out.print(f"已停用账号 {account.username}（{account.display_name}），其会话已全部结束")
 
 
@@ -124,8 +112,7 @@ def user_reset_password(
     """重置密码，用于忘记密码或丢失动态验证码（手机）时：同时清除动态验证码绑定（下次登录时
     重新绑定）、解除锁定、结束全部会话。"""
     chosen = _read_password(password_stdin)
-    with writing(engine()) as conn:
-        password = service.reset_password(conn, operator("admin"), username, chosen)
+    password = service.reset_password(engine(), operator("admin"), username, chosen)
     out.print(f"已重置账号 {username.strip().lower()} 的密码，动态验证码绑定已清除，会话已全部结束")
     if chosen is None:
         out.print("新密码（只显示这一次，请立即转交）：")
@@ -135,16 +122,14 @@ def user_reset_password(
 @user_app.command("unlock")
 def user_unlock(username: Annotated[str, typer.Argument(help="用户名")]) -> None:
     """解除因连续登录失败而加的锁定（锁定到期也会自动解除）。"""
-    with writing(engine()) as conn:
-        lock = service.unlock(conn, operator("admin"), username)
+    lock = service.unlock(engine(), operator("admin"), username)
     out.print(f"已解锁账号 {username.strip().lower()}（此前连续 {lock.failures} 次登录失败）")
 
 
 @user_app.command("end-sessions")
 def user_end_sessions(username: Annotated[str, typer.Argument(help="用户名")]) -> None:
     """结束账号的全部登录会话（如电脑丢失、人员离岗），该账号须重新登录。"""
-    with writing(engine()) as conn:
-        ended = service.end_sessions(conn, operator("admin"), username)
+    ended = service.end_sessions(engine(), operator("admin"), username)
     out.print(f"已结束账号 {username.strip().lower()} 的 {ended} 个会话")
 
 
@@ -161,10 +146,8 @@ def token_create(
         "--json", help="以 JSON 输出 {token, prefix, role, department, expires_at}")] = False,
 ) -> None:
     """签发接口令牌。令牌只显示这一次，数据库只保存其哈希。"""
-    with writing(engine()) as conn:
-        department, registered = _registered(conn, role, department)
-        secret, token = service.create_token(conn, operator("admin"), role, department, scope or (),
-                                             days, name)
+    secret, token, registered = service.create_token_registering(
+        engine(), operator("admin"), operator(), role, department, scope or (), days, name)
     if registered:
         announce(token.department or "")
     if as_json:
@@ -199,8 +182,7 @@ def token_revoke(
     prefix: Annotated[str, typer.Argument(help="令牌前缀（token list 中显示的 8 个字符）")],
 ) -> None:
     """吊销接口令牌，立即失效。"""
-    with writing(engine()) as conn:
-        token = service.revoke_token(conn, operator("admin"), prefix)
+    token = service.revoke_token(engine(), operator("admin"), prefix)
     out.print(f"已吊销令牌 {token.prefix}（{token.name}）")
 
 
@@ -249,15 +231,7 @@ def audit_anchor() -> None:
 @audit_app.command("rotate-key")
 def audit_rotate_key() -> None:
     """生成新的审计日志密钥，此后的事件和锚点用它签名；旧密钥留在密钥文件中，用于校验旧事件。"""
-    path = audit.key_file()
-    with engine().connect() as conn:
-        audit.signing_keys(conn)  # a missing key file is made only for a log nobody signed yet
-        current = audit.head(conn)
-    key_id = audit.rotate_key(path)
-    if current is not None:
-        audit.write_anchor(*current)  # the last event under the old key, anchored by the new one
-    with writing(engine()) as conn:
-        audit.record(conn, operator("admin"), "audit.key_rotated", "audit_key", key_id)
+    key_id, path = service.rotate_audit_key(engine(), operator("admin"))
     out.print(f"已启用新密钥 {key_id}（{path}）；请另行备份密钥文件", soft_wrap=True)
 
 

@@ -17,11 +17,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xinyong.accounts import admin_pages, audit_labels, service
 from xinyong.accounts.api import Me, opened, set_session_cookie, sign_in, sign_out
+from xinyong.accounts.error_codes import AccountError
 from xinyong.accounts.rules import AuthenticationFailed, Principal, SignInRefused, role_table
 from xinyong.core import audit, cells
 from xinyong.core.dates import BEIJING_OFFSET
-from xinyong.core.db import writing
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.core.settings import get_settings
 from xinyong.web.ratelimit import limited
 from xinyong.web.security import (
@@ -142,8 +142,7 @@ def _code_form(request: Request, cookie: str, session: service.SessionView, next
                error: str | None = None, status_code: int = 200) -> HTMLResponse:
     enrolment = None
     if session.stage == service.ENROL:
-        with writing(engine_of(request)) as conn:
-            enrolment = service.enrolment(conn, session.principal.name)
+        enrolment = service.enrolment(engine_of(request), session.principal.name)
     return render(request, "accounts/code.html", {
         "next": _safe_next(next_), "error": error, "enrolment": enrolment,
         "halfway_token": session.csrf_token, "username": session.principal.name},
@@ -174,14 +173,11 @@ def code_submit(
     if not hmac.compare_digest(session.csrf_token, halfway_token):
         return _code_form(request, cookie, session, next, error="表单已过期，请重新输入",
                           status_code=403)
-    source = client_address(request)
     target = RedirectResponse(_safe_next(next), 303)
     try:
-        with writing(engine_of(request)) as conn:
-            principal = service.verify_second_factor(conn, session.principal.name, code,
-                                                     source=source)
-            secret, full = service.complete_session(conn, cookie, principal, source=source,
-                                                    hours=get_settings().session_hours)
+        secret, full = service.complete_sign_in(engine_of(request), cookie, session.principal.name,
+                                                code, source=client_address(request),
+                                                hours=get_settings().session_hours)
     except AuthenticationFailed:
         return _code_form(request, cookie, session, next,
                           error="动态验证码不正确或已使用过，请输入验证器上当前显示的 6 位数字",
@@ -223,12 +219,11 @@ def own_password_submit(
         errors["again"] = "两次输入的新密码不一致"
     else:
         try:
-            with writing(engine_of(request)) as conn:
-                service.change_own_password(conn, principal, current, new,
-                                            source=client_address(request),
-                                            keep_session=request.cookies.get(SESSION_COOKIE))
+            service.change_own_password(engine_of(request), principal, current, new,
+                                        source=client_address(request),
+                                        keep_session=request.cookies.get(SESSION_COOKIE))
         except InvalidInput as exc:
-            errors["current" if exc.code == "wrong_current_password" else "new"] = exc.message
+            errors["current" if exc.code == AccountError.WRONG_CURRENT_PASSWORD else "new"] = exc.message
     return render(request, "accounts/password.html", {"errors": errors, "done": not errors},
                   status_code=422 if errors else 200)
 
@@ -289,12 +284,15 @@ def audit_page(
 ) -> HTMLResponse:
     problems = filters.problems()
     rows: list[dict[str, Any]] = []
-    with writing(engine_of(request)) as conn:
-        if not problems:
-            rows = service.read_audit_log(
-                conn, principal.actor(client_address(request)), **filters.query(),
-                limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-        verification = audit.verify(conn) if request.query_params.get("verify") else None
+    engine = engine_of(request)
+    if not problems:
+        rows = service.read_audit_log(
+            engine, principal.actor(client_address(request)), **filters.query(),
+            limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    verification = None
+    if request.query_params.get("verify"):
+        with engine.connect() as conn:
+            verification = audit.verify(conn)
     return render(request, "accounts/audit.html", {
         "events": [audit_labels.readable_event(e) for e in rows[:PAGE_SIZE]],
         "has_more": len(rows) > PAGE_SIZE, "page": page, "filters": filters, "problems": problems,
@@ -312,10 +310,9 @@ def audit_export(
 ) -> Response:
     problems = filters.problems()
     if problems:
-        raise InvalidInput("；".join(problems), code="bad_date")
-    with writing(engine_of(request)) as conn:
-        rows = service.read_audit_log(conn, principal.actor(client_address(request)), **filters.query(),
-                                      limit=EXPORT_LIMIT)
+        raise InvalidInput("；".join(problems), code=CoreError.BAD_DATE)
+    rows = service.read_audit_log(engine_of(request), principal.actor(client_address(request)),
+                                  **filters.query(), limit=EXPORT_LIMIT)
     events = [audit_labels.readable_event(e) for e in rows]
     sheet = cells.Sheet("审计日志", ["序号", "时间（北京时间）", "操作人", "角色", "操作", "操作代码", "对象",
                                      "对象编号", "来源", "详情", "哈希"],

@@ -15,8 +15,9 @@ from typing import Any
 
 import yaml
 
+from xinyong.accounts.error_codes import AccountError
 from xinyong.core.audit import Actor
-from xinyong.core.errors import InvalidInput, RuleDataError, XinyongError
+from xinyong.core.errors import ErrorCode, InvalidInput, RuleDataError, XinyongError
 
 DEPARTMENT_RULES = {"required", "optional", "none"}
 SUBJECT_RULES = {"required", "none"}
@@ -29,11 +30,11 @@ ANONYMOUS_ROLE = "public"
 class AuthenticationFailed(XinyongError):
     """Sign-in or token refused. The message never says which part was wrong."""
 
-    code = "authentication_failed"
+    code = AccountError.AUTHENTICATION_FAILED
 
 
 class Forbidden(XinyongError):
-    code = "forbidden"
+    code = AccountError.FORBIDDEN
 
 
 class SignInRefused(XinyongError):
@@ -41,9 +42,10 @@ class SignInRefused(XinyongError):
     (`sign_in_throttled`) or a lock (`account_locked`, `address_locked`). `retry_after` is
     the seconds until an attempt can be made again."""
 
-    code = "sign_in_throttled"
+    code = AccountError.SIGN_IN_THROTTLED
 
-    def __init__(self, message: str, retry_after: int, *, code: str | None = None) -> None:
+    def __init__(self, message: str, retry_after: int, *,
+                 code: ErrorCode | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
 
@@ -72,7 +74,7 @@ class RoleTable:
         role = self.roles.get(code)
         if role is None:
             raise InvalidInput(f"未知角色 {code}（{'/'.join(self.roles)}）",
-                               code="unknown_role")
+                               code=AccountError.UNKNOWN_ROLE)
         return role
 
 

@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import Connection, insert, select
 
 from xinyong.catalog import rules
+from xinyong.catalog.error_codes import CatalogError
 from xinyong.catalog.models import CatalogVersion
 from xinyong.core.db import utcnow
 from xinyong.core.errors import NotFound
@@ -73,7 +74,7 @@ def item_view(code: str) -> dict[str, Any]:
     catalog = current_catalog()
     item = catalog.item(code)
     if item is None:
-        raise NotFound(f"目录中没有条目“{code}”")
+        raise NotFound(f"目录中没有条目“{code}”", code=CatalogError.UNKNOWN_CATALOG_ITEM)
     return {"code": item.code, "name": item.name, "category": catalog.categories[item.category],
             "disclosure": item.disclosure, "legal_basis": item.legal_basis,
             "publicity": item.publicity, "timeliness_days": item.timeliness_days,

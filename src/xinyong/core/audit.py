@@ -35,7 +35,7 @@ from sqlalchemy import BigInteger, Connection, DateTime, String, Text, insert, s
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.core.db import Base, BigId, after_commit, lock_for_append, utcnow
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.core.settings import get_settings
 
 GENESIS = "0" * 64
@@ -200,7 +200,7 @@ def signing_keys(conn: Connection) -> Keyring:
     keyed = conn.execute(select(t.c.key_id).where(t.c.key_id.is_not(None)).limit(1)).first()
     if keyed is not None:
         raise InvalidInput(f"找不到审计日志密钥文件 {path}，而审计日志已由密钥 {keyed[0]} 签名："
-                           "请检查 XINYONG_AUDIT_KEY_FILE 或恢复密钥文件")
+                           "请检查 XINYONG_AUDIT_KEY_FILE 或恢复密钥文件", code=CoreError.AUDIT_KEY_MISSING)
     _create_key_file(path)
     ring = load_keys(path)
     assert ring.current is not None
@@ -293,7 +293,8 @@ def write_anchor(event_id: int, event_hash: str, *, restored: bool = False) -> d
     history the restore replaced."""
     ring = load_keys()
     if ring.current is None:
-        raise InvalidInput(f"找不到审计日志密钥文件 {key_file()}，无法签名锚点")
+        raise InvalidInput(f"找不到审计日志密钥文件 {key_file()}，无法签名锚点",
+                           code=CoreError.AUDIT_KEY_MISSING)
     entry: dict[str, Any] = {"id": event_id, "hash": event_hash,
                              "at": utcnow().replace(microsecond=0).isoformat(),
                              "key_id": ring.current}

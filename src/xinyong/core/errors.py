@@ -62,6 +62,10 @@ class CoreError(ErrorCode):
     UNKNOWN_OUTCOME = "unknown_outcome", 422, "不支持该处理结果", "This outcome is not known."
     UNKNOWN_SUBJECT = ("unknown_subject", 404, "没有该信用主体",
                        "No credit subject has this code.")
+    UNKNOWN_RECORD = ("unknown_record", 404, "没有该信用记录",
+                      "No credit record has this number.")
+    AUDIT_KEY_MISSING = ("audit_key_missing", 422, "找不到审计日志密钥文件",
+                         "The audit log's key file is missing; tell the administrator.")
 
 
 @lru_cache(maxsize=1)

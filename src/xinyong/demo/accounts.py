@@ -3,23 +3,30 @@ API token for a business system. Demo only: every password is the same, printed 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from xinyong.accounts import service
 from xinyong.accounts.rules import role_table
 from xinyong.accounts.service import AccountView
 from xinyong.core.audit import SYSTEM
+from xinyong.core.db import Db, transaction
 from xinyong.core.errors import NotFound
+from xinyong.ingest import service as ingest
 
 DEMO_PASSWORD = "xinyong-demo-2026"
 TOKEN_NAME = "演示业务系统"
 
 
-def busiest_department(conn: Connection) -> str:
+def busiest_department(db: Db) -> str:
     """The department that reported most: the demo's accounts and plans act for it."""
-    row = conn.execute(text("SELECT department FROM batch GROUP BY department "
-                            "ORDER BY COUNT(*) DESC, department LIMIT 1")).first()
-    return str(row[0]) if row else "演示部门"
+    return ingest.busiest_department(db) or "演示部门"
+
+
+def sign_ins(db: Db, password: str, subject: str | None) -> tuple[list[AccountView], str | None]:
+    """The demo's accounts (`ensure_accounts`) and its system token (`ensure_token`: its
+    secret, or None when it was made before), in one transaction."""
+    with transaction(db) as conn:
+        return ensure_accounts(conn, password, subject), ensure_token(conn)
 
 
 def ensure_accounts(conn: Connection, password: str, subject: str | None) -> list[AccountView]:

@@ -15,19 +15,16 @@ from sqlalchemy import Engine, select, text
 from xinyong.accounts.rules import role_table
 from xinyong.core.audit import SYSTEM
 from xinyong.core.console import engine, err, out, percent
-from xinyong.core.db import writing
 from xinyong.core.settings import get_settings
 from xinyong.demo import accounts as accounts_demo
+from xinyong.demo import service as demo_service
 from xinyong.demo.accounts import DEMO_PASSWORD
 from xinyong.demo.generator import DemoBatch, generate_city
-from xinyong.departments import service as departments
 from xinyong.evaluation import service as evaluation
 from xinyong.ingest import service as ingest
 from xinyong.publicity.service import in_publicity
 from xinyong.sampling import service as sampling
-from xinyong.subjects import search
 from xinyong.subjects.models import Record, Subject
-from xinyong.warnings import service as warnings
 from xinyong.web.cli import serve as serve_platform
 
 
@@ -62,10 +59,8 @@ def demo(
 def _sign_ins(eng: Engine, base: str = "http://127.0.0.1:8000") -> None:
     """One demo account per role that signs in with a password, and a token for systems.
     The token's secret exists only when it is made, so it is printed on the first run only."""
-    with writing(eng) as conn:
-        sample = _sample(eng)
-        made = accounts_demo.ensure_accounts(conn, DEMO_PASSWORD, sample[0] if sample else None)
-        token = accounts_demo.ensure_token(conn)
+    sample = _sample(eng)
+    made, token = accounts_demo.sign_ins(eng, DEMO_PASSWORD, sample[0] if sample else None)
     table = Table("角色", "用户名", "密码", "部门或主体", header_style="bold", title="演示账号（仅供演示）")
     for a in made:
         table.add_row(role_table().role(a.role).name, a.username, DEMO_PASSWORD,
@@ -96,8 +91,7 @@ def _build(eng: Engine, entities: int, seed: int, folder: Path) -> None:
             for k in totals:
                 totals[k] += getattr(receipt, k)
             bar.update(task, advance=1, rows=totals["rows"])
-    with writing(eng) as conn:
-        search.refresh(conn)  # make the new subjects findable by name
+    demo_service.refresh_search(eng)  # make the new subjects findable by name
     _supervise(eng)
     elapsed = time.perf_counter() - started
     out.print(f"完成：{len(batches)} 个批次，{totals['rows']:,} 行，接收 {totals['accepted']:,}，"
@@ -117,11 +111,7 @@ def _register_departments(eng: Engine, batches: list[DemoBatch]) -> None:
     """The city's departments go into the registry before they report, each with its code,
     as a platform going live lists its departments first."""
     codes = {b.department: b.department_uscc for b in batches}
-    with writing(eng) as conn:
-        known = departments.registry(conn)
-        for name, code in sorted(codes.items()):
-            if known.find(name) is None:
-                departments.register(conn, SYSTEM, name, uscc=code)
+    demo_service.register_departments(eng, codes)
     out.print(f"登记报送部门：{len(codes)} 个")
 
 
@@ -133,9 +123,7 @@ def _supervise(eng: Engine) -> None:
         run = evaluation.evaluate(eng, SYSTEM, scorecard=scorecard)
         grades = "，".join(f"{g} {n:,}" for g, n in run.grades.items())
         out.print(f"综合评价（{scorecard} {run.version}）：{run.evaluated:,} 个组织（{grades}）")
-    with writing(eng) as conn:
-        raised = warnings.scan(conn, SYSTEM)["raised"]
-        department = accounts_demo.busiest_department(conn)
+    raised, department = demo_service.raise_warnings(eng)
     out.print(f"信用风险预警：新发 {raised} 条")
     plan = sampling.create_and_draw(eng, SYSTEM, {
         "name": f"{date.today().year}年度双随机抽查（演示）", "department": department,

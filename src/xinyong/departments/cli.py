@@ -1,5 +1,5 @@
 """`xinyong departments list|add|show`: the department registry on the command line, and the
-helper every command taking `--department` uses to register a department it names."""
+notice every command taking `--department` gives when it registered a department it names."""
 
 from __future__ import annotations
 
@@ -7,23 +7,12 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import Connection
 
 from xinyong.core.console import engine, err, operator, out, print_json
-from xinyong.core.db import writing
 from xinyong.departments import service
 from xinyong.departments.rules import Department
 
 app = typer.Typer(help="报送部门登记簿：部门名称、别名、代为报送的单位", no_args_is_help=True)
-
-
-def ensure_named(conn: Connection, department: str | None) -> tuple[str, bool]:
-    """The registered name of the department an operator's command names, registered
-    (audited) in the command's own transaction if it is new, so a command that then fails
-    leaves no department behind. True when it was registered now: call `announce` once the
-    command has succeeded."""
-    found, new = service.ensure(conn, operator(), department)
-    return found.name, new
 
 
 def announce(name: str) -> None:
@@ -66,10 +55,9 @@ def add(
     uscc: Annotated[str | None, typer.Option("--uscc", help="部门的统一社会信用代码")] = None,
 ) -> None:
     """登记一个报送部门。"""
-    with writing(engine()) as conn:
-        d = service.register(conn, operator("admin"), name, aliases=alias or (),
-                             reports_for=reports_for or (),
-                             any_authority_for=any_authority_for or (), uscc=uscc)
+    d = service.register(engine(), operator("admin"), name, aliases=alias or (),
+                         reports_for=reports_for or (), any_authority_for=any_authority_for or (),
+                         uscc=uscc)
     out.print(f"已登记部门 {d.name}")
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from xinyong.core import uscc as uscc_rules
 from xinyong.core.errors import InvalidInput
 from xinyong.core.ruledata import Where, load_merged, mapping, text
+from xinyong.departments.error_codes import DepartmentError
 
 FILE = "departments.yaml"
 WHAT = "报送部门文件"
@@ -114,11 +115,11 @@ def clean_name(raw: str | None) -> str:
     """A department name as typed, checked: not blank, no control characters, not too long."""
     name = (raw or "").strip()
     if not name:
-        raise InvalidInput("请指明报送部门", code="department_required")
+        raise InvalidInput("请指明报送部门", code=DepartmentError.DEPARTMENT_REQUIRED)
     if any(unicodedata.category(c) == "Cc" for c in name):
-        raise InvalidInput("部门名称中含有控制字符", code="invalid_department")
+        raise InvalidInput("部门名称中含有控制字符", code=DepartmentError.INVALID_DEPARTMENT)
     if len(name) > NAME_MAX:
-        raise InvalidInput(f"部门名称不能超过{NAME_MAX}个字符", code="invalid_department")
+        raise InvalidInput(f"部门名称不能超过{NAME_MAX}个字符", code=DepartmentError.INVALID_DEPARTMENT)
     return name
 
 
@@ -129,7 +130,7 @@ def clean_uscc(raw: str | None) -> str | None:
     errors = uscc_rules.validate(code)
     if errors:
         raise InvalidInput("部门的统一社会信用代码有误：" + "；".join(e.message for e in errors),
-                           code="invalid_department")
+                           code=DepartmentError.INVALID_DEPARTMENT)
     return code
 
 

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from xinyong.core.console import engine, err, out, percent, print_json
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.departments.cli import announce
 from xinyong.ingest import service
 from xinyong.ingest.rules import REASONS
@@ -24,7 +24,7 @@ def _parse_day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidInput(f"日期“{value}”格式应为 YYYY-MM-DD") from exc
+        raise InvalidInput(f"日期“{value}”格式应为 YYYY-MM-DD", code=CoreError.BAD_DATE) from exc
 
 
 def ingest(

@@ -13,10 +13,13 @@ from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal, can
 from xinyong.catalog.service import items_view
-from xinyong.core.errors import InvalidInput, XinyongError
+from xinyong.core.errors import CoreError, InvalidInput, XinyongError
 from xinyong.departments import service as departments
+from xinyong.departments.error_codes import DepartmentError
 from xinyong.ingest import rules, service
-from xinyong.ingest.api import BatchId, batch_errors, ingest_upload, readable_batch
+from xinyong.ingest.api import BatchId, batch_errors, ingest_upload
+from xinyong.ingest.error_codes import IngestError
+from xinyong.web.error_codes import WebError
 from xinyong.web.errors import english, status_of
 from xinyong.web.forms import errors_of, status_for
 from xinyong.web.security import connection, engine_of, requires
@@ -45,9 +48,11 @@ def _upload_page(request: Request, conn: Connection, principal: Principal, *,
 
 
 # Which field of the upload form each refusal is about.
-UPLOAD_FIELDS = {"file_required": "file", "file_type": "file", "bad_file": "file", "too_large": "file",
-                 "unknown_kind": "kind", "department_required": "department",
-                 "invalid_department": "department", "unknown_department": "department"}
+UPLOAD_FIELDS: dict[str, str] = {
+    WebError.FILE_REQUIRED: "file", CoreError.FILE_TYPE: "file", CoreError.BAD_FILE: "file",
+    WebError.TOO_LARGE: "file", IngestError.UNKNOWN_KIND: "kind",
+    DepartmentError.DEPARTMENT_REQUIRED: "department", DepartmentError.INVALID_DEPARTMENT: "department",
+    DepartmentError.UNKNOWN_DEPARTMENT: "department"}
 
 
 def _progress_stream(request: Request, principal: Principal, upload: UploadFile,
@@ -109,11 +114,9 @@ def batches_page(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] 
                  department: Annotated[str | None, Query(max_length=100)] = None,
                  conn: Connection = Depends(connection),
                  principal: Principal = requires("batch.read_own")) -> HTMLResponse:
+    rows = service.readable_batches(conn, principal, department=department or None,
+                                    limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     own = rules.readable_department(principal)
-    if own is not None and department and department != own:
-        rules.check_batch_readable(principal, department)
-    rows = service.list_batches(conn, department=own or department or None, limit=PAGE_SIZE + 1,
-                                offset=(page - 1) * PAGE_SIZE)
     return render(request, "ingest/batches.html", {
         "batches": rows[:PAGE_SIZE], "has_more": len(rows) > PAGE_SIZE, "page": page,
         "department": own or department or ""})
@@ -122,7 +125,7 @@ def batches_page(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] 
 @router.get("/console/batches/{batch_id}", response_class=HTMLResponse)
 def batch_page(request: Request, batch_id: BatchId, conn: Connection = Depends(connection),
                principal: Principal = requires("batch.read_own")) -> HTMLResponse:
-    batch = service.batch_view(readable_batch(conn, principal, batch_id))
+    batch = service.batch_view(service.readable_batch(conn, principal, batch_id))
     return render(request, "ingest/batch.html", {"batch": batch,
                                                  "new": request.query_params.get("new") == "1"})
 

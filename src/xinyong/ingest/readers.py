@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import orjson
 
-from xinyong.core.errors import BadFile
+from xinyong.core.errors import BadFile, CoreError
 from xinyong.ingest import xlsx
 
 SAMPLE_BYTES = 1 << 20
@@ -62,23 +62,26 @@ def open_table(path: Path, name: str | None = None) -> Table:
         with path.open("rb") as f:
             head = f.read(SAMPLE_BYTES)
     except OSError as exc:
-        raise BadFile(f"无法读取文件 {name}：{exc.strerror}") from exc
+        raise BadFile(f"无法读取文件 {name}：{exc.strerror}", code=CoreError.BAD_FILE) from exc
     if size == 0 or not head.strip():
-        raise BadFile(f"文件 {name} 为空")
+        raise BadFile(f"文件 {name} 为空", code=CoreError.BAD_FILE)
     if xlsx.is_rows_file(head):
         return _open_rows(path, path, name, [])
     if head.startswith(b"PK\x03\x04"):
         return _open_xlsx(path, name)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise BadFile(f"文件 {name} 是旧版 Excel（.xls）格式，请另存为 .xlsx 或 CSV 后再报送")
+        raise BadFile(f"文件 {name} 是旧版 Excel（.xls）格式，请另存为 .xlsx 或 CSV 后再报送",
+                      code=CoreError.BAD_FILE)
     if b"\x00" in head and not head.startswith(UTF16_BOMS):
-        raise BadFile(f"文件 {name} 不是表格文件（含二进制内容）；请报送 CSV、XLSX 或 JSON Lines")
+        raise BadFile(f"文件 {name} 不是表格文件（含二进制内容）；请报送 CSV、XLSX 或 JSON Lines",
+                      code=CoreError.BAD_FILE)
     encoding = detect_encoding(head, complete=size <= SAMPLE_BYTES)
     text = head.decode(encoding, errors="ignore").lstrip("\ufeff \t\r\n")
     if text.startswith("{"):
         return _open_jsonl(path, encoding, size, name)
     if text.startswith("["):
-        raise BadFile(f"文件 {name} 是 JSON 数组；请按 JSON Lines 报送（每行一个 JSON 对象）")
+        raise BadFile(f"文件 {name} 是 JSON 数组；请按 JSON Lines 报送（每行一个 JSON 对象）",
+                      code=CoreError.BAD_FILE)
     return _open_csv(path, encoding, size, text, name)
 
 
@@ -103,7 +106,8 @@ def detect_encoding(sample: bytes, *, complete: bool) -> str:
         cut.decode("gb18030")
         return "gb18030"
     except UnicodeDecodeError as exc:
-        raise BadFile("无法识别文件编码：既不是 UTF-8、UTF-16 也不是 GBK/GB18030") from exc
+        raise BadFile("无法识别文件编码：既不是 UTF-8、UTF-16 也不是 GBK/GB18030",
+                      code=CoreError.BAD_FILE) from exc
 
 
 def _progress_of(raw: IO[bytes], size: int) -> Callable[[], float]:
@@ -113,8 +117,8 @@ def _progress_of(raw: IO[bytes], size: int) -> Callable[[], float]:
 def _unreadable(exc: Exception, encoding: str, name: str, row_no: int) -> BadFile:
     if isinstance(exc, UnicodeDecodeError):
         return BadFile(f"文件 {name} 第{row_no}行附近的内容不是 {encoding} 编码，"
-                       "请统一文件编码后重新报送")
-    return BadFile(f"文件 {name} 第{row_no}行附近 CSV 格式错误：{exc}")
+                       "请统一文件编码后重新报送", code=CoreError.BAD_FILE)
+    return BadFile(f"文件 {name} 第{row_no}行附近 CSV 格式错误：{exc}", code=CoreError.BAD_FILE)
 
 
 def _decode_guard(rows: Iterator[SourceRow], encoding: str, name: str) -> Iterator[SourceRow]:
@@ -189,7 +193,8 @@ def _open_csv(path: Path, encoding: str, size: int, sample_text: str, name: str)
     counts = {d: first_line.count(d) for d in (",", "\t", ";", "|")}
     delimiter = max(counts, key=lambda d: counts[d])
     if counts[delimiter] == 0:
-        raise BadFile(f"文件 {name} 不是表格：首行没有分隔符（应为带表头的 CSV、XLSX 或 JSON Lines）")
+        raise BadFile(f"文件 {name} 不是表格：首行没有分隔符（应为带表头的 CSV、XLSX 或 JSON Lines）",
+                      code=CoreError.BAD_FILE)
     raw = path.open("rb")
     text = io.TextIOWrapper(raw, encoding=encoding, newline="")
     reader = csv.reader(text, delimiter=delimiter)
@@ -197,7 +202,7 @@ def _open_csv(path: Path, encoding: str, size: int, sample_text: str, name: str)
         header = next(reader)
     except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
         text.close()
-        raise BadFile(f"文件 {name} 无法读取表头：{exc}") from exc
+        raise BadFile(f"文件 {name} 无法读取表头：{exc}", code=CoreError.BAD_FILE) from exc
 
     rows = _CsvRows(path, raw, text, reader, encoding, delimiter, name)
     return Table("csv", encoding, header, iter(rows), delimiter, _progress_of(raw, size),
@@ -218,10 +223,11 @@ def _open_jsonl(path: Path, encoding: str, size: int, name: str) -> Table:
                 obj = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 text.close()
-                raise BadFile(f"文件 {name} 第{line_no}行不是 JSON 对象：{exc}") from exc
+                raise BadFile(f"文件 {name} 第{line_no}行不是 JSON 对象：{exc}",
+                              code=CoreError.BAD_FILE) from exc
             if not isinstance(obj, dict):
                 text.close()
-                raise BadFile(f"文件 {name} 第{line_no}行不是 JSON 对象")
+                raise BadFile(f"文件 {name} 第{line_no}行不是 JSON 对象", code=CoreError.BAD_FILE)
             header = [str(k) for k in obj]
             break
     index = {h: i for i, h in enumerate(header)}
@@ -331,7 +337,7 @@ def _open_rows(rows_path: Path, source: Path, name: str,
     if not header:
         for close in cleanup:
             close()
-        raise BadFile(f"文件 {name} 的第一个工作表没有内容")
+        raise BadFile(f"文件 {name} 的第一个工作表没有内容", code=CoreError.BAD_FILE)
     done = [0]
 
     def rows() -> Iterator[SourceRow]:

@@ -22,8 +22,9 @@ from xinyong.catalog.rules import Catalog, Field, Item
 from xinyong.core import uscc
 from xinyong.core.amounts import format_wan, parse_wan
 from xinyong.core.dates import parse_date
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.core.masking import validate_resident_id
+from xinyong.departments.error_codes import DepartmentError
 from xinyong.departments.rules import Bodies, fold
 from xinyong.subjects import identity
 
@@ -500,7 +501,7 @@ def readable_department(principal: Principal) -> str | None:
 def check_batch_readable(principal: Principal, department: str) -> None:
     wanted = readable_department(principal)
     if wanted is not None and wanted != department:
-        raise Forbidden(f"只能查看本部门（{wanted}）报送的批次", code="other_department")
+        raise Forbidden(f"只能查看本部门（{wanted}）报送的批次", code=CoreError.OTHER_DEPARTMENT)
 
 
 def submitting_department(principal: Principal, asked: str | None) -> str:
@@ -508,13 +509,14 @@ def submitting_department(principal: Principal, asked: str | None) -> str:
     who may read every batch may submit for any department they name."""
     asked = (asked or "").strip() or None
     if asked and "\x00" in asked:
-        raise InvalidInput("部门名称中含有空字符", code="invalid_department")
+        raise InvalidInput("部门名称中含有空字符", code=DepartmentError.INVALID_DEPARTMENT)
     if principal.department and not can(principal, "batch.read_all"):
         if asked and asked != principal.department:
-            raise Forbidden(f"只能报送本部门（{principal.department}）的数据", code="other_department")
+            raise Forbidden(f"只能报送本部门（{principal.department}）的数据",
+                            code=CoreError.OTHER_DEPARTMENT)
         return principal.department
     if asked is None:
         if principal.department:
             return principal.department
-        raise InvalidInput("请指明报送部门", code="department_required")
+        raise InvalidInput("请指明报送部门", code=DepartmentError.DEPARTMENT_REQUIRED)
     return asked

@@ -24,25 +24,31 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, case, func, insert, select, text, update
 
+from xinyong.accounts.rules import Forbidden, Principal
 from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog, register_version
 from xinyong.core import audit
 from xinyong.core.db import (
+    Db,
     bulk_insert,
     bulk_writing,
     in_list,
     is_sqlite,
     large_cache,
     list_param,
+    reading,
+    transaction,
     utcnow,
     writing,
 )
-from xinyong.core.errors import BadFile, InvalidInput, NotFound, XinyongError
+from xinyong.core.errors import BadFile, Concealed, CoreError, InvalidInput, NotFound, XinyongError
 from xinyong.core.settings import get_settings
 from xinyong.departments import rules as dept_rules
 from xinyong.departments import service as departments
 from xinyong.ingest import rules
+from xinyong.ingest.error_codes import IngestError
 from xinyong.ingest.error_report import ErrorReport
+from xinyong.ingest.events import IngestEvent
 from xinyong.ingest.models import Batch, BatchIdAllocation
 from xinyong.ingest.prepare import Chunk, Plan, Ready, Returned, prepared, returned_row
 from xinyong.ingest.readers import Table, open_table, readable, temp_dir
@@ -113,11 +119,12 @@ def resolve_item(table: Table, kind: str | None) -> Item:
         item = catalog.item(kind)
         if item is None:
             raise InvalidInput(f"未知的信息类别“{kind}”；可选：{'、'.join(catalog.items)}",
-                               code="unknown_kind")
+                               code=IngestError.UNKNOWN_KIND)
         return item
     item = rules.detect_item(catalog, table.header)
     if item is None:
-        raise BadFile("无法从表头识别信息类别（行政许可或行政处罚等），请指定信息类别")
+        raise BadFile("无法从表头识别信息类别（行政许可或行政处罚等），请指定信息类别",
+                      code=CoreError.BAD_FILE)
     return item
 
 
@@ -365,19 +372,17 @@ def ingest_file(
                            backfill=backfill, correction=correction,
                            registered_only=registered_only, register_new=register_new)
     except XinyongError as exc:
-        _audit_outcome(engine, actor, BATCH_REFUSED, allocated, department, name,
+        _audit_outcome(engine, actor, IngestEvent.BATCH_REFUSED, allocated, department, name,
                        {"code": exc.code, "message": exc.message[:500]})
         raise
     except Exception as exc:
-        _audit_outcome(engine, actor, BATCH_FAILED, allocated, department, name,
+        _audit_outcome(engine, actor, IngestEvent.BATCH_FAILED, allocated, department, name,
                        {"error": type(exc).__name__})
         raise
 
 
 # What a file that did not become a batch is audited as (see `_audit_outcome`).
-BATCH_REFUSED = "batch.refused"
-BATCH_FAILED = "batch.failed"
-OUTCOMES = (BATCH_REFUSED, BATCH_FAILED)
+OUTCOMES = (IngestEvent.BATCH_REFUSED, IngestEvent.BATCH_FAILED)
 
 
 def _audit_outcome(engine: Engine, actor: audit.Actor, action: str, allocated: list[int],
@@ -411,7 +416,8 @@ def _ingest(engine: Engine, path: Path, table_path: Path, department: str, name:
         item = resolve_item(table, kind)
         header_map = rules.map_headers(item, table.header)
         if not header_map.columns:
-            raise BadFile(f"表头与“{item.name}”的字段都不匹配：{'、'.join(table.header[:8])}")
+            raise BadFile(f"表头与“{item.name}”的字段都不匹配：{'、'.join(table.header[:8])}",
+                          code=CoreError.BAD_FILE)
     finally:
         table.close()
     fmt, encoding = table.format, table.encoding
@@ -466,18 +472,18 @@ def _ingest(engine: Engine, path: Path, table_path: Path, department: str, name:
                 report.close()
             receipt.error_report = str(folder / report.path.name) if report.written else None
             if receipt.rows == 0:
-                raise BadFile(f"文件 {name} 只有表头，没有数据行")
+                raise BadFile(f"文件 {name} 只有表头，没有数据行", code=CoreError.BAD_FILE)
             receipt.rejection_reasons = dict(store.reasons.most_common())
             receipt.finish()
             _close_batch(conn, receipt, str(folder / source_name))
             store.verify_references()
-            audit.record(conn, actor, "ingest.batch", "batch", batch_id, detail={
+            audit.record(conn, actor, IngestEvent.BATCH, "batch", batch_id, detail={
                 k: v for k, v in receipt.as_dict().items()
                 if k in ("department", "kind", "filename", "rows", "accepted", "rejected",
                          "new", "corrected", "unchanged", "stale", "on_time", "late", "backfill",
                          "correction")})
             for old_id, version, subject_id, doc_no in store.corrections:
-                audit.record(conn, actor, "record.corrected", "record", old_id,
+                audit.record(conn, actor, IngestEvent.RECORD_CORRECTED, "record", old_id,
                              subject_id=subject_id,
                              detail={"batch": batch_id, "doc_no": doc_no, "version": version})
         _settle(work, folder)
@@ -671,27 +677,58 @@ def error_report_path(conn: Connection, batch_id: int) -> Path:
     """The batch's error report (退回数据), in the format the department submitted."""
     batch = get_batch(conn, batch_id)
     if not batch["error_report"]:
-        raise NotFound(f"批次 {batch_id} 没有退回的数据，没有错误报告", code="no_error_report")
+        raise NotFound(f"批次 {batch_id} 没有退回的数据，没有错误报告", code=IngestError.NO_ERROR_REPORT)
     path = Path(batch["error_report"])
     if not path.exists():
         raise NotFound(f"批次 {batch_id} 的错误报告文件已不在存储目录中（{path.name}）",
-                       code="error_report_missing")
+                       code=IngestError.ERROR_REPORT_MISSING)
     return path
 
 
-def read_error_report(conn: Connection, reader: audit.Actor, batch_id: int) -> Path:
-    """The error report for a person to download, the read audited: it holds the rows as
-    submitted, identity numbers and all."""
-    path = error_report_path(conn, batch_id)
-    audit.record(conn, reader, "batch.error_report_read", "batch", batch_id)
+def read_error_report(db: Db, principal: Principal, reader: audit.Actor, batch_id: int) -> Path:
+    """The error report of a batch the principal may read (`readable_batch`), for a person to
+    download, the read audited: it holds the rows as submitted, identity numbers and all."""
+    with transaction(db) as conn:
+        readable_batch(conn, principal, batch_id)
+        path = error_report_path(conn, batch_id)
+        audit.record(conn, reader, IngestEvent.ERROR_REPORT_READ, "batch", batch_id)
     return path
+
+
+def readable_batch(db: Db, principal: Principal, batch_id: int) -> dict[str, Any]:
+    """The batch, if the principal may read it. Another department's batch is answered like
+    a missing one (a 404 with the same message, audited as a refusal by the edges): its id is
+    nobody else's business, not even that it exists. A role that may read no batch is
+    refused (`Forbidden`) before the batch is looked at."""
+    rules.readable_department(principal)
+    with reading(db) as conn:
+        batch = get_batch(conn, batch_id)
+    try:
+        rules.check_batch_readable(principal, batch["department"])
+    except Forbidden:
+        raise Concealed(f"批次 {batch_id} 不存在", reason=CoreError.OTHER_DEPARTMENT) from None
+    return batch
+
+
+def readable_batches(db: Db, principal: Principal, *, department: str | None = None,
+                     since: date | None = None, limit: int = 20,
+                     offset: int = 0) -> list[dict[str, Any]]:
+    """`list_batches` of what the principal may read: its own department's batches (asking
+    for another's is refused), or those of `department` (None: all) for whoever may read
+    every department's."""
+    own = rules.readable_department(principal)
+    if own is not None and department and department != own:
+        rules.check_batch_readable(principal, department)
+    with reading(db) as conn:
+        return list_batches(conn, department=own or department, since=since, limit=limit,
+                            offset=offset)
 
 
 def get_batch(conn: Connection, batch_id: int) -> dict[str, Any]:
     row = conn.execute(select(Batch.__table__).where(Batch.__table__.c.id == batch_id)
                        ).mappings().first()
     if row is None:
-        raise NotFound(f"批次 {batch_id} 不存在")
+        raise NotFound(f"批次 {batch_id} 不存在", code=CoreError.NOT_FOUND)
     out = dict(row)
     out["rejection_reasons"] = orjson.loads(out["rejection_reasons"])
     out["unknown_columns"] = orjson.loads(out["unknown_columns"])
@@ -703,7 +740,7 @@ def quality(conn: Connection, *, department: str | None = None,
     """Reporting quality per department and month of receipt: 合规率 = accepted / reported,
     及时率 = on time / (on time + late) over first reports, and rejections by reason."""
     if month is not None and not _is_month(month):
-        raise InvalidInput(f"月份“{month}”格式应为 YYYY-MM")
+        raise InvalidInput(f"月份“{month}”格式应为 YYYY-MM", code=IngestError.BAD_MONTH)
     rows = conn.execute(text(
         "SELECT department, received_date, rows, accepted, rejected, stale, on_time, late, "
         "rejection_reasons FROM batch ORDER BY department, received_date")).all()
@@ -761,3 +798,13 @@ def counts(conn: Connection, *, since: date, department: str | None = None) -> d
     batches, rows, rejected, with_rejections = conn.execute(query).one()
     return {"batches": int(batches), "rows": int(rows), "rejected": int(rejected),
             "with_rejections": int(with_rejections)}
+
+
+def busiest_department(db: Db) -> str | None:
+    """The department that submitted the most batches (of equals, the first by name), or
+    None before any batch."""
+    t = Batch.__table__
+    with reading(db) as conn:
+        row = conn.execute(select(t.c.department).group_by(t.c.department)
+                           .order_by(func.count().desc(), t.c.department).limit(1)).first()
+    return str(row[0]) if row else None

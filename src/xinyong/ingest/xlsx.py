@@ -29,7 +29,7 @@ from xml.parsers import expat
 
 import orjson
 
-from xinyong.core.errors import BadFile
+from xinyong.core.errors import BadFile, CoreError
 
 MAGIC = b"XINYONG-XLSX-ROWS/1\n"
 SUFFIX = ".xrows"
@@ -94,22 +94,24 @@ def convert_untrusted(source: Path, target: Path, name: str, limits: Limits | No
     except subprocess.TimeoutExpired:
         target.unlink(missing_ok=True)
         raise BadFile(f"文件 {name} 读取超时（超过 {limits.seconds} 秒）：工作簿过于庞大或复杂，"
-                      "请精简后重新报送或改用 CSV") from None
+                      "请精简后重新报送或改用 CSV",
+                  code=CoreError.BAD_FILE) from None
     if done.returncode == 0:
         return
     target.unlink(missing_ok=True)
     if done.returncode == REFUSED_EXIT:
         message = done.stdout.decode("utf-8", "replace").strip()
-        raise BadFile(f"文件 {name} 未被接收：{message}")
+        raise BadFile(f"文件 {name} 未被接收：{message}", code=CoreError.BAD_FILE)
     raise BadFile(f"文件 {name} 未被接收：读取时超出了平台为单个工作簿设定的内存或时间上限"
-                  f"（{limits.memory_bytes >> 20} MiB、{limits.seconds} 秒），请精简后重新报送或改用 CSV")
+                  f"（{limits.memory_bytes >> 20} MiB、{limits.seconds} 秒），请精简后重新报送或改用 CSV",
+                  code=CoreError.BAD_FILE)
 
 
 def read_rows(path: Path) -> Generator[tuple[int, list[str], int]]:
     """The rows of a rows file, streamed: (row number, cells, bytes the row took)."""
     with path.open("rb") as f:
         if f.readline() != MAGIC:
-            raise BadFile("内部转换文件已损坏，请重新报送")
+            raise BadFile("内部转换文件已损坏，请重新报送", code=CoreError.BAD_FILE)
         for line in f:
             row_no, cells = orjson.loads(line)
             yield int(row_no), cells, len(line)

@@ -36,12 +36,14 @@ from sqlalchemy import (
 from xinyong.catalog.rules import Catalog, Item
 from xinyong.catalog.service import current_catalog
 from xinyong.core import audit
-from xinyong.core.db import utcnow, writing
-from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.db import Db, transaction, utcnow, writing
+from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
 from xinyong.core.ruledata import rule_paths
 from xinyong.ingest.models import Batch
 from xinyong.publicity import rules
+from xinyong.publicity.error_codes import PublicityError
+from xinyong.publicity.events import PublicityEvent
 from xinyong.publicity.models import PublicityStop
 from xinyong.subjects.models import Record, Subject
 
@@ -99,41 +101,45 @@ def in_publicity(table: FromClause, day: date | BindParameter[date]) -> ColumnEl
                 or_(c.publicity_end.is_(None), c.publicity_end > day), ~stopped)
 
 
-def stop_publicity(conn: Connection, actor: audit.Actor, record_id: int, reason: str, since: date,
+def stop_publicity(db: Db, actor: audit.Actor, record_id: int, reason: str, since: date,
                    case_type: str, case_id: str, *, until: date | None = None) -> int:
     """Take a record out of publicity from `since` (until `until`, or for good), for the case
     that decided it; audited as `publicity.stopped`. Returns the stop's id."""
-    if reason not in rules.STOP_REASONS:
-        raise InvalidInput(f"未知的停止公示原因 {reason}（{'、'.join(rules.STOP_REASONS)}）")
-    r = Record.__table__
-    subject_id = conn.execute(select(r.c.subject_id).where(r.c.id == record_id)).scalar_one_or_none()
-    if subject_id is None:
-        raise NotFound(f"没有编号为 {record_id} 的记录")
-    result = conn.execute(insert(PublicityStop).values(
-        record_id=record_id, subject_id=subject_id, reason=reason, since=since, until=until,
-        case_type=case_type, case_id=case_id, created_at=utcnow().replace(microsecond=0),
-        created_by=actor.name[:128]))
-    pk = result.inserted_primary_key
-    assert pk is not None
-    audit.record(conn, actor, "publicity.stopped", "record", record_id, subject_id=subject_id,
-                 detail={"reason": reason, "since": since.isoformat(),
-                         "until": until.isoformat() if until else None,
-                         "case_type": case_type, "case_id": case_id})
-    return int(pk[0])
+    with transaction(db) as conn:
+        if reason not in rules.STOP_REASONS:
+            raise InvalidInput(f"未知的停止公示原因 {reason}（{'、'.join(rules.STOP_REASONS)}）",
+                               code=PublicityError.UNKNOWN_STOP_REASON)
+        r = Record.__table__
+        subject_id = conn.execute(select(r.c.subject_id).where(r.c.id == record_id)).scalar_one_or_none()
+        if subject_id is None:
+            raise NotFound(f"没有编号为 {record_id} 的记录", code=CoreError.UNKNOWN_RECORD)
+        result = conn.execute(insert(PublicityStop).values(
+            record_id=record_id, subject_id=subject_id, reason=reason, since=since, until=until,
+            case_type=case_type, case_id=case_id, created_at=utcnow().replace(microsecond=0),
+            created_by=actor.name[:128]))
+        pk = result.inserted_primary_key
+        assert pk is not None
+        audit.record(conn, actor, PublicityEvent.STOPPED, "record", record_id, subject_id=subject_id,
+                     detail={"reason": reason, "since": since.isoformat(),
+                             "until": until.isoformat() if until else None,
+                             "case_type": case_type, "case_id": case_id})
+        return int(pk[0])
 
 
-def resume_publicity(conn: Connection, actor: audit.Actor, stop_id: int, on: date) -> None:
+def resume_publicity(db: Db, actor: audit.Actor, stop_id: int, on: date) -> None:
     """End a suspension: the record is back in publicity from `on` (if its window still runs)."""
-    t = PublicityStop.__table__
-    row = conn.execute(select(t).where(t.c.id == stop_id)).mappings().one_or_none()
-    if row is None:
-        raise NotFound(f"没有编号为 {stop_id} 的停止公示记录")
-    if row["until"] is not None:
-        raise InvalidInput(f"停止公示 {stop_id} 已于 {row['until']} 结束", code="already_resumed")
-    conn.execute(update(PublicityStop).where(t.c.id == stop_id).values(until=max(on, row["since"])))
-    audit.record(conn, actor, "publicity.resumed", "record", row["record_id"],
-                 subject_id=row["subject_id"],
-                 detail={"stop": stop_id, "on": on.isoformat(), "case_id": row["case_id"]})
+    with transaction(db) as conn:
+        t = PublicityStop.__table__
+        row = conn.execute(select(t).where(t.c.id == stop_id)).mappings().one_or_none()
+        if row is None:
+            raise NotFound(f"没有编号为 {stop_id} 的停止公示记录", code=PublicityError.UNKNOWN_STOP)
+        if row["until"] is not None:
+            raise InvalidInput(f"停止公示 {stop_id} 已于 {row['until']} 结束",
+                               code=PublicityError.ALREADY_RESUMED)
+        conn.execute(update(PublicityStop).where(t.c.id == stop_id).values(until=max(on, row["since"])))
+        audit.record(conn, actor, PublicityEvent.RESUMED, "record", row["record_id"],
+                     subject_id=row["subject_id"],
+                     detail={"stop": stop_id, "on": on.isoformat(), "case_id": row["case_id"]})
 
 
 def stops(conn: Connection, record_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -256,7 +262,7 @@ def window(engine: Engine, record_id: int) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(select(t).where(t.c.id == record_id)).mappings().first()
     if row is None:
-        raise NotFound(f"没有编号为 {record_id} 的信用记录")
+        raise NotFound(f"没有编号为 {record_id} 的信用记录", code=CoreError.UNKNOWN_RECORD)
     catalog = current_catalog()
     item = catalog.item(row["item_code"])
     publicity = current_rules(catalog)
@@ -335,7 +341,7 @@ def recompute(engine: Engine, *, all_records: bool = False, chunk_rows: int = 50
     counts = {"records": done, "published": published, "tiers": dict(tiers.most_common()),
               "regime": publicity.regime, "all": all_records}
     with writing(engine) as conn:
-        audit.record(conn, actor, "publicity.recompute", "record", None, detail=counts)
+        audit.record(conn, actor, PublicityEvent.RECOMPUTE, "record", None, detail=counts)
     return counts
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -14,27 +15,32 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from xinyong.accounts.error_codes import AccountError
 from xinyong.accounts.rules import AuthenticationFailed, Forbidden, SignInRefused
 from xinyong.core.errors import (
     BadFile,
     Concealed,
+    CoreError,
     InvalidInput,
     NotFound,
     RuleDataError,
     XinyongError,
+    registry,
 )
 from xinyong.web import refusals
+from xinyong.web.error_codes import WebError
+from xinyong.web.events import WebEvent
 from xinyong.web.uploads import TooLarge
 
 log = logging.getLogger("xinyong.web")
 
 
 class AuthenticationRequired(XinyongError):
-    code = "authentication_required"
+    code = WebError.AUTHENTICATION_REQUIRED
 
 
 class RateLimited(XinyongError):
-    code = "rate_limited"
+    code = WebError.RATE_LIMITED
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
@@ -42,7 +48,7 @@ class RateLimited(XinyongError):
 
 
 class CsrfFailed(XinyongError):
-    code = "csrf_failed"
+    code = WebError.CSRF_FAILED
 
 
 STATUS: dict[type[XinyongError], int] = {
@@ -59,35 +65,12 @@ STATUS: dict[type[XinyongError], int] = {
     RuleDataError: 500,
 }
 
-# English for each stable code; the Chinese message carries the particulars.
-ENGLISH: dict[str, str] = {
-    "authentication_required": "Sign in or send an API token to use this.",
-    "authentication_failed": "Sign-in failed: wrong username or password, or the account is inactive.",
-    "token_unknown": "The API token is not valid.",
-    "token_revoked": "The API token has been revoked.",
-    "token_expired": "The API token has expired.",
-    "token_role": "The API token's role may no longer use tokens.",
-    "sign_in_throttled": "Too many wrong passwords in a row; wait before trying again.",
-    "account_locked": "The account is locked after too many wrong passwords; wait, or ask an "
-                      "administrator to unlock it.",
-    "address_locked": "Too many failed sign-ins from this address; wait before trying again.",
-    "second_factor_required": "This account also needs the 6-digit code of its authenticator app.",
-    "second_factor_enrolment": "Set up the authenticator app by signing in on the console first.",
-    "weak_password": "The password does not meet the password policy.",
-    "wrong_current_password": "The current password is not correct.",
-    "not_locked": "The account is not locked.",
-    "csrf_failed": "The form has expired or did not come from this site; reload it and try again.",
-    "unknown_department": "The department is not registered; choose one from the list of departments.",
-    "forbidden": "Your role does not allow this.",
-    "not_found": "Not found.",
-    "invalid_input": "The request is not valid.",
-    "bad_file": "The file cannot be read as a table.",
-    "too_large": "The file is larger than the platform accepts.",
-    "rate_limited": "Too many requests; slow down and try again later.",
-    "rule_data_invalid": "A rules data file of the platform is invalid; tell the administrator.",
-    "method_not_allowed": "This method is not allowed here.",
-    "internal_error": "Internal error; it has been logged.",
-}
+
+@lru_cache(maxsize=1)
+def english_table() -> dict[str, str]:
+    """English for each stable code, from every capability's `error_codes` (the Chinese
+    message of a raise carries the particulars)."""
+    return {code: member.en for code, member in registry().items()}
 
 
 class ErrorBody(BaseModel):
@@ -105,16 +88,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def status_of(exc: XinyongError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 400
+    return status_of_class(type(exc))
+
+
+def status_of_class(cls: type[XinyongError]) -> int:
+    """The HTTP status the edges answer an error of this class with."""
+    for base in cls.__mro__:
+        if base in STATUS:
+            return STATUS[base]
+    return CoreError.ERROR.status
+
+
+# A code no capability declares (a new one not yet given its messages) reads by its status.
+FALLBACK_ENGLISH = {401: WebError.AUTHENTICATION_REQUIRED, 403: AccountError.FORBIDDEN,
+                    404: CoreError.NOT_FOUND, 429: WebError.RATE_LIMITED}
 
 
 def english(code: str, status: int) -> str:
-    return ENGLISH.get(code) or {401: ENGLISH["authentication_required"], 403: ENGLISH["forbidden"],
-                                 404: ENGLISH["not_found"], 429: ENGLISH["rate_limited"]
-                                 }.get(status, ENGLISH["invalid_input"])
+    return english_table().get(code) or FALLBACK_ENGLISH.get(status, CoreError.INVALID_INPUT).en
 
 
 def wants_json(request: Request) -> bool:
@@ -202,7 +193,7 @@ def install(app: FastAPI) -> None:
         elif isinstance(exc, Concealed):
             await refusals.record(request, exc.reason)
         elif status == 413:
-            await refusals.record(request, exc.code, action="upload.refused")
+            await refusals.record(request, exc.code, action=WebEvent.UPLOAD_REFUSED)
         retry = exc.retry_after if isinstance(exc, RateLimited | SignInRefused) else None
         headers = {"Retry-After": str(retry)} if retry is not None else None
         return error_response(request, status, exc.code, exc.message, headers=headers)
@@ -211,21 +202,22 @@ def install(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
         if not wants_json(request):  # a person reads it: Chinese, no parameter names
             problems = list(dict.fromkeys(problem_zh(e) for e in exc.errors()))
-            return error_response(request, 422, "invalid_input", "；".join(problems) + "。")
+            return error_response(request, 422, CoreError.INVALID_INPUT, "；".join(problems) + "。")
         details = [{"field": _field_name(e.get("loc", ())), "problem": e.get("msg", "")}
                    for e in exc.errors()]
         fields = "、".join(sorted({d["field"] for d in details if d["field"]})) or "请求"
-        return error_response(request, 422, "invalid_input", f"请求参数不正确：{fields}", details)
+        return error_response(request, 422, CoreError.INVALID_INPUT, f"请求参数不正确：{fields}", details)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code, message = {
-            404: ("not_found", "页面或资源不存在"),
-            405: ("method_not_allowed", "不支持此请求方法"),
-        }.get(exc.status_code, ("invalid_input", str(exc.detail)))
+            404: (CoreError.NOT_FOUND, "页面或资源不存在"),
+            405: (WebError.METHOD_NOT_ALLOWED, "不支持此请求方法"),
+        }.get(exc.status_code, (CoreError.INVALID_INPUT, str(exc.detail)))
         return error_response(request, exc.status_code, code, message)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "internal_error", "内部错误，已记录，请稍后再试或联系管理员")
+        return error_response(request, 500, WebError.INTERNAL_ERROR,
+                              "内部错误，已记录，请稍后再试或联系管理员")

@@ -7,7 +7,7 @@ import asyncio
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from xinyong.web.errors import ENGLISH
+from xinyong.core.errors import CoreError
 
 NUL_MESSAGE = "请求中含有空字符（U+0000），已拒绝"
 
@@ -22,8 +22,8 @@ class RejectNul:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (b"%00" in scope.get("query_string", b"")
                                         or "\x00" in scope.get("path", "")):
-            body = orjson.dumps({"code": "invalid_input", "message": NUL_MESSAGE,
-                                 "message_en": ENGLISH["invalid_input"]})
+            body = orjson.dumps({"code": CoreError.INVALID_INPUT, "message": NUL_MESSAGE,
+                                 "message_en": CoreError.INVALID_INPUT.en})
             await send({"type": "http.response.start", "status": 422, "headers": [
                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})

@@ -15,14 +15,17 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
+from xinyong.accounts.events import AccountEvent
 from xinyong.accounts.rules import Principal, anonymous
 from xinyong.core import audit
 from xinyong.core.audit import Actor
-from xinyong.core.db import writing
+from xinyong.core.db import transaction
+from xinyong.web.error_codes import WebError
 
 EVERY_SECONDS = 60.0  # one event per principal, route and reason at most this often
 MAX_KEYS = 10_000  # forget the counts when this many keys are held, so memory stays bounded
-ACTIONS = {"csrf_failed": "access.csrf_failed"}  # every other 403 is `access.denied`
+# every other 403 is `access.denied`
+ACTIONS: dict[str, AccountEvent] = {WebError.CSRF_FAILED: AccountEvent.ACCESS_CSRF_FAILED}
 
 
 class Refusals:
@@ -73,7 +76,7 @@ def _route(request: Request) -> str:
 
 def _write(engine: Engine, who: Actor, action: str, route: str, code: str, count: int,
            path: str) -> None:
-    with writing(engine) as conn:
+    with transaction(engine) as conn:
         audit.record(conn, who, action, "route", route,
                      detail={"code": code, "refusals": count, "path": path[:200]})
 
@@ -89,5 +92,5 @@ async def record(request: Request, code: str, *, action: str | None = None) -> N
     from xinyong.web.security import client_address, engine_of  # security imports errors
 
     await run_in_threadpool(_write, engine_of(request), principal.actor(client_address(request)),
-                            action or ACTIONS.get(code, "access.denied"), route, code, count,
+                            action or ACTIONS.get(code, AccountEvent.ACCESS_DENIED), route, code, count,
                             request.url.path)

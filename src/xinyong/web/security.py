@@ -20,9 +20,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xinyong.accounts import service as accounts
+from xinyong.accounts.error_codes import AccountError
 from xinyong.accounts.rules import AuthenticationFailed, Forbidden, Principal, anonymous, can, role_table
 from xinyong.core.audit import Actor
-from xinyong.core.db import writing
 from xinyong.core.settings import get_settings
 from xinyong.web.errors import AuthenticationRequired, CsrfFailed
 
@@ -41,7 +41,8 @@ def engine_of(request: Request) -> Engine:
 
 
 def connection(request: Request) -> Iterator[Connection]:
-    """A read connection for one request (writes go through `writing`)."""
+    """A read connection for one request (writes go through the service verbs, given the
+    engine: each opens its own transaction)."""
     with engine_of(request).connect() as conn:
         yield conn
 
@@ -113,7 +114,8 @@ async def _resolve(request: Request, *, csrf: bool = True) -> Principal:
     if authorization:
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise AuthenticationFailed("Authorization 头应为 Bearer 接口令牌", code="token_unknown")
+            raise AuthenticationFailed("Authorization 头应为 Bearer 接口令牌",
+                                       code=AccountError.TOKEN_UNKNOWN)
         seconds = get_settings().token_cache_seconds
         cached = accounts.token_cache.principal(secret, seconds) if seconds > 0 else None
         if cached is not None:
@@ -145,8 +147,7 @@ def _session(engine: Engine, cookie: str) -> accounts.SessionView | None:
     with engine.connect() as conn:
         session = accounts.session_for(conn, cookie)
     if session is not None and accounts.needs_touch(session):
-        with writing(engine) as conn:
-            accounts.touch_session(conn, cookie)
+        accounts.touch_session(engine, cookie)
     return session
 
 

@@ -14,15 +14,16 @@ from typing import Any
 from fastapi import Request, UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from xinyong.core.errors import InvalidInput, XinyongError
+from xinyong.core.errors import CoreError, InvalidInput, XinyongError
 from xinyong.core.settings import get_settings
+from xinyong.web.error_codes import WebError
 
 ACCEPTED_SUFFIXES = (".csv", ".xlsx", ".jsonl", ".json", ".txt")
 CHUNK = 1 << 20
 
 
 class TooLarge(InvalidInput):
-    code = "too_large"
+    code = WebError.TOO_LARGE
 
 
 async def save_upload(upload: UploadFile) -> Path:
@@ -31,10 +32,10 @@ async def save_upload(upload: UploadFile) -> Path:
     name = upload.filename or ""
     suffix = Path(name).suffix.lower()
     if not name:
-        raise InvalidInput("请选择要上传的文件", code="file_required")
+        raise InvalidInput("请选择要上传的文件", code=WebError.FILE_REQUIRED)
     if suffix not in ACCEPTED_SUFFIXES:
         raise InvalidInput(f"不支持的文件类型“{suffix or '无扩展名'}”：请上传 CSV、XLSX 或 JSON Lines 文件",
-                           code="file_type")
+                           code=CoreError.FILE_TYPE)
     limit = get_settings().max_upload_mib << 20
     from xinyong.ingest.readers import temp_dir  # swept at startup: a crash leaves nothing
 
