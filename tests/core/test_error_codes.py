@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import xinyong
-from xinyong.core.errors import Concealed, CoreError, ErrorCode, XinyongError, registry
+from xinyong.core.errors import Concealed, CoreError, ErrorCode, XinyongError
 from xinyong.web import errors as web_errors
 
 SOURCE = Path(xinyong.__file__).parent
@@ -103,7 +103,7 @@ def _error_classes() -> set[type[XinyongError]]:
 
 def test_every_code_has_a_status_and_both_messages() -> None:
     _modules()  # an ErrorCode declared anywhere is found, not only in error_codes.py
-    codes = registry()
+    codes = web_errors.registry()
     assert set(CoreError) <= set(codes.values())
     assert {"authentication_required", "forbidden", "token_unknown", "unknown_department",
             "too_large", "internal_error"} <= set(codes)
@@ -167,7 +167,7 @@ def test_a_code_declares_the_status_its_error_is_answered_with() -> None:
 
 def test_the_english_table_covers_every_code() -> None:
     table = web_errors.english_table()
-    for code, member in registry().items():
+    for code, member in web_errors.registry().items():
         assert table[code] == member.en
         assert web_errors.english(code, member.status) == member.en
     # A code nobody declares (yet) still reads by its status, as it always did.

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
 
@@ -68,19 +65,10 @@ class CoreError(ErrorCode):
                          "The audit log's key file is missing; tell the administrator.")
 
 
-@lru_cache(maxsize=1)
-def registry() -> dict[str, ErrorCode]:
-    """Every code of the platform, from core and each capability's `error_codes` module.
-    Two capabilities may not declare the same code: a shared one belongs to `CoreError`."""
-    import xinyong
-
-    for found in pkgutil.iter_modules(xinyong.__path__):
-        if found.ispkg:
-            try:
-                importlib.import_module(f"xinyong.{found.name}.error_codes")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"xinyong.{found.name}.error_codes":
-                    raise
+def collect() -> dict[str, ErrorCode]:
+    """Every code declared by an `ErrorCode` enum imported so far (the web kit's `registry`
+    imports each capability's `error_codes` first). Two enums may not declare the same code:
+    a shared one belongs to `CoreError`."""
     codes: dict[str, ErrorCode] = {}
     for enum in _subclasses(ErrorCode):
         for member in enum:

@@ -21,13 +21,14 @@ from xinyong.core.errors import (
     BadFile,
     Concealed,
     CoreError,
+    ErrorCode,
     InvalidInput,
     NotFound,
     RuleDataError,
     XinyongError,
-    registry,
+    collect,
 )
-from xinyong.web import refusals
+from xinyong.web import capabilities, refusals
 from xinyong.web.error_codes import WebError
 from xinyong.web.events import WebEvent
 from xinyong.web.uploads import TooLarge
@@ -64,6 +65,14 @@ STATUS: dict[type[XinyongError], int] = {
     TooLarge: 413,
     RuleDataError: 500,
 }
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, ErrorCode]:
+    """Every code of the platform: core's and each capability's `error_codes` module's, found
+    the way the app finds routers. Fails on a code two capabilities declare."""
+    capabilities.modules("error_codes")
+    return collect()
 
 
 @lru_cache(maxsize=1)
