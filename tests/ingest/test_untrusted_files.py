@@ -324,7 +324,7 @@ def test_utf16_text_from_excel_is_read_as_a_table(engine: Engine, tmp_path: Path
 
 def test_a_small_workbook_is_read_whole_within_the_same_bounds(tmp_path: Path) -> None:
     """`xlsx.workbook_rows`, for features that read a short list from a workbook."""
-    from xinyong.ingest.xlsx import workbook_rows
+    from xinyong.core.xlsx import workbook_rows
 
     good = workbook(tmp_path / "list.xlsx", sheet_of([inline_row(1, ["名称"]),
                                                       inline_row(3, ["厦门", "x"])]))

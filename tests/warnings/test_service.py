@@ -12,7 +12,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
-from xinyong.accounts.rules import Forbidden
+from xinyong.accounts.rules import Forbidden, Principal, role_table
 from xinyong.core.audit import SYSTEM, AuditEvent
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
@@ -51,6 +51,12 @@ def penalties(engine: Engine, tmp: Path, n: int, count: int, *, department: str 
     receipt = ingest.ingest_file(engine, write_csv(tmp / f"p{n}{tag}{len(list(tmp.iterdir()))}.csv", rows),
                                  department, received=first + timedelta(days=count), backfill=True)
     assert receipt.rejected == 0, receipt.rejection_reasons
+
+
+def account_of(name: str) -> Principal:
+    """A department's account: it reads and closes the warnings addressed to its department."""
+    role = role_table().role("reporter")
+    return Principal(f"staff of {name}", role.code, name, role.permissions)
 
 
 def scan(engine: Engine, *only: str, on: date = AS_OF) -> dict[str, Any]:
@@ -103,12 +109,12 @@ def test_three_departments_warn_two_do_not_and_each_receives_it(engine: Engine, 
     assert sorted(w["recipients"]) == sorted([MARKET, TAX, FIRE])
     assert w["value"] == 3 and len(w["facts"]["departments"]) == 3
     with writing(engine) as conn:
-        assert [x["id"] for x in service.warnings(conn, SYSTEM, TAX)] == [w["id"]]
-        assert service.warnings(conn, SYSTEM, "厦门市湖里区市场监督管理局") == []
+        assert [x["id"] for x in service.warnings(conn, SYSTEM, account_of(TAX))] == [w["id"]]
+        assert service.warnings(conn, SYSTEM, account_of("厦门市湖里区市场监督管理局")) == []
     with writing(engine) as conn, pytest.raises(Forbidden):
-        service.warning(conn, SYSTEM, "厦门市湖里区市场监督管理局", w["id"])
+        service.warning(conn, SYSTEM, account_of("厦门市湖里区市场监督管理局"), w["id"])
     with writing(engine) as conn, pytest.raises(Forbidden):
-        service.warnings(conn, SYSTEM, TAX, department=MARKET)
+        service.warnings(conn, SYSTEM, account_of(TAX), department=MARKET)
 
 
 def _workflow_entry(engine: Engine, n: int, doc_no: str) -> None:
@@ -178,7 +184,7 @@ def test_closing_needs_an_action_and_a_note_and_changes_nothing_otherwise(
         penalties(engine, tmp_path, 3, 1, department=department)
     [warning_id] = scan(engine)["warnings"]
     with writing(engine) as conn, pytest.raises(InvalidInput) as caught:
-        service.close(conn, SYSTEM, MARKET, warning_id, action, note)
+        service.close(conn, SYSTEM, account_of(MARKET), warning_id, action, note)
     assert caught.value.code == code
     with writing(engine) as conn:
         assert service.warning(conn, SYSTEM, None, warning_id)["status"] == "open"
@@ -191,13 +197,13 @@ def test_only_addressed_departments_close_and_a_closed_warning_stays_closed(engi
         penalties(engine, tmp_path, 3, 1, department=department)
     [warning_id] = scan(engine)["warnings"]
     with writing(engine) as conn, pytest.raises(Forbidden):
-        service.close(conn, SYSTEM, COURT, warning_id, "约谈", "已约谈")
+        service.close(conn, SYSTEM, account_of(COURT), warning_id, "约谈", "已约谈")
     with writing(engine) as conn:
-        view = service.close(conn, SYSTEM, FIRE, warning_id, "约谈", "已约谈法定代表人", AS_OF)
+        view = service.close(conn, SYSTEM, account_of(FIRE), warning_id, "约谈", "已约谈法定代表人", AS_OF)
     assert view["closed"] == {**view["closed"], "action": "interview", "department": FIRE,
                               "on": "2026-03-01", "note": "已约谈法定代表人"}
     with writing(engine) as conn, pytest.raises(InvalidInput, match="已处置") as caught:
-        service.close(conn, SYSTEM, FIRE, warning_id, "整改", "再次")
+        service.close(conn, SYSTEM, account_of(FIRE), warning_id, "整改", "再次")
     assert caught.value.code == "warning_closed"
     with engine.connect() as conn:
         row = conn.execute(select(RiskWarning.open_subject_id, RiskWarning.close_action)
@@ -312,10 +318,10 @@ def test_reading_warnings_is_audited_with_the_filters_and_each_detail_view(engin
         penalties(engine, tmp_path, 3, 1, department=department)
     [warning_id] = scan(engine)["warnings"]
     with writing(engine) as conn:
-        service.warnings(conn, SYSTEM, TAX, status="open", rule="penalties_departments")
-        service.warning(conn, SYSTEM, TAX, warning_id)
+        service.warnings(conn, SYSTEM, account_of(TAX), status="open", rule="penalties_departments")
+        service.warning(conn, SYSTEM, account_of(TAX), warning_id)
     with writing(engine) as conn, pytest.raises(Forbidden):  # a refused reading shows nothing
-        service.warning(conn, SYSTEM, COURT, warning_id)
+        service.warning(conn, SYSTEM, account_of(COURT), warning_id)
     with engine.connect() as conn:
         found = {row.action: row for row in conn.execute(
             select(AuditEvent).where(AuditEvent.action.in_(["warning.list_read", "warning.read"])))}

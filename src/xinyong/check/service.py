@@ -42,6 +42,7 @@ from xinyong.core.cells import write_xlsx_row
 from xinyong.core.db import utcnow, writing
 from xinyong.core.errors import InvalidInput
 from xinyong.core.ruledata import rule_paths
+from xinyong.core.xlsx import workbook_rows
 from xinyong.lists import service as lists
 from xinyong.subjects import search
 
@@ -413,8 +414,6 @@ def read_subjects_xlsx(path: Path) -> list[dict[str, str]]:
     column and/or a 名称 column; a row with a code is checked by code, else by name."""
     # An uploaded workbook is untrusted: read in a bounded child process, as departments'
     # are (a refusal is a BadFile, an InvalidInput saying which bound it passed).
-    from xinyong.ingest.xlsx import workbook_rows
-
     rows: list[list[str]] = workbook_rows(path, path.name)
     if not rows:
         raise InvalidInput("Excel 文件是空的", code="empty_batch")

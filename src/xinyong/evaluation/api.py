@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from xinyong.accounts.rules import Principal, can
+from xinyong.accounts.rules import Principal
 from xinyong.evaluation import service
 from xinyong.web.security import actor, connection, engine_of, requires
 
@@ -138,6 +138,4 @@ def subject_evaluation(request: Request, uscc: str, scorecard: Scorecard = "publ
                        principal: Principal = requires("subject.read_public")) -> dict[str, Any]:
     """一个主体的评价结果：监管部门和信用办（evaluation.read）及主体本身可见得分、理由和指标；
     其他人仅在评分卡公开等级时可见等级。查看非公开的评价结果记入审计日志。"""
-    return service.view_for(engine_of(request), uscc[:40], supervisor=can(principal, "evaluation.read"),
-                            own=service.is_own(principal.subject, uscc), scorecard=scorecard,
-                            reader=actor(request, principal))
+    return service.view_as(engine_of(request), principal, actor(request, principal), uscc[:40], scorecard)

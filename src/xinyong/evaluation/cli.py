@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from xinyong.core.console import engine, err, operator, out, print_json
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.evaluation import rules, service
 
 app = typer.Typer(invoke_without_command=True,
@@ -27,7 +27,7 @@ def _day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidInput(f"日期“{value}”格式应为 YYYY-MM-DD", code="bad_date") from exc
+        raise InvalidInput(f"日期“{value}”格式应为 YYYY-MM-DD", code=CoreError.BAD_DATE) from exc
 
 
 @app.callback()

@@ -14,8 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from xinyong.accounts.rules import Principal
 from xinyong.core import cells
 from xinyong.core.dates import beijing_text
-from xinyong.core.db import writing
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.evaluation import rules, service
 from xinyong.web.security import actor, engine_of, requires
 from xinyong.web.templating import render
@@ -56,10 +55,10 @@ def list_page(request: Request, scorecard: Annotated[str, Query(max_length=64)] 
               grade: ListFilter = "", industry: ListFilter = "", district: ListFilter = "",
               page: Annotated[int, Query(ge=1, le=10_000)] = 1,
               principal: Principal = requires("evaluation.read")) -> HTMLResponse:
-    with writing(engine_of(request)) as conn:
-        found = service.graded_subjects(
-            conn, actor(request, principal), scorecard, grade=grade or None, industry=industry or None,
-            district=district or None, limit=LIST_PAGE_SIZE, offset=(page - 1) * LIST_PAGE_SIZE)
+    found = service.graded_subjects(
+        engine_of(request), actor(request, principal), scorecard, grade=grade or None,
+        industry=industry or None, district=district or None, limit=LIST_PAGE_SIZE,
+        offset=(page - 1) * LIST_PAGE_SIZE)
     return render(request, "evaluation/list.html", {
         "found": found, "page": page, "has_more": page * LIST_PAGE_SIZE < found["total"],
         "pages": max(1, -(-found["total"] // LIST_PAGE_SIZE)), "scorecard": scorecard,
@@ -94,10 +93,9 @@ def list_export(request: Request, scorecard: Annotated[str, Query(max_length=64)
                 format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx",
                 principal: Principal = requires("evaluation.read")) -> Response:
     """The drill-down's subjects (all of them, up to `EXPORT_LIMIT`), audited as an export."""
-    with writing(engine_of(request)) as conn:
-        found = service.graded_subjects(
-            conn, actor(request, principal), scorecard, grade=grade or None, industry=industry or None,
-            district=district or None, limit=EXPORT_LIMIT, purpose="export")
+    found = service.graded_subjects(
+        engine_of(request), actor(request, principal), scorecard, grade=grade or None,
+        industry=industry or None, district=district or None, limit=EXPORT_LIMIT, purpose="export")
     header = ["统一社会信用代码", "主体名称", "得分", "等级", "等级名称", "行业", "地区", "评价日"]
     sheet = cells.Sheet("主体名单", header,
                         [[i["uscc"], i["name"], i["score"], i["grade"], i["grade_name"], i["industry_name"],
@@ -117,7 +115,8 @@ def run_form(request: Request, scorecard: Annotated[str, Form(max_length=64)] = 
         try:
             day = date.fromisoformat(as_of.strip())
         except ValueError:
-            raise InvalidInput(f"评价日应为日期 YYYY-MM-DD，而不是 {as_of[:10]}", code="bad_date") from None
+            raise InvalidInput(f"评价日应为日期 YYYY-MM-DD，而不是 {as_of[:10]}",
+                               code=CoreError.BAD_DATE) from None
     service.evaluate(engine_of(request), actor(request, principal), scorecard=scorecard, as_of=day,
                      full=bool(full))
     return RedirectResponse(f"/console/evaluations?scorecard={scorecard}", 303)
@@ -126,8 +125,7 @@ def run_form(request: Request, scorecard: Annotated[str, Form(max_length=64)] = 
 @router.get("/console/evaluations/subjects/{uscc}", response_class=HTMLResponse)
 def subject_page(request: Request, uscc: str, scorecard: Annotated[str, Query(max_length=64)] = "public",
                  principal: Principal = requires("evaluation.read")) -> HTMLResponse:
-    view = service.view_for(engine_of(request), uscc[:40], supervisor=True, own=False,
-                            reader=actor(request, principal), scorecard=scorecard)
+    view = service.view_as(engine_of(request), principal, actor(request, principal), uscc[:40], scorecard)
     card = rules.cached(scorecard)
     view["district_name"] = service.district_name(view.get("district"))
     view["industry_name"] = service.industry_names().get(view.get("industry") or "", "未识别")

@@ -20,6 +20,7 @@ from typing import Any
 
 from xinyong.core.errors import NotFound
 from xinyong.core.ruledata import Where, load_merged, mapping, rule_paths, text
+from xinyong.evaluation.error_codes import EvaluationError
 
 TIERS = ("轻微", "一般", "严重")
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -327,7 +328,7 @@ def load(code: str, data_dir: Path | None = None) -> Scorecard:
     """The scorecard `code` (data/scorecards/<code>.yaml, a locality's file merged over it, or a
     locality's own scorecard), validated; an overlay is built over its parent."""
     if not CODE.match(code):
-        raise NotFound(f"没有评分卡“{code}”", code="unknown_scorecard")
+        raise NotFound(f"没有评分卡“{code}”", code=EvaluationError.UNKNOWN_SCORECARD)
     raw, sources = _read(code, data_dir)
     where = Where("评分卡文件", sources)
     parent = raw.get("extends")
@@ -345,7 +346,7 @@ def _read(code: str, data_dir: Path | None) -> tuple[dict[str, Any], tuple[str, 
     paths = [p for p in rule_paths(f"scorecards/{code}.yaml", data_dir) if p.is_file()]
     if not paths:
         raise NotFound(f"没有评分卡“{code}”（可用：{'、'.join(available(data_dir))}）",
-                       code="unknown_scorecard")
+                       code=EvaluationError.UNKNOWN_SCORECARD)
     return load_merged(paths, "评分卡文件")
 
 

@@ -10,15 +10,18 @@ from datetime import date
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, and_, case, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
+from xinyong.accounts.rules import Principal, can
 from xinyong.core import audit
 from xinyong.core.audit import AuditEvent
 from xinyong.core.dates import MAX_YEAR, MIN_YEAR
-from xinyong.core.db import lock_for_append, utcnow, writing
-from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.db import Db, lock_for_append, reading, transaction, utcnow
+from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.evaluation import rules, sql
+from xinyong.evaluation.error_codes import EvaluationError
+from xinyong.evaluation.events import EvaluationEvent
 from xinyong.evaluation.models import EvaluationChange, EvaluationResult, EvaluationRun
 from xinyong.lists.service import current_kinds
 from xinyong.subjects.models import Subject
@@ -30,23 +33,23 @@ RUN = cast(Table, EvaluationRun.__table__)
 
 
 class UnknownSubject(NotFound):
-    code = "unknown_subject"
+    code = CoreError.UNKNOWN_SUBJECT
 
 
 class NotEvaluated(NotFound):
-    code = "not_evaluated"
+    code = EvaluationError.NOT_EVALUATED
 
 
 class NaturalPerson(InvalidInput):
-    code = "natural_person_not_evaluated"
+    code = EvaluationError.NATURAL_PERSON
 
 
 class BadDate(InvalidInput):
-    code = "bad_date"
+    code = CoreError.BAD_DATE
 
 
 class EarlierThanCurrent(InvalidInput):
-    code = "as_of_before_current"
+    code = EvaluationError.AS_OF_BEFORE_CURRENT
 
 
 # publicity/service.py's full recompute rewrites every record's publicity tier (read by the
@@ -86,6 +89,51 @@ def current_grades(conn: Connection, scorecard: str = "public",
         chunk = query.where(RESULT.c.subject_id.in_(ids[start:start + 1000]))
         found.update({int(s): str(g) for s, g in conn.execute(chunk)})
     return found
+
+
+def current_results(scorecard: str) -> Any:
+    """SQL (a subquery) of the current results under the scorecard, one row per evaluated
+    subject: subject_id, grade, industry. For set-based readers (sampling's population) to
+    join with subjects; a subject never evaluated has no row."""
+    return (select(RESULT.c.subject_id, RESULT.c.grade, RESULT.c.industry)
+            .where(RESULT.c.scorecard == scorecard).subquery("evaluation_result"))
+
+
+def consecutive_results(as_of: date, scorecard: str | None = None) -> Any:
+    """SQL (a subquery) of the recorded results (grade changes) dated on or before `as_of`, of
+    one scorecard or all, natural persons never among them, each with the result before it
+    (`before_grade`, `before_rank`, `before_version`): id, subject_id, scorecard, run_id, as_of,
+    score, grade, grade_rank, version and those three. Warnings find grade drops in it.
+
+    A row written since migration 0018 names the version of the result it replaced
+    (`previous_version`), and runs then only move forward in as_of, so its stored previous grade
+    is the result before. An older row (no `previous_version`) may have been compared with a
+    past- or future-dated run, so its result before is derived: the grade of the subject's
+    previous row of the scorecard in as_of order (then run order), and the version of the run of
+    the scorecard just before the row's run in that order — a new version always forced a full
+    run, so the subject's previous result is of that run's version."""
+    c, run, s = CHANGE, RUN, Subject.__table__
+    prior = func.lag(run.c.version).over(partition_by=run.c.scorecard, order_by=(run.c.as_of, run.c.id))
+    runs = select(run.c.id, run.c.version, prior.label("prior_version")).subquery("runs")
+    by, order = (c.c.subject_id, c.c.scorecard), (c.c.as_of, c.c.run_id, c.c.id)
+    version = func.coalesce(c.c.version, runs.c.version)
+    stored = c.c.previous_version.is_not(None)
+    where = [c.c.as_of <= as_of, s.c.kind != rules.NATURAL_PERSON]
+    if scorecard:
+        where.append(c.c.scorecard == scorecard)
+
+    def before(kept: Any, derived: Any, name: str) -> Any:
+        return case((stored, kept), else_=derived).label(name)
+
+    return (select(c.c.id, c.c.subject_id, c.c.scorecard, c.c.run_id, c.c.as_of, c.c.score, c.c.grade,
+                   c.c.grade_rank, version.label("version"),
+                   before(c.c.previous_grade, func.lag(c.c.grade).over(partition_by=by, order_by=order),
+                          "before_grade"),
+                   before(c.c.previous_rank, func.lag(c.c.grade_rank).over(partition_by=by, order_by=order),
+                          "before_rank"),
+                   before(c.c.previous_version, runs.c.prior_version, "before_version"))
+            .select_from(c.join(runs, runs.c.id == c.c.run_id).join(s, s.c.id == c.c.subject_id))
+            .where(*where).subquery("result"))
 
 
 @dataclass(frozen=True)
@@ -228,13 +276,13 @@ def _settled_watermarks(engine: Engine, waiting: Callable[[], None] | None
     if engine.dialect.name == "sqlite":
         return None
     marks = []
-    for table in sql.WATCHED:
+    for source in sql.WATCHED:
         while True:
             try:
                 with engine.begin() as conn:
                     conn.execute(text(f"SET LOCAL lock_timeout = '{SETTLE_LOCK_TIMEOUT}'"))
-                    conn.execute(text(f"LOCK TABLE {table.name} IN SHARE MODE"))
-                    marks.append(sql.watermark(conn, table))
+                    source.lock(conn)
+                    marks.append(source.watermark(conn))
                 break
             except OperationalError as exc:
                 if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
@@ -254,14 +302,15 @@ def evaluate(engine: Engine, actor: audit.Actor, *, scorecard: str = "public",
     publicity recompute happened since; otherwise full. Runs move forward only: an as_of in the
     future (`bad_date`) or earlier than the current results' (`as_of_before_current`) is
     refused, so each history row compares two consecutive results. Natural persons are never
-    evaluated; they are counted as skipped. Audited as `evaluation.run`."""
+    evaluated; they are counted as skipped. Audited as `evaluation.run`. `engine`, not a
+    connection: the run settles its watermarks in transactions of their own first."""
     card = rules.cached(scorecard)
     industries = rules.load_industries()
     day = check_as_of(as_of or date.today())
     fingerprint = rules_hash(card, industries)
     settled = _settled_watermarks(engine, None if progress is None
                                   else lambda: progress("等待进行中的写入（归集等）完成", 0, 1))
-    with writing(engine) as conn:
+    with transaction(engine) as conn:
         # one run of a scorecard at a time: two would replace the same results
         lock_for_append(conn, f"evaluation:{card.code}")
         latest = _latest_as_of(conn, card.code)
@@ -291,7 +340,7 @@ def evaluate(engine: Engine, actor: audit.Actor, *, scorecard: str = "public",
         grades = distribution_counts(conn, card)
         conn.execute(update(RUN).where(RUN.c.id == run_id).values(
             evaluated=evaluated, skipped_natural_persons=skipped, finished_at=utcnow()))
-        audit.record(conn, actor, "evaluation.run", "evaluation_run", run_id, detail={
+        audit.record(conn, actor, EvaluationEvent.RUN, "evaluation_run", run_id, detail={
             "scorecard": card.code, "version": card.version, "as_of": day.isoformat(),
             "mode": "incremental" if incremental else "full", "evaluated": evaluated,
             "skipped_natural_persons": skipped, "grades": grades})
@@ -310,7 +359,7 @@ def distribution(conn: Connection, scorecard: str = "public", by: str | None = N
     """Count and share per grade, overall and (by = "industry" | "district") per group."""
     card = rules.cached(scorecard)
     if by not in (None, "industry", "district"):
-        raise InvalidInput("分组只能是 industry（行业）或 district（地区）", code="bad_group")
+        raise InvalidInput("分组只能是 industry（行业）或 district（地区）", code=EvaluationError.BAD_GROUP)
     total_counts = distribution_counts(conn, card)
     total = sum(total_counts.values())
     out: dict[str, Any] = {"scorecard": card.code, "version": card.version, "name": card.name,
@@ -356,7 +405,8 @@ def _list_filters(card: rules.Scorecard, grade: str | None, industry: str | None
     if grade:
         if card.grade_by_code(grade) is None:
             raise InvalidInput(f"评分卡 {card.name} 没有等级 {grade[:8]}"
-                               f"（等级：{'、'.join(g.code for g in card.grades)}）", code="unknown_grade")
+                               f"（等级：{'、'.join(g.code for g in card.grades)}）",
+                               code=EvaluationError.UNKNOWN_GRADE)
         where.append(RESULT.c.grade == grade)
     for column, value in ((RESULT.c.industry, industry), (RESULT.c.district, district)):
         if value == UNKNOWN:
@@ -366,32 +416,34 @@ def _list_filters(card: rules.Scorecard, grade: str | None, industry: str | None
     return where
 
 
-def graded_subjects(conn: Connection, reader: audit.Actor, scorecard: str = "public", *,
+def graded_subjects(db: Db, reader: audit.Actor, scorecard: str = "public", *,
                     grade: str | None = None, industry: str | None = None, district: str | None = None,
                     limit: int = 50, offset: int = 0, purpose: str = "list") -> dict[str, Any]:
     """The subjects of one grade (and industry or district; `UNKNOWN` for results without
     one), best score first, with the total. Grades are not public: the reading is an audited
-    `evaluation.list_read` event (filters, purpose and how many were shown) in the caller's
-    transaction."""
+    `evaluation.list_read` event (filters, purpose and how many were shown), in a write
+    transaction of its own or the caller's (`core.db.transaction`)."""
     card = rules.cached(scorecard)
     where = _list_filters(card, grade, industry, district)
     s = Subject.__table__
-    total = int(conn.execute(select(func.count()).select_from(RESULT).where(*where)).scalar_one())
-    rows = conn.execute(
-        select(RESULT.c.subject_id, RESULT.c.score, RESULT.c.grade, RESULT.c.industry, RESULT.c.district,
-               RESULT.c.as_of, s.c.uscc, s.c.name)
-        .join(s, s.c.id == RESULT.c.subject_id).where(*where)
-        .order_by(RESULT.c.score.desc(), RESULT.c.subject_id).limit(limit).offset(offset)).all()
+    with transaction(db) as conn:
+        total = int(conn.execute(select(func.count()).select_from(RESULT).where(*where)).scalar_one())
+        rows = conn.execute(
+            select(RESULT.c.subject_id, RESULT.c.score, RESULT.c.grade, RESULT.c.industry,
+                   RESULT.c.district, RESULT.c.as_of, s.c.uscc, s.c.name)
+            .join(s, s.c.id == RESULT.c.subject_id).where(*where)
+            .order_by(RESULT.c.score.desc(), RESULT.c.subject_id).limit(limit).offset(offset)).all()
+        filters = {k: v for k, v in (("grade", grade), ("industry", industry), ("district", district))
+                   if v}
+        audit.record(conn, reader, EvaluationEvent.LIST_READ, "evaluation_run", None, detail={
+            "scorecard": card.code, "filters": filters, "purpose": purpose, "offset": offset,
+            "subjects": len(rows)})
     industries = industry_names()
     items = [{"uscc": r.uscc, "name": r.name, "score": int(r.score), "grade": r.grade,
               "grade_name": (found.name if (found := card.grade_by_code(r.grade)) else r.grade),
               "industry": r.industry, "industry_name": industries.get(r.industry or "", "未识别"),
               "district": r.district, "district_name": district_name(r.district),
               "as_of": r.as_of.isoformat()} for r in rows]
-    filters = {k: v for k, v in (("grade", grade), ("industry", industry), ("district", district)) if v}
-    audit.record(conn, reader, "evaluation.list_read", "evaluation_run", None, detail={
-        "scorecard": card.code, "filters": filters, "purpose": purpose, "offset": offset,
-        "subjects": len(items)})
     return {"scorecard": card.code, "name": card.name, "total": total, "items": items,
             "grade": grade, "grade_name": (g.name if grade and (g := card.grade_by_code(grade)) else None),
             "industry": industry, "industry_name": None if not industry else
@@ -436,13 +488,21 @@ def view_for(engine: Engine, uscc: str, *, supervisor: bool, own: bool, reader: 
     subject itself) writes its audit event with it; a public read of a disclosed grade is a
     plain read, and with grades undisclosed nothing is asked of the store at all."""
     if supervisor or own:
-        with writing(engine) as conn:
+        with transaction(engine) as conn:
             return subject_view(conn, uscc, supervisor=supervisor, own=own, scorecard=scorecard,
                                 reader=reader)
     if not rules.cached(scorecard).disclose_grade:
-        raise NotEvaluated("评价等级不对外公开（分级分类监管用）", code="evaluation_not_public")
-    with engine.connect() as conn:
+        raise NotEvaluated("评价等级不对外公开（分级分类监管用）", code=EvaluationError.NOT_PUBLIC)
+    with reading(engine) as conn:
         return subject_view(conn, uscc, supervisor=False, own=False, scorecard=scorecard)
+
+
+def view_as(engine: Engine, principal: Principal, reader: audit.Actor, uscc: str,
+            scorecard: str = "public") -> dict[str, Any]:
+    """`view_for` as the principal may see it: a supervisor holds `evaluation.read`, an
+    enterprise account sees its own subject's result; decided here, once, for every edge."""
+    return view_for(engine, uscc, supervisor=can(principal, "evaluation.read"),
+                    own=is_own(principal.subject, uscc), reader=reader, scorecard=scorecard)
 
 
 def is_own(principal_subject: str | None, uscc: str) -> bool:
@@ -462,7 +522,7 @@ def subject_view(conn: Connection, uscc: str, *, supervisor: bool, own: bool,
     if subject["kind"] == rules.NATURAL_PERSON:
         raise NotEvaluated("自然人不参与公共信用综合评价")
     if not (supervisor or own or card.disclose_grade):
-        raise NotEvaluated("评价等级不对外公开（分级分类监管用）", code="evaluation_not_public")
+        raise NotEvaluated("评价等级不对外公开（分级分类监管用）", code=EvaluationError.NOT_PUBLIC)
     found = subject_evaluation(conn, int(subject["id"]), scorecard)
     if found is None:
         raise NotEvaluated(f"{subject['name']} 尚未按评分卡 {scorecard} 评价")
@@ -481,8 +541,9 @@ def subject_view(conn: Connection, uscc: str, *, supervisor: bool, own: bool,
     return view
 
 
-def record_read(conn: Connection, reader: audit.Actor, subject_id: int, uscc: str | None,
+def record_read(db: Db, reader: audit.Actor, subject_id: int, uscc: str | None,
                 scorecard: str = "public") -> None:
     """A result is not public data: who read it is logged (SPEC §2.3) as `evaluation.read`."""
-    audit.record(conn, reader, "evaluation.read", "subject", uscc, subject_id=subject_id,
-                 detail={"scorecard": scorecard})
+    with transaction(db) as conn:
+        audit.record(conn, reader, EvaluationEvent.READ, "subject", uscc, subject_id=subject_id,
+                     detail={"scorecard": scorecard})

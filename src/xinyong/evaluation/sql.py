@@ -20,19 +20,30 @@ Bins, points and grades are CASE expressions generated from the scorecard; they 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Date, DateTime, Table, bindparam, func, select, text
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Connection,
+    Date,
+    DateTime,
+    bindparam,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.sql.elements import ClauseElement, TextClause
 
 from xinyong.core.audit import AuditEvent
 from xinyong.core.dates import add_months
 from xinyong.core.db import is_sqlite
 from xinyong.evaluation import rules
-from xinyong.lists.models import ListEntry
-from xinyong.lists.service import current_kinds
+from xinyong.lists import service as lists
+from xinyong.publicity import service as publicity
 from xinyong.subjects.models import Record
 
 STAGE = "eval_stage"
@@ -45,18 +56,35 @@ DAYS_PER_YEAR = 365  # record_years: whole years = days // 365
 REVISION = 2
 
 
-# The tables whose ids are a run's watermarks.
-WATCHED: tuple[Table, ...] = tuple(cast(Table, m.__table__) for m in (Record, ListEntry, AuditEvent))
+@dataclass(frozen=True)
+class Watched:
+    """A source of changes whose highest id is one of a run's watermarks: how to read it, and
+    (PostgreSQL) how to settle it — a SHARE lock, which waits for every transaction writing."""
+
+    name: str
+    lock: Callable[[Connection], None]
+    watermark: Callable[[Connection], int]
 
 
-def watermark(conn: Connection, table: Any) -> int:
-    """The highest id of a watched table now."""
-    return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+def _table(table: Any) -> Watched:
+    """A kernel or core table (records, audit events) a run reads itself."""
+    def lock(conn: Connection) -> None:
+        conn.execute(text(f"LOCK TABLE {table.name} IN SHARE MODE"))
+
+    def watermark(conn: Connection) -> int:
+        return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+    return Watched(table.name, lock, watermark)
+
+
+# What a run has seen: records, workflow list entries (the lists' own) and audit events.
+WATCHED: tuple[Watched, ...] = (_table(Record.__table__),
+                                Watched("list entries", lists.lock_entries, lists.entry_watermark),
+                                _table(AuditEvent.__table__))
 
 
 def watermarks(conn: Connection) -> tuple[int, int, int]:
     """The highest record, list entry and audit event ids now: what a run has seen."""
-    record, entry, event = (watermark(conn, t) for t in WATCHED)
+    record, entry, event = (w.watermark(conn) for w in WATCHED)
     return record, entry, event
 
 
@@ -74,6 +102,19 @@ class _Params:
         if isinstance(value, date):
             self.dates.add(name)
         return f":{name}"
+
+    def param(self, value: Any) -> BindParameter[Any]:
+        """The value as a bound parameter of an owner's SQL expression (`inline`)."""
+        name = self.add(value)[1:]
+        return bindparam(name, type_=Date() if name in self.dates else None)
+
+    def inline(self, clause: ClauseElement) -> str:
+        """An owner's SQL (a select of the lists or publicity service) as text to splice into
+        the statement; its parameters must be this statement's (`param`)."""
+        compiled = clause.compile()  # the generic dialect: parameters as :name, as text() reads them
+        strangers = set(compiled.params) - set(self.values)
+        assert not strangers, f"parameters not bound through _Params: {strangers}"
+        return str(compiled)
 
     def statement(self, sql: str) -> TextClause:
         used = {n for n in self.values if f":{n}" in sql}
@@ -123,20 +164,13 @@ def _days_since(sqlite: bool, column: str, day_param: str) -> str:
 
 
 def _not_stopped(p: _Params, day: date, column: str, any_stopped: bool = True) -> str:
-    """Records taken out of publicity on `day` by a repair or an upheld objection
-    (publicity_stop) no longer count: that is what the decision means for the subject. When
+    """Records taken out of publicity on `day` by a repair or an upheld objection (publicity's
+    `stopped_records`) no longer count: that is what the decision means for the subject. When
     no record is stopped that day the condition is left out (it would cost an index probe per
     record for nothing)."""
     if not any_stopped:
         return "1 = 1"
-    d = p.add(day)
-    return (f"{column} NOT IN (SELECT ps.record_id FROM publicity_stop ps WHERE ps.since <= {d} "
-            f"AND (ps.until IS NULL OR ps.until > {d}))")
-
-
-def _any_stopped(conn: Connection, day: date) -> bool:
-    query = text("SELECT 1 FROM publicity_stop WHERE since <= :d AND (until IS NULL OR until > :d)")
-    return conn.execute(query.bindparams(bindparam("d", type_=Date())), {"d": day}).first() is not None
+    return f"{column} NOT IN ({p.inline(publicity.stopped_records(p.param(day)))})"
 
 
 def _json_text(sqlite: bool, column: str, key: str) -> str:
@@ -153,7 +187,7 @@ def _list_aggregate(card: rules.Scorecard, day: date, sqlite: bool, p: _Params,
     wanted = [i for i in card.indicators if i.feature in LIST_FEATURES]
     if not wanted:
         return None
-    table = current_kinds()
+    table = lists.current_kinds()
     codes = {t: [k.code for k in table.kinds.values() if k.list_type == t] for t in ("black", "red")}
     names = {t: [k.name for k in table.kinds.values() if k.list_type == t] + codes[t]
              for t in ("black", "red")}
@@ -166,12 +200,12 @@ def _list_aggregate(card: rules.Scorecard, day: date, sqlite: bool, p: _Params,
     kind = _json_text(sqlite, "rec.payload", "list_kind")
     ends = _json_text(sqlite, "rec.payload", "ends_on")
     d_iso = p.add(day.isoformat())
+    entries = p.inline(lists.workflow_entries_on(p.param(day)))
     workflow = (f"SELECT e.subject_id AS subject_id, "
                 f"CASE WHEN e.kind_code IN ({within(codes['black'])}) THEN 1 ELSE 0 END AS black, "
                 f"CASE WHEN e.kind_code IN ({within(codes['red'])}) THEN 1 ELSE 0 END AS red "
-                f"FROM list_entry e WHERE e.listed_on <= {d} "
-                f"AND (e.ends_on IS NULL OR e.ends_on > {d}) AND (e.ended_on IS NULL OR e.ended_on > {d})"
-                + only.format(col="e.subject_id"))
+                f"FROM ({entries}) e"
+                + (f" WHERE e.subject_id IN (SELECT subject_id FROM {CHANGED})" if changed else ""))
     data = (f"SELECT rec.subject_id AS subject_id, "
             f"CASE WHEN {kind} IN ({within(names['black'])}) THEN 1 ELSE 0 END AS black, "
             f"CASE WHEN {kind} IN ({within(names['red'])}) THEN 1 ELSE 0 END AS red "
@@ -279,9 +313,10 @@ def run(conn: Connection, card: rules.Scorecard, industries: Sequence[rules.Indu
     if since is not None:
         tick("找出上次评价后有变化的主体")
         conn.execute(text(f"CREATE TEMPORARY TABLE {CHANGED} (subject_id BIGINT PRIMARY KEY)"))
+        entries = lists.entry_subjects_after(bindparam("lw", type_=BigInteger())).compile()
         conn.execute(text(
             f"INSERT INTO {CHANGED} (subject_id) SELECT subject_id FROM record WHERE id > :rw "
-            f"UNION SELECT subject_id FROM list_entry WHERE id > :lw "
+            f"UNION {entries} "
             f"UNION SELECT subject_id FROM audit_event WHERE id > :aw AND subject_id IS NOT NULL"),
             {"rw": since[0] or 0, "lw": since[1] or 0, "aw": since[2] or 0})
 
@@ -296,7 +331,7 @@ def run(conn: Connection, card: rules.Scorecard, industries: Sequence[rules.Indu
         only = f" AND r.subject_id IN (SELECT subject_id FROM {CHANGED})" if changed else ""
         joins += (f" LEFT JOIN (SELECT r.subject_id AS subject_id, {aggs} FROM record r "
                   f"WHERE r.status = 'current' AND r.decision_date <= {d} "
-                  f"AND {_not_stopped(p, day, 'r.id', _any_stopped(conn, day))}{only} "
+                  f"AND {_not_stopped(p, day, 'r.id', publicity.any_stopped(conn, day))}{only} "
                   f"GROUP BY r.subject_id) ra "
                   f"ON ra.subject_id = s.id")
         for i, ind in record_inds:
@@ -304,9 +339,9 @@ def run(conn: Connection, card: rules.Scorecard, industries: Sequence[rules.Indu
                 value_of[i] = (f"COALESCE({_days_since(sqlite, f'ra.f{i}', d)} / {DAYS_PER_YEAR}, 0)")
             else:
                 value_of[i] = f"COALESCE(ra.f{i}, 0)"
-    lists = _list_aggregate(card, day, sqlite, p, changed)
-    if lists is not None:
-        joins += f" LEFT JOIN ({lists}) la ON la.subject_id = s.id"
+    listed = _list_aggregate(card, day, sqlite, p, changed)
+    if listed is not None:
+        joins += f" LEFT JOIN ({listed}) la ON la.subject_id = s.id"
         for i, ind in enumerate(card.indicators):
             if ind.feature in LIST_FEATURES:
                 value_of[i] = f"COALESCE(la.{LIST_FEATURES[ind.feature]}, 0)"

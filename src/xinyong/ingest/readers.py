@@ -21,8 +21,9 @@ from typing import IO, Any
 
 import orjson
 
+from xinyong.core import xlsx
 from xinyong.core.errors import BadFile, CoreError
-from xinyong.ingest import xlsx
+from xinyong.core.xlsx import temp_dir as temp_dir  # where files in the making are kept
 
 SAMPLE_BYTES = 1 << 20
 csv.field_size_limit(16 * 1024 * 1024)
@@ -304,15 +305,6 @@ def readable(path: Path, name: str | None = None) -> Iterator[Path]:
         yield target
     finally:
         target.unlink(missing_ok=True)
-
-
-def temp_dir() -> Path:
-    """Where files in the making are kept (swept at startup: see `service.sweep`)."""
-    from xinyong.core.settings import get_settings
-
-    folder = get_settings().files_dir / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _open_rows(rows_path: Path, source: Path, name: str,

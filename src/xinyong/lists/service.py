@@ -765,3 +765,35 @@ def _active_counts(conn: Connection, day: date) -> dict[str, int]:
             counts[kind.code] = counts.get(kind.code, 0) + int(n)
     return counts
 
+
+
+# --- for the set-based reads of other capabilities (evaluation, warnings) -------------------
+
+def workflow_entries_on(day: Any) -> Any:
+    """SQL (a select): the workflow entries (decided in the platform) in force on `day` — a date
+    or a bound parameter of one — one row each: id, subject_id, kind_code, record_id (the record
+    the listing rests on, if any), authority, listed_on. Evaluation counts them, warnings report
+    them; `workflow_entry_active` is the one condition."""
+    e = ListEntry.__table__
+    return select(e.c.id, e.c.subject_id, e.c.kind_code, e.c.record_id, e.c.authority,
+                  e.c.listed_on).where(workflow_entry_active(day))
+
+
+def entry_subjects_after(watermark: Any) -> Any:
+    """SQL (a select): the subjects of workflow entries stored after the entry id `watermark`
+    (an integer or a bound parameter): what changed since a reader last saw that id."""
+    e = ListEntry.__table__
+    return select(e.c.subject_id).where(e.c.id > watermark)
+
+
+def entry_watermark(conn: Connection) -> int:
+    """The highest workflow entry id now (0 when there is none)."""
+    e = ListEntry.__table__
+    return int(conn.execute(select(func.coalesce(func.max(e.c.id), 0))).scalar_one())
+
+
+def lock_entries(conn: Connection) -> None:
+    """PostgreSQL: the workflow entries' SHARE lock in the caller's transaction. Taking it waits
+    for every transaction writing entries, so `entry_watermark` read under it is settled: no
+    entry with a lower id can still commit (evaluation's runs)."""
+    conn.exec_driver_sql(f"LOCK TABLE {ListEntry.__tablename__} IN SHARE MODE")

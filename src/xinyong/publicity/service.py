@@ -347,3 +347,27 @@ def recompute(engine: Engine, *, all_records: bool = False, chunk_rows: int = 50
 
 def _day(iso: str | None) -> date | None:
     return date.fromisoformat(iso) if iso is not None else None
+
+
+# --- for the set-based reads of other capabilities (evaluation, warnings) -------------------
+
+def stopped_records(day: date | BindParameter[date]) -> Select[Any]:
+    """SQL (a select): the ids of the records out of publicity on `day` by a stop — repaired,
+    revoked or suspended after an objection. What such a decision means for the subject: the
+    record no longer counts (evaluation's indicators)."""
+    stop = PublicityStop.__table__
+    return select(stop.c.record_id).where(stop.c.since <= day,
+                                          or_(stop.c.until.is_(None), stop.c.until > day))
+
+
+def any_stopped(conn: Connection, day: date) -> bool:
+    """Whether any record is out of publicity by a stop on `day`."""
+    return conn.execute(stopped_records(day).limit(1)).first() is not None
+
+
+def revoked_by(record_id: ColumnElement[Any], day: date | BindParameter[date]) -> ColumnElement[bool]:
+    """SQL condition: the record `record_id` (a column of the caller's query) was revoked after
+    an objection on or before `day`: it is no fact any more (warnings)."""
+    stop = PublicityStop.__table__
+    return exists().where(stop.c.record_id == record_id, stop.c.reason == "revoked",
+                          stop.c.since <= day)

@@ -40,7 +40,6 @@ from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_ids_in_text
 from xinyong.core.ruledata import rule_paths
 from xinyong.evaluation import service as evaluation
-from xinyong.evaluation.models import EvaluationResult
 from xinyong.ingest import service as ingest
 from xinyong.sampling import rules
 from xinyong.sampling.models import SamplingDraw, SamplingPlan, SamplingResult
@@ -155,7 +154,7 @@ def population(conn: Connection, plan: rules.Plan) -> list[Member]:
     order, in one query. Natural persons are never in it, whatever the scope says; subjects
     without a USCC cannot be keyed by one and are left out (docs/sampling.md). With an
     industry scope only graded subjects qualify: the industry is known from the evaluation."""
-    s, e = Subject.__table__, EvaluationResult.__table__
+    s, e = Subject.__table__, evaluation.current_results(plan.scorecard)
     where = [s.c.kind.in_(plan.kinds), s.c.kind != "natural_person", s.c.uscc.is_not(None)]
     if plan.districts:
         where.append(s.c.region.in_(plan.districts))
@@ -163,7 +162,7 @@ def population(conn: Connection, plan: rules.Plan) -> list[Member]:
         where.append(e.c.industry.in_(plan.industries))
     rows = conn.execute(
         select(s.c.id, s.c.uscc, e.c.grade)
-        .select_from(s.outerjoin(e, and_(e.c.subject_id == s.c.id, e.c.scorecard == plan.scorecard)))
+        .select_from(s.outerjoin(e, e.c.subject_id == s.c.id))
         .where(*where)).all()
     # Sorted here, not by the database: the order must be the bytes' order on every engine.
     seen: dict[str, Member] = {}

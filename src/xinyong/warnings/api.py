@@ -10,7 +10,6 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from xinyong.accounts.rules import Principal
-from xinyong.core.db import writing
 from xinyong.warnings import service
 from xinyong.web.pagination import Page, Paging, page_of
 from xinyong.web.security import actor, engine_of, requires
@@ -110,10 +109,9 @@ def list_warnings(request: Request, paging: Paging,
                   principal: Principal = requires("warning.read")) -> Page[Any]:
     """Warnings, open ones first; a department account sees only those addressed to it. The
     reading is audited (warnings tell grade changes and enforcement facts)."""
-    with writing(engine_of(request)) as conn:
-        rows = service.warnings(conn, actor(request, principal), service.scope_of(principal),
-                                status=status, rule=rule, severity=severity, department=department,
-                                uscc=uscc, limit=paging.limit + 1, offset=paging.offset)
+    rows = service.warnings(engine_of(request), actor(request, principal), principal,
+                            status=status, rule=rule, severity=severity, department=department,
+                            uscc=uscc, limit=paging.limit + 1, offset=paging.offset)
     return page_of(rows, paging)
 
 
@@ -121,22 +119,19 @@ def list_warnings(request: Request, paging: Paging,
 def get_warning(request: Request, warning_id: WarningId,
                 principal: Principal = requires("warning.read")) -> dict[str, Any]:
     """One warning with its facts; the reading is audited."""
-    with writing(engine_of(request)) as conn:
-        return service.warning(conn, actor(request, principal), service.scope_of(principal), warning_id)
+    return service.warning(engine_of(request), actor(request, principal), principal, warning_id)
 
 
 @router.post("/warnings/{warning_id}/close", response_model=WarningDetail)
 def close_warning(request: Request, warning_id: WarningId, body: CloseRequest,
                   principal: Principal = requires("warning.handle")) -> dict[str, Any]:
     """Close an open warning with an action and a note of what was done."""
-    with writing(engine_of(request)) as conn:
-        return service.close(conn, actor(request, principal), service.scope_of(principal), warning_id,
-                             body.action, body.note, department=body.department)
+    return service.close(engine_of(request), actor(request, principal), principal, warning_id,
+                         body.action, body.note, department=body.department)
 
 
 @router.post("/warnings/scan", response_model=ScanResult)
 def scan(request: Request, body: ScanRequest,
          principal: Principal = requires("evaluation.run")) -> dict[str, Any]:
     """Evaluate the rules over the whole store and raise the new warnings (the credit office)."""
-    with writing(engine_of(request)) as conn:
-        return service.scan(conn, actor(request, principal), body.as_of, only=body.rules)
+    return service.scan(engine_of(request), actor(request, principal), body.as_of, only=body.rules)

@@ -12,8 +12,7 @@ from rich.table import Table
 
 from xinyong.core.console import engine, err, operator, out, print_json
 from xinyong.core.dates import parse_date
-from xinyong.core.db import writing
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.warnings import service
 
 app = typer.Typer(help="信用风险预警：按预警规则扫描、查看和处置预警", no_args_is_help=True)
@@ -31,7 +30,7 @@ def _day(value: str | None) -> date:
     try:
         return parse_date(value)
     except ValueError as exc:
-        raise InvalidInput(f"日期“{value}”无法识别：{exc}", code="bad_date") from exc
+        raise InvalidInput(f"日期“{value}”无法识别：{exc}", code=CoreError.BAD_DATE) from exc
 
 
 @app.command("scan")
@@ -40,16 +39,15 @@ def scan(as_of: AsOf = None, rule: Rules = None,
     """按预警规则扫描全部主体，产生新的预警（同一规则和主体不重复预警）。
     JSON：{"as_of", "raised", "rules": [{"code", "name", "raised"}], "warnings": [编号]}。"""
     day = _day(as_of)
-    with writing(engine()) as conn:
-        if sys.stderr.isatty() and not as_json:
-            with Progress(TextColumn("扫描预警规则"), BarColumn(),
-                          TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                          console=err, transient=True) as bar:
-                task = bar.add_task("scan", total=len(rule or service.current_rules().rules))
-                result = service.scan(conn, operator(), day, only=rule,
-                                      progress=lambda done, _total: bar.update(task, completed=done))
-        else:
-            result = service.scan(conn, operator(), day, only=rule)
+    if sys.stderr.isatty() and not as_json:
+        with Progress(TextColumn("扫描预警规则"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                      console=err, transient=True) as bar:
+            task = bar.add_task("scan", total=len(rule or service.current_rules().rules))
+            result = service.scan(engine(), operator(), day, only=rule,
+                                  progress=lambda done, _total: bar.update(task, completed=done))
+    else:
+        result = service.scan(engine(), operator(), day, only=rule)
     if as_json:
         print_json(result)
         return
@@ -71,9 +69,8 @@ def list_warnings(
         limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 100,
         as_json: Json = False) -> None:
     """列出预警，待处置的在前。JSON：预警的列表（不含触发事实，见 show）。"""
-    with writing(engine()) as conn:  # the reading is audited
-        rows = service.warnings(conn, operator(), None, status=status, rule=rule, department=department,
-                                uscc=uscc, limit=limit)
+    rows = service.warnings(engine(), operator(), None, status=status, rule=rule,  # audited
+                            department=department, uscc=uscc, limit=limit)
     if as_json:
         print_json(rows)
         return
@@ -90,8 +87,7 @@ def list_warnings(
 @app.command("show")
 def show(warning_id: Annotated[int, typer.Argument(min=1, help="预警编号")], as_json: Json = False) -> None:
     """一条预警及其触发事实。"""
-    with writing(engine()) as conn:  # the reading is audited
-        view = service.warning(conn, operator(), None, warning_id)
+    view = service.warning(engine(), operator(), None, warning_id)  # the reading is audited
     if as_json:
         print_json(view)
         return
@@ -105,8 +101,7 @@ def close(warning_id: Annotated[int, typer.Argument(min=1, help="预警编号")]
           department: Annotated[str | None, typer.Option("--department", help="处置部门")] = None,
           as_json: Json = False) -> None:
     """处置（办结）一条预警：须给出处置方式和处置情况说明。"""
-    with writing(engine()) as conn:
-        view = service.close(conn, operator(), None, warning_id, action, note, department=department)
+    view = service.close(engine(), operator(), None, warning_id, action, note, department=department)
     if as_json:
         print_json(view)
         return

@@ -16,8 +16,9 @@ from typing import Any
 
 from xinyong.accounts.rules import Forbidden, Principal, Role
 from xinyong.core.dates import add_months
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.core.ruledata import Where, load_merged, mapping, text
+from xinyong.warnings.error_codes import WarningsError
 
 WHAT = "预警规则文件"
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -112,7 +113,7 @@ class WarningRules:
         found = self.rules.get((code or "").strip())
         if found is None:
             known = "、".join(f"{r.name}（{r.code}）" for r in self.rules.values())
-            raise InvalidInput(f"未知的预警规则“{code}”；可用：{known}", code="unknown_warning_rule")
+            raise InvalidInput(f"未知的预警规则“{code}”；可用：{known}", code=WarningsError.UNKNOWN_RULE)
         return found
 
     def action(self, value: str | None) -> str:
@@ -120,12 +121,12 @@ class WarningRules:
         wanted = (value or "").strip()
         if not wanted:
             raise InvalidInput("处置预警须选择处置方式（" + "、".join(self.actions.values()) + "）",
-                               code="action_required")
+                               code=WarningsError.ACTION_REQUIRED)
         for code, name in self.actions.items():
             if wanted in (code, name):
                 return code
         raise InvalidInput(f"未知的处置方式“{wanted[:40]}”；可用：" + "、".join(
-            f"{n}（{c}）" for c, n in self.actions.items()), code="unknown_action")
+            f"{n}（{c}）" for c, n in self.actions.items()), code=CoreError.UNKNOWN_ACTION)
 
 
 def _positive(value: Any, where: Where, entry: str, key: str) -> int:
@@ -245,14 +246,14 @@ def summary(rule: Rule, facts: Mapping[str, Any]) -> str:
 def check_close(status: str, note: str | None) -> str:
     """The one transition of a warning: open → closed, with a note of what was done."""
     if status != OPEN:
-        raise InvalidInput("该预警已处置，不能再次处置", code="warning_closed")
+        raise InvalidInput("该预警已处置，不能再次处置", code=WarningsError.WARNING_CLOSED)
     found = (note or "").strip()
     if not found:
-        raise InvalidInput("处置预警须填写处置情况说明", code="note_required")
+        raise InvalidInput("处置预警须填写处置情况说明", code=WarningsError.NOTE_REQUIRED)
     if len(found) > NOTE_LIMIT:
-        raise InvalidInput(f"处置情况说明不能超过{NOTE_LIMIT}个字", code="too_long")
+        raise InvalidInput(f"处置情况说明不能超过{NOTE_LIMIT}个字", code=CoreError.TOO_LONG)
     if "\x00" in found:  # no text holds one, and PostgreSQL cannot store it
-        raise InvalidInput("处置情况说明含有不允许的控制字符", code="invalid_text")
+        raise InvalidInput("处置情况说明含有不允许的控制字符", code=WarningsError.INVALID_TEXT)
     return found
 
 
@@ -262,11 +263,11 @@ def scope(principal: Principal, role: Role) -> str | None:
     addressed to it; the credit office sees every warning."""
     if role.department == "required":
         if not principal.department:
-            raise Forbidden("部门账号须属于一个部门才能查看预警", code="no_department")
+            raise Forbidden("部门账号须属于一个部门才能查看预警", code=CoreError.NO_DEPARTMENT)
         return principal.department
     return None
 
 
 def check_addressed(own: str | None, recipients: Sequence[str], warning_id: int) -> None:
     if own is not None and own not in recipients:
-        raise Forbidden(f"预警 {warning_id} 不是发给本部门（{own}）的", code="other_department")
+        raise Forbidden(f"预警 {warning_id} 不是发给本部门（{own}）的", code=CoreError.OTHER_DEPARTMENT)

@@ -11,7 +11,14 @@ new grade drop. Facts that merely persist do not warn twice.
 
 Every raise and every close is an audited event in the same transaction (`warning.raised`,
 `warning.closed`), and so is every reading of warnings (`warning.list_read`, `warning.read`):
-they tell grade changes and enforcement facts, which are not public (SPEC §2.3).
+they tell grade changes and enforcement facts, which are not public (SPEC §2.3). Each verb
+opens its write transaction (or joins the caller's, `core.db.transaction`) and takes the
+`Principal` it acts for: a department account sees and closes only the warnings addressed to
+it (`scope_of`), decided here for every edge; None is the platform's operator at the command
+line, who sees every warning.
+
+The facts are the owners': records and subjects (the store kernel), list entries through the
+lists service, grade changes through the evaluation service, revocations through publicity.
 """
 
 from __future__ import annotations
@@ -45,16 +52,17 @@ from xinyong.accounts.rules import Forbidden, Principal, role_table
 from xinyong.core import audit
 from xinyong.core import uscc as uscc_rules
 from xinyong.core.dates import MAX_YEAR, MIN_YEAR
-from xinyong.core.db import is_sqlite, lock_for_append, utcnow
-from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.db import Db, is_sqlite, lock_for_append, reading, transaction, utcnow
+from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
 from xinyong.core.ruledata import UntilChanged, rule_paths
-from xinyong.evaluation.models import EvaluationChange, EvaluationRun
+from xinyong.evaluation import service as evaluation
 from xinyong.lists import service as lists
-from xinyong.lists.models import ListEntry
-from xinyong.publicity.models import PublicityStop
+from xinyong.publicity import service as publicity
 from xinyong.subjects.models import Record, Subject
 from xinyong.warnings import rules
+from xinyong.warnings.error_codes import WarningsError
+from xinyong.warnings.events import WarningEvent
 from xinyong.warnings.models import RiskWarning, RiskWarningRecipient
 from xinyong.warnings.rules import Rule
 
@@ -86,8 +94,11 @@ def rules_view() -> dict[str, Any]:
             "close_actions": [{"code": c, "name": n} for c, n in table.actions.items()]}
 
 
-def scope_of(principal: Principal) -> str | None:
-    """The department whose warnings the principal sees (None: all, the credit office)."""
+def scope_of(principal: Principal | None) -> str | None:
+    """The department whose warnings the principal sees (None: all — the credit office, and
+    the platform's operator at the command line, who acts without a principal)."""
+    if principal is None:
+        return None
     return rules.scope(principal, role_table().role(principal.role))
 
 
@@ -101,13 +112,11 @@ def _subjects(persons: bool) -> list[ColumnElement[bool]]:
 def _penalties(rule: Rule, as_of: date, *, persons: bool | None = None) -> list[ColumnElement[bool]]:
     """Current penalty records decided inside the rule's window, on subjects it watches. A
     penalty revoked after an objection is not a fact; a repaired one still happened."""
-    r, stop = Record.__table__, PublicityStop.__table__
+    r = Record.__table__
     start = rule.window_start(as_of)
     assert start is not None
-    revoked = exists().where(stop.c.record_id == r.c.id, stop.c.reason == "revoked",
-                             stop.c.since <= as_of)
     return [r.c.item_code == "penalty", r.c.status == "current", r.c.decision_date > start,
-            r.c.decision_date <= as_of, ~revoked,
+            r.c.decision_date <= as_of, ~publicity.revoked_by(r.c.id, as_of),
             *_subjects(rule.natural_persons if persons is None else persons)]
 
 
@@ -130,7 +139,8 @@ def _serious_entries(sqlite: bool, rule: Rule, as_of: date) -> Any:
     entry is active is the lists service's own condition, so warnings and checks agree."""
     table = lists.current_kinds()
     black = [k for k in table.kinds.values() if k.list_type == "black"]
-    e, r, s = ListEntry.__table__, Record.__table__, Subject.__table__
+    e = lists.workflow_entries_on(as_of).subquery("entry")
+    r, s = Record.__table__, Subject.__table__
     rec = Record.__table__.alias("based_on")
     workflow = (select(e.c.subject_id, e.c.kind_code.label("kind"), e.c.id.label("entry_id"),
                        _no_id().label("record_id"),
@@ -138,8 +148,7 @@ def _serious_entries(sqlite: bool, rule: Rule, as_of: date) -> Any:
                        e.c.listed_on.label("listed_on"))
                 .select_from(e.join(s, s.c.id == e.c.subject_id)
                              .outerjoin(rec, rec.c.id == e.c.record_id))
-                .where(lists.workflow_entry_active(as_of), e.c.kind_code.in_([k.code for k in black]),
-                       *_subjects(rule.natural_persons)))
+                .where(e.c.kind_code.in_([k.code for k in black]), *_subjects(rule.natural_persons)))
     named = _json_text(sqlite, r.c.payload, "list_kind")
     by_name = {k.name: k.code for k in black} | {k.code: k.code for k in black}
     data = (select(r.c.subject_id, case(by_name, value=named, else_=named).label("kind"),
@@ -152,38 +161,9 @@ def _serious_entries(sqlite: bool, rule: Rule, as_of: date) -> Any:
 
 
 def _results(rule: Rule, as_of: date) -> Any:
-    """The recorded results (rows of `evaluation_change`) dated on or before `as_of`, each with
-    the result before it (`before_grade`, `before_rank`, `before_version`).
-
-    A row written since migration 0018 names the version of the result it replaced
-    (`previous_version`), and runs then only move forward in as_of, so its stored previous grade
-    is the result before. An older row (no `previous_version`) may have been compared with a
-    past- or future-dated run, so its result before is derived: the grade of the subject's
-    previous row of the scorecard in as_of order (then run order), and the version of the run of
-    the scorecard just before the row's run in that order — a new version always forced a full
-    run, so the subject's previous result is of that run's version."""
-    c, run, s = EvaluationChange.__table__, EvaluationRun.__table__, Subject.__table__
-    prior = func.lag(run.c.version).over(partition_by=run.c.scorecard, order_by=(run.c.as_of, run.c.id))
-    runs = select(run.c.id, run.c.version, prior.label("prior_version")).subquery("runs")
-    by, order = (c.c.subject_id, c.c.scorecard), (c.c.as_of, c.c.run_id, c.c.id)
-    version = func.coalesce(c.c.version, runs.c.version)
-    stored = c.c.previous_version.is_not(None)
-    where = [c.c.as_of <= as_of, s.c.kind != PERSON]
-    if rule.scorecard:
-        where.append(c.c.scorecard == rule.scorecard)
-
-    def before(kept: Any, derived: Any, name: str) -> Any:
-        return case((stored, kept), else_=derived).label(name)
-
-    return (select(c.c.id, c.c.subject_id, c.c.scorecard, c.c.run_id, c.c.as_of, c.c.score, c.c.grade,
-                   c.c.grade_rank, version.label("version"),
-                   before(c.c.previous_grade, func.lag(c.c.grade).over(partition_by=by, order_by=order),
-                          "before_grade"),
-                   before(c.c.previous_rank, func.lag(c.c.grade_rank).over(partition_by=by, order_by=order),
-                          "before_rank"),
-                   before(c.c.previous_version, runs.c.prior_version, "before_version"))
-            .select_from(c.join(runs, runs.c.id == c.c.run_id).join(s, s.c.id == c.c.subject_id))
-            .where(*where).subquery("result"))
+    """The recorded results dated on or before `as_of` of the rule's scorecard (or all), each
+    with the result before it: the evaluation's own `consecutive_results`."""
+    return evaluation.consecutive_results(as_of, rule.scorecard)
 
 
 def _grade_drops(rule: Rule, as_of: date, results: Any) -> list[ColumnElement[bool]]:
@@ -327,34 +307,35 @@ def _iso(d: Any) -> str | None:
 
 # --- the scan -------------------------------------------------------------------------------
 
-def scan(conn: Connection, actor: audit.Actor, as_of: date | None = None, *,
+def scan(db: Db, actor: audit.Actor, as_of: date | None = None, *,
          only: Sequence[str] | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """Evaluate every rule in force (or the codes in `only`) on `as_of` (default today) and
     raise the new warnings, each with its facts, recipients and a `warning.raised` event, in
-    the caller's transaction. Returns {as_of, raised, rules: [{code, name, raised}], warnings:
-    [ids]}."""
+    one transaction. Returns {as_of, raised, rules: [{code, name, raised}], warnings: [ids]}."""
     day = as_of or date.today()
     if not MIN_YEAR < day.year <= MAX_YEAR:  # the window reaches back up to years before it
-        raise InvalidInput(f"扫描日 {day.isoformat()} 不在 {MIN_YEAR + 1}—{MAX_YEAR} 年之间", code="bad_date")
+        raise InvalidInput(f"扫描日 {day.isoformat()} 不在 {MIN_YEAR + 1}—{MAX_YEAR} 年之间",
+                           code=CoreError.BAD_DATE)
     table = current_rules()
     chosen = [table.rule(code) for code in only] if only else list(table.rules.values())
-    lock_for_append(conn, RiskWarning.__tablename__)  # two scans at once would race
     raised: list[int] = []
     per_rule: list[dict[str, Any]] = []
     at = utcnow().replace(microsecond=0)
-    for done, rule in enumerate(chosen, 1):
-        fresh = _fresh(conn, rule, day)
-        new = 0
-        for start in range(0, len(fresh), CHUNK):
-            chunk = fresh[start:start + CHUNK]
-            facts = FACTS[rule.kind](conn, rule, day, [c.subject_id for c in chunk])
-            for cand in chunk:
-                if cand.subject_id in facts:
-                    raised.append(_raise(conn, actor, rule, day, cand, facts[cand.subject_id], at))
-                    new += 1
-        per_rule.append({"code": rule.code, "name": rule.name, "raised": new})
-        if progress is not None:
-            progress(done, len(chosen))
+    with transaction(db) as conn:
+        lock_for_append(conn, RiskWarning.__tablename__)  # two scans at once would race
+        for done, rule in enumerate(chosen, 1):
+            fresh = _fresh(conn, rule, day)
+            new = 0
+            for start in range(0, len(fresh), CHUNK):
+                chunk = fresh[start:start + CHUNK]
+                facts = FACTS[rule.kind](conn, rule, day, [c.subject_id for c in chunk])
+                for cand in chunk:
+                    if cand.subject_id in facts:
+                        raised.append(_raise(conn, actor, rule, day, cand, facts[cand.subject_id], at))
+                        new += 1
+            per_rule.append({"code": rule.code, "name": rule.name, "raised": new})
+            if progress is not None:
+                progress(done, len(chosen))
     return {"as_of": day.isoformat(), "raised": len(raised), "rules": per_rule, "warnings": raised}
 
 
@@ -376,7 +357,7 @@ def _raise(conn: Connection, actor: audit.Actor, rule: Rule, day: date, cand: An
     if recipients:
         conn.execute(insert(RiskWarningRecipient),
                      [{"warning_id": warning_id, "department": d[:200]} for d in recipients])
-    audit.record(conn, actor, "warning.raised", "risk_warning", warning_id, subject_id=cand.subject_id,
+    audit.record(conn, actor, WarningEvent.RAISED, "risk_warning", warning_id, subject_id=cand.subject_id,
                  detail={"rule": rule.code, "value": int(cand.value), "as_of": day.isoformat(),
                          "summary": summary, "recipients": recipients})
     return warning_id
@@ -396,7 +377,7 @@ def _department(own: str | None, wanted: str | None) -> str | None:
     if own is None:
         return value
     if value is not None and value != own:
-        raise Forbidden(f"只能查看发给本部门（{own}）的预警", code="other_department")
+        raise Forbidden(f"只能查看发给本部门（{own}）的预警", code=CoreError.OTHER_DEPARTMENT)
     return own
 
 
@@ -443,26 +424,27 @@ def _select() -> Select[Any]:
         .join(s, s.c.id == w.c.subject_id)
 
 
-def warnings(conn: Connection, reader: audit.Actor, own: str | None, *, status: str | None = None,
+def warnings(db: Db, reader: audit.Actor, principal: Principal | None, *, status: str | None = None,
              rule: str | None = None, severity: str | None = None, department: str | None = None,
              uscc: str | None = None, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
-    """Warnings, open ones first, then newest; `own` is the reader's department scope
-    (`scope_of`): a department account sees only the warnings addressed to it. A warning tells
-    grade changes and enforcement facts, which are not public (SPEC §2.3): the reading is an
-    audited `warning.list_read` event naming the filters and the warnings shown, in the
-    caller's transaction (`core.db.writing`)."""
+    """Warnings, open ones first, then newest; a department account (`scope_of` the
+    principal) sees only the warnings addressed to it. A warning tells grade changes and
+    enforcement facts, which are not public (SPEC §2.3): the reading is an audited
+    `warning.list_read` event naming the filters and the warnings shown."""
+    own = scope_of(principal)
     w, s = RiskWarning.__table__, Subject.__table__
     query = _select()
     if status:
         if status not in rules.STATUS_NAMES:
             raise InvalidInput(f"状态应为 {'、'.join(f'{k}（{v}）' for k, v in rules.STATUS_NAMES.items())}"
-                               " 之一", code="unknown_status")
+                               " 之一", code=WarningsError.UNKNOWN_STATUS)
         query = query.where(w.c.status == status)
     if rule:
         query = query.where(w.c.rule_code == rule.strip())
     if severity:
         if severity not in rules.SEVERITIES:
-            raise InvalidInput(f"预警级别应为 {'、'.join(rules.SEVERITIES)} 之一", code="unknown_severity")
+            raise InvalidInput(f"预警级别应为 {'、'.join(rules.SEVERITIES)} 之一",
+                               code=WarningsError.UNKNOWN_SEVERITY)
         query = query.where(w.c.severity == severity)
     dept = _department(own, department)
     if dept is not None:
@@ -470,25 +452,29 @@ def warnings(conn: Connection, reader: audit.Actor, own: str | None, *, status: 
     if uscc:
         code = uscc_rules.normalise(uscc)
         query = query.where(s.c.uscc == code)
-    rows = list(conn.execute(query.order_by(case((w.c.status == rules.OPEN, 0), else_=1), w.c.id.desc())
-                             .limit(limit).offset(offset)))
-    found = _recipients(conn, [r.id for r in rows])
-    filters = {"status": status, "rule": rule, "severity": severity, "department": dept, "uscc": uscc}
-    audit.record(conn, reader, "warning.list_read", "risk_warning", None,
-                 subject_id=rows[0].subject_id if uscc and rows else None,
-                 detail={"filters": {k: v for k, v in filters.items() if v}, "limit": limit,
-                         "offset": offset, "warnings": [int(r.id) for r in rows]})
+    with transaction(db) as conn:
+        rows = list(conn.execute(query.order_by(case((w.c.status == rules.OPEN, 0), else_=1),
+                                                w.c.id.desc()).limit(limit).offset(offset)))
+        found = _recipients(conn, [r.id for r in rows])
+        filters = {"status": status, "rule": rule, "severity": severity, "department": dept, "uscc": uscc}
+        audit.record(conn, reader, WarningEvent.LIST_READ, "risk_warning", None,
+                     subject_id=rows[0].subject_id if uscc and rows else None,
+                     detail={"filters": {k: v for k, v in filters.items() if v}, "limit": limit,
+                             "offset": offset, "warnings": [int(r.id) for r in rows]})
     return [_view(r, found.get(r.id, []), full=False) for r in rows]
 
 
-def counts(conn: Connection, own: str | None) -> dict[str, int]:
-    """Open warnings by severity, of those addressed to `own` (a department account's scope,
-    `scope_of`) or all: the console home's to-do count. Only numbers: no warning is read."""
+def counts(db: Db, principal: Principal) -> dict[str, int]:
+    """Open warnings by severity, of those addressed to the principal's department (a
+    department account's scope, `scope_of`) or all: the console home's to-do count. Only
+    numbers: no warning is read."""
+    own = scope_of(principal)
     w = RiskWarning.__table__
     query = select(w.c.severity, func.count()).where(w.c.status == rules.OPEN)
     if own is not None:
         query = query.where(_addressed_to(own))
-    found = {str(severity): int(n) for severity, n in conn.execute(query.group_by(w.c.severity))}
+    with reading(db) as conn:
+        found = {str(severity): int(n) for severity, n in conn.execute(query.group_by(w.c.severity))}
     return {"open": sum(found.values()), **found}
 
 
@@ -496,17 +482,19 @@ def _row(conn: Connection, warning_id: int) -> Any:
     w = RiskWarning.__table__
     row = conn.execute(_select().where(w.c.id == warning_id)).first()
     if row is None:
-        raise NotFound(f"没有编号为 {warning_id} 的预警", code="unknown_warning")
+        raise NotFound(f"没有编号为 {warning_id} 的预警", code=WarningsError.UNKNOWN_WARNING)
     return row
 
 
-def warning(conn: Connection, reader: audit.Actor, own: str | None, warning_id: int) -> dict[str, Any]:
+def warning(db: Db, reader: audit.Actor, principal: Principal | None, warning_id: int) -> dict[str, Any]:
     """One warning with its facts; a department account only if it is addressed to it. The
-    reading is an audited `warning.read` event (not public data, SPEC §2.3) in the caller's
-    transaction; a refused reading shows nothing and records nothing."""
-    view, subject_id = _detail(conn, own, warning_id)
-    audit.record(conn, reader, "warning.read", "risk_warning", warning_id, subject_id=subject_id,
-                 detail={"rule": view["rule"]["code"], "status": view["status"]})
+    reading is an audited `warning.read` event (not public data, SPEC §2.3); a refused reading
+    shows nothing and records nothing."""
+    own = scope_of(principal)
+    with transaction(db) as conn:
+        view, subject_id = _detail(conn, own, warning_id)
+        audit.record(conn, reader, WarningEvent.READ, "risk_warning", warning_id, subject_id=subject_id,
+                     detail={"rule": view["rule"]["code"], "status": view["status"]})
     return view
 
 
@@ -518,26 +506,29 @@ def _detail(conn: Connection, own: str | None, warning_id: int) -> tuple[dict[st
     return _view(row, recipients, full=True), int(row.subject_id)
 
 
-def close(conn: Connection, actor: audit.Actor, own: str | None, warning_id: int, action: str | None,
+def close(db: Db, actor: audit.Actor, principal: Principal | None, warning_id: int, action: str | None,
           note: str | None, day: date | None = None, *, department: str | None = None) -> dict[str, Any]:
     """Close an open warning with an action (约谈, 整改 …, code or name) and a note of what was
     done; audited `warning.closed`. A department account closes only warnings addressed to it;
     `department` records who handled it when the closer is not bound to one. Refused, changing
     nothing: no or an unknown action, no note, already closed, another department's."""
-    row = _row(conn, warning_id)
-    recipients = _recipients(conn, [warning_id]).get(warning_id, [])
-    rules.check_addressed(own, recipients, warning_id)
-    code = current_rules().action(action)
-    text = rules.check_close(row.status, note)
-    on = day or date.today()
-    handled_by = own or ((department or "").replace("\x00", "").strip()[:200] or None)
-    w = RiskWarning.__table__
-    done = conn.execute(update(RiskWarning).where(w.c.id == warning_id, w.c.status == rules.OPEN).values(
-        status=rules.CLOSED, open_subject_id=None, closed_on=on, closed_at=utcnow().replace(microsecond=0),
-        closed_by=actor.name[:128], close_department=handled_by, close_action=code, close_note=text))
-    if done.rowcount != 1:
-        raise InvalidInput("该预警已被他人处置，请刷新后查看", code="concurrent_change")
-    audit.record(conn, actor, "warning.closed", "risk_warning", warning_id, subject_id=row.subject_id,
-                 detail={"rule": row.rule_code, "action": code, "note": text, "on": on.isoformat(),
-                         "department": handled_by})
-    return _detail(conn, own, warning_id)[0]  # the close event covers what the closer sees
+    own = scope_of(principal)
+    with transaction(db) as conn:
+        row = _row(conn, warning_id)
+        recipients = _recipients(conn, [warning_id]).get(warning_id, [])
+        rules.check_addressed(own, recipients, warning_id)
+        code = current_rules().action(action)
+        text = rules.check_close(row.status, note)
+        on = day or date.today()
+        handled_by = own or ((department or "").replace("\x00", "").strip()[:200] or None)
+        w = RiskWarning.__table__
+        done = conn.execute(update(RiskWarning).where(w.c.id == warning_id, w.c.status == rules.OPEN).values(
+            status=rules.CLOSED, open_subject_id=None, closed_on=on,
+            closed_at=utcnow().replace(microsecond=0), closed_by=actor.name[:128],
+            close_department=handled_by, close_action=code, close_note=text))
+        if done.rowcount != 1:
+            raise InvalidInput("该预警已被他人处置，请刷新后查看", code=CoreError.CONCURRENT_CHANGE)
+        audit.record(conn, actor, WarningEvent.CLOSED, "risk_warning", warning_id, subject_id=row.subject_id,
+                     detail={"rule": row.rule_code, "action": code, "note": text, "on": on.isoformat(),
+                             "department": handled_by})
+        return _detail(conn, own, warning_id)[0]  # the close event covers what the closer sees

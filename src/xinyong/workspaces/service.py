@@ -106,7 +106,7 @@ def _lists(conn: Any, today: date) -> Card:
 
 def _warnings(conn: Any, principal: Principal) -> Card:
     own = warnings.scope_of(principal)
-    found = warnings.counts(conn, own)
+    found = warnings.counts(conn, principal)
     return Card("warnings", "风险预警", [
         Count("未处置的预警", found["open"], _link("/console/warnings", status="open")),
         Count("其中高风险", found.get("high", 0), _link("/console/warnings", status="open", severity="high"),

@@ -3,7 +3,7 @@
 An XLSX file is a zip of XML: a 1 MB upload can inflate to gigabytes, declare a sheet of
 20,000 × 16,384 cells, or list millions of shared strings. So a workbook is never handed to a
 general-purpose reader in the server process. Instead a child process (`python -m
-xinyong.ingest.xlsx`), with its address space and CPU time limited and a wall-clock timeout,
+xinyong.core.xlsx`), with its address space and CPU time limited and a wall-clock timeout,
 streams the first sheet through expat and writes its rows to a plain rows file the server
 then reads like any other table. While it reads it counts: the bytes each zip member inflates
 to, the shared strings, the rows, the columns, the characters of each cell and the bytes
@@ -86,7 +86,7 @@ def convert_untrusted(source: Path, target: Path, name: str, limits: Limits | No
     the workbook is refused or the child runs out of memory or time. `target` is removed on
     failure."""
     limits = limits or Limits.from_settings()
-    command = [sys.executable, "-m", "xinyong.ingest.xlsx", str(source), str(target),
+    command = [sys.executable, "-m", "xinyong.core.xlsx", str(source), str(target),
                orjson.dumps(asdict(limits)).decode()]
     try:
         done = subprocess.run(command, capture_output=True, timeout=limits.seconds + 5,
@@ -117,11 +117,19 @@ def read_rows(path: Path) -> Generator[tuple[int, list[str], int]]:
             yield int(row_no), cells, len(line)
 
 
+def temp_dir() -> Path:
+    """Where files in the making are kept: the files folder's `tmp`, swept at startup
+    (`ingest.service.sweep`), so a crash leaves nothing behind."""
+    from xinyong.core.settings import get_settings
+
+    folder = get_settings().files_dir / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def workbook_rows(path: Path, name: str) -> list[list[str]]:
     """Every row of the first sheet of an untrusted workbook, read within the bounds (for a
     small workbook read whole, such as a list of subjects to check); `BadFile` if refused."""
-    from xinyong.ingest.readers import temp_dir
-
     target = temp_dir() / f"{os.urandom(16).hex()}{SUFFIX}"
     convert_untrusted(path, target, name)
     try:
