@@ -55,6 +55,7 @@ from xinyong.ingest.readers import Table, open_table, readable, temp_dir
 from xinyong.publicity import service as publicity
 from xinyong.subjects import identity as person_keys
 from xinyong.subjects import service as subjects
+from xinyong.subjects.identity import Identity, IdentityFields
 
 Progress = Callable[[int, float], None]
 log = logging.getLogger("xinyong.ingest")
@@ -321,13 +322,13 @@ def _refused_duplicates(conn: Connection, keys: list[int], hashes: list[int]
     return found
 
 
-def _identities(fields: Iterable[rules.IdentityFields]) -> dict[int, rules.Identity]:
+def _identities(fields: Iterable[IdentityFields]) -> dict[int, Identity]:
     """The `Identity` of each distinct fields tuple of a chunk, by id(): rows of one subject
     share one tuple, and go on sharing one identity (the resolver looks at each once)."""
-    out: dict[int, rules.Identity] = {}
+    out: dict[int, Identity] = {}
     for f in fields:
         if id(f) not in out:
-            out[id(f)] = rules.Identity._make(f)
+            out[id(f)] = Identity._make(f)
     return out
 
 
