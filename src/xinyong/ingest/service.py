@@ -15,7 +15,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -809,3 +809,15 @@ def busiest_department(db: Db) -> str | None:
         row = conn.execute(select(t.c.department).group_by(t.c.department)
                            .order_by(func.count().desc(), t.c.department).limit(1)).first()
     return str(row[0]) if row else None
+
+
+def reported_departments(conn: Connection, kinds: Sequence[str]) -> list[str]:
+    """Departments that have reported new records of these kinds, by name (read from the small
+    batch table, not the records): the 双公示 listing's department filter."""
+    b = Batch.__table__
+    return list(conn.execute(
+        select(b.c.department).distinct().where(b.c.new > 0, b.c.item_code.in_(kinds))
+        .order_by(b.c.department)).scalars())
+
+
+publicity.read_reporters_with(reported_departments)
