@@ -36,6 +36,7 @@ from xinyong.departments.rules import Bodies
 from xinyong.ingest import rules
 from xinyong.ingest.readers import SourceRow, open_table
 from xinyong.publicity import rules as publicity
+from xinyong.subjects.identity import IdentityFields
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Plan:
 # (measured: a chunk of 5,000 rows unpickles in 13 ms with the identity as a plain tuple, 37 ms
 # as an `Identity`). Rows with the same window or subject share one tuple, which pickle writes
 # once per chunk.
-Ready = tuple[int, str, str, bytes, rules.IdentityFields, bool | None, publicity.Stored, int, int]
+Ready = tuple[int, str, str, bytes, IdentityFields, bool | None, publicity.Stored, int, int]
 # A returned row: (row_no, reasons as JSON, the row as sent as JSON, the reasons for people,
 # and for a valid row refused only as an in-batch duplicate its source key and payload hash)
 Returned = tuple[int, str, str, str, int | None, int | None]
@@ -202,7 +203,7 @@ class _Preparer:
         key = self.source_key
         bodies = self.bodies
         digest = rules.payload_hash
-        fields: dict[int, rules.IdentityFields] = {}  # by id(): rows of a subject share one
+        fields: dict[int, IdentityFields] = {}  # by id(): rows of a subject share one
         accepted: list[dict[str, str]] = []
         for v in valid:
             if bodies is not None:

@@ -15,7 +15,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -55,6 +55,7 @@ from xinyong.ingest.readers import Table, open_table, readable, temp_dir
 from xinyong.publicity import service as publicity
 from xinyong.subjects import identity as person_keys
 from xinyong.subjects import service as subjects
+from xinyong.subjects.identity import Identity, IdentityFields
 
 Progress = Callable[[int, float], None]
 log = logging.getLogger("xinyong.ingest")
@@ -321,13 +322,13 @@ def _refused_duplicates(conn: Connection, keys: list[int], hashes: list[int]
     return found
 
 
-def _identities(fields: Iterable[rules.IdentityFields]) -> dict[int, rules.Identity]:
+def _identities(fields: Iterable[IdentityFields]) -> dict[int, Identity]:
     """The `Identity` of each distinct fields tuple of a chunk, by id(): rows of one subject
     share one tuple, and go on sharing one identity (the resolver looks at each once)."""
-    out: dict[int, rules.Identity] = {}
+    out: dict[int, Identity] = {}
     for f in fields:
         if id(f) not in out:
-            out[id(f)] = rules.Identity._make(f)
+            out[id(f)] = Identity._make(f)
     return out
 
 
@@ -808,3 +809,15 @@ def busiest_department(db: Db) -> str | None:
         row = conn.execute(select(t.c.department).group_by(t.c.department)
                            .order_by(func.count().desc(), t.c.department).limit(1)).first()
     return str(row[0]) if row else None
+
+
+def reported_departments(conn: Connection, kinds: Sequence[str]) -> list[str]:
+    """Departments that have reported new records of these kinds, by name (read from the small
+    batch table, not the records): the 双公示 listing's department filter."""
+    b = Batch.__table__
+    return list(conn.execute(
+        select(b.c.department).distinct().where(b.c.new > 0, b.c.item_code.in_(kinds))
+        .order_by(b.c.department)).scalars())
+
+
+publicity.read_reporters_with(reported_departments)

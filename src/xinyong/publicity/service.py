@@ -9,7 +9,7 @@ record is in publicity is never stored: it follows from those dates on the day o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,6 @@ from xinyong.core.db import Db, transaction, utcnow, writing
 from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
 from xinyong.core.ruledata import rule_paths
-from xinyong.ingest.models import Batch
 from xinyong.publicity import rules
 from xinyong.publicity.error_codes import PublicityError
 from xinyong.publicity.events import PublicityEvent
@@ -237,13 +236,22 @@ def _listed_subject(uscc: str | None, name: str, kind: str) -> dict[str, Any]:
     return {"uscc": uscc, "name": name, "kind": kind}
 
 
+# Which departments have reported records of some kinds: the batches say so, and they are
+# ingest's. Ingest stands a layer above publicity, so it hands its query down when it is
+# loaded (`ingest.service.reported_departments`), rather than publicity reaching up for it.
+ReportedDepartments = Callable[[Connection, Sequence[str]], list[str]]
+_reported_departments: list[ReportedDepartments] = []
+
+
+def read_reporters_with(query: ReportedDepartments) -> None:
+    """Install the query `departments` answers with (the owner of the batches calls this)."""
+    _reported_departments[:] = [query]
+
+
 def departments(conn: Connection) -> list[str]:
     """Departments that have reported 双公示 records, for the listing's filter (read from the
-    small batch table, not the records)."""
-    b = Batch.__table__
-    return list(conn.execute(
-        select(b.c.department).distinct().where(b.c.new > 0, b.c.item_code.in_(LISTED_KINDS))
-        .order_by(b.c.department)).scalars())
+    small batch table through its owner, not from the records)."""
+    return _reported_departments[0](conn, LISTED_KINDS) if _reported_departments else []
 
 
 def _subject_kinds(catalog: Catalog) -> dict[str, str]:

@@ -1,4 +1,6 @@
-"""The subject key of a natural person: a keyed hash of their identity document.
+"""How a record names its subject (`Identity`, which ingest makes of each valid row and the
+subjects store resolves to a subject), and the subject key of a natural person: a keyed hash
+of their identity document.
 
 A natural person has no 统一社会信用代码, so their records are tied together by a key derived
 from the identity document. The key must not reveal the number: an unsalted SHA-256 (the
@@ -22,6 +24,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import Connection, text
 
@@ -31,6 +34,28 @@ from xinyong.core.settings import get_settings
 KEYED = "P2:"
 LEGACY = "P:"
 SECRET_BYTES = 32
+
+
+class Identity(NamedTuple):
+    """How a valid row of a file names its subject. Prepared chunks carry it across processes as a
+    plain tuple of its fields (`IdentityFields`), which pickles without Python-level calls."""
+
+    key: str
+    kind: str
+    name: str
+    uscc: str | None
+    region: str | None
+    reg_no: str | None
+    org_code: str | None
+    legal_rep: str | None
+    legal_rep_id_type: str | None
+    legal_rep_id_number: str | None
+    id_type: str | None
+    id_number: str | None
+
+
+# An `Identity`'s fields in order; `Identity._make` turns them back into one.
+IdentityFields = tuple[str | None, ...]
 
 
 class IdentityKeyMissing(XinyongError):

@@ -21,7 +21,7 @@ from xinyong.core import uscc as uscc_rules
 from xinyong.core.db import bulk_insert, in_list, is_sqlite, list_param, utcnow
 from xinyong.core.errors import InvalidInput, NotFound
 from xinyong.core.masking import mask_id_number, mask_ids_in_text, mask_ids_in_values
-from xinyong.ingest.rules import Identity
+from xinyong.subjects.identity import Identity
 from xinyong.subjects.models import Record, Subject, SubjectName, UsccIssue
 
 SUBJECT_COLUMNS = ("key", "uscc", "name", "name_since", "kind", "region", "reg_no",
