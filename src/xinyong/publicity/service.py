@@ -347,3 +347,14 @@ def recompute(engine: Engine, *, all_records: bool = False, chunk_rows: int = 50
 
 def _day(iso: str | None) -> date | None:
     return date.fromisoformat(iso) if iso is not None else None
+
+
+def stop_periods(conn: Connection, record_ids: list[int]) -> list[tuple[int, date, date | None]]:
+    """(record id, since, until) of each stop of these records, in no order: the bare periods
+    the check index keeps to tell on any day whether a record is stopped (`stops` for the
+    words and the case)."""
+    t = PublicityStop.__table__
+    if not record_ids:
+        return []
+    return [(int(r.record_id), r.since, r.until) for r in conn.execute(
+        select(t.c.record_id, t.c.since, t.c.until).where(t.c.record_id.in_(record_ids)))]

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, text
 
 from xinyong.core.errors import XinyongError
 from xinyong.core.settings import get_settings
+from xinyong.subjects.error_codes import SubjectError
 
 KEYED = "P2:"
 LEGACY = "P:"
@@ -34,7 +35,7 @@ SECRET_BYTES = 32
 
 
 class IdentityKeyMissing(XinyongError):
-    code = "identity_key_missing"
+    code = SubjectError.IDENTITY_KEY_MISSING
 
 
 def key_file() -> Path:
