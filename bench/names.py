@@ -262,8 +262,8 @@ def store(url: str, orgs: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Store the organisations through the subject service (former name first, then the
     current one), refresh the search index; returns subject id by key."""
     from xinyong.core.db import ensure_schema, make_engine, writing
-    from xinyong.ingest.rules import Identity
     from xinyong.subjects import search
+    from xinyong.subjects.rules import Identity
     from xinyong.subjects.service import SubjectResolver
 
     engine = make_engine(url)

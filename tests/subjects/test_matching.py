@@ -14,9 +14,9 @@ from sqlalchemy import Connection, Engine
 
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput, RuleDataError
-from xinyong.ingest.rules import Identity
 from xinyong.subjects import matching, names, search
 from xinyong.subjects.matching import DEFAULT_THRESHOLD, candidates
+from xinyong.subjects.rules import Identity
 from xinyong.subjects.service import SubjectResolver
 
 from ..factories import numbered_uscc

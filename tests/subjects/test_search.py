@@ -21,9 +21,9 @@ from sqlalchemy import Connection, Engine, text
 
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
-from xinyong.ingest.rules import Identity
 from xinyong.ingest.service import ingest_file
 from xinyong.subjects import rules, search
+from xinyong.subjects.rules import Identity
 from xinyong.subjects.service import SubjectResolver
 
 from ..factories import numbered_uscc, penalty, resident_id, write_csv

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
-from typing import NamedTuple
 
 from xinyong.accounts.rules import Forbidden, Principal, can
 from xinyong.catalog.rules import Catalog, Field, Item
@@ -27,6 +26,8 @@ from xinyong.core.masking import validate_resident_id
 from xinyong.departments.error_codes import DepartmentError
 from xinyong.departments.rules import Bodies, fold
 from xinyong.subjects import identity
+from xinyong.subjects.rules import Identity as Identity  # the store kernel's, re-exported
+from xinyong.subjects.rules import IdentityFields as IdentityFields
 
 MULTI_SEPARATORS = re.compile(r"[;；,，、]")
 REASONS = {
@@ -59,26 +60,6 @@ class RowError:
         return f"{self.code}:{self.field}" if self.field else self.code
 
 
-class Identity(NamedTuple):
-    """How a valid row names its subject. Prepared chunks carry it across processes as a
-    plain tuple of its fields (`IdentityFields`), which pickles without Python-level calls."""
-
-    key: str
-    kind: str
-    name: str
-    uscc: str | None
-    region: str | None
-    reg_no: str | None
-    org_code: str | None
-    legal_rep: str | None
-    legal_rep_id_type: str | None
-    legal_rep_id_number: str | None
-    id_type: str | None
-    id_number: str | None
-
-
-# An `Identity`'s fields in order; `Identity._make` turns them back into one.
-IdentityFields = tuple[str | None, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Pure rules of name search: how a subject name is normalised, which tokens index it, and
+"""Pure rules of the store kernel: how a subject is named by a report (`Identity`), and of
+name search: how a subject name is normalised, which tokens index it, and
 the order key each indexed name gets.
 
 Chinese names have no spaces, and people search them by two characters (小米, 茅台, a shop's
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from operator import add
+from typing import NamedTuple
 
 # Brackets NFKC leaves alone; all become the ASCII pair.
 _BRACKETS = str.maketrans({c: "(" for c in "【〔［｛〈《「『〖〘"} | {c: ")" for c in "】〕］｝〉》」』〗〙"}
@@ -79,3 +81,26 @@ def order_key(subject_id: int, nth: int, key_length: int, natural_person: bool) 
         raise ValueError(f"subject {subject_id} / name {nth} out of the search index's range")
     return ((PERSON_BIT if natural_person else 0) | min(key_length, 255) << 54
             | subject_id << 8 | nth)
+
+
+class Identity(NamedTuple):
+    """How a valid row names its subject: ingest's rules make it, `subjects.service` finds or
+    creates the subject it names. Prepared chunks carry it across processes as a plain tuple
+    of its fields (`IdentityFields`), which pickles without Python-level calls."""
+
+    key: str
+    kind: str
+    name: str
+    uscc: str | None
+    region: str | None
+    reg_no: str | None
+    org_code: str | None
+    legal_rep: str | None
+    legal_rep_id_type: str | None
+    legal_rep_id_number: str | None
+    id_type: str | None
+    id_number: str | None
+
+
+# An `Identity`'s fields in order; `Identity._make` turns them back into one.
+IdentityFields = tuple[str | None, ...]

@@ -19,8 +19,8 @@ from xinyong.core import uscc as uscc_rules
 from xinyong.core.db import Db, bulk_insert, in_list, is_sqlite, list_param, transaction, utcnow
 from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_id_number, mask_ids_in_values
-from xinyong.ingest.rules import Identity
 from xinyong.subjects.models import Record, Subject, SubjectName, UsccIssue
+from xinyong.subjects.rules import Identity
 
 SUBJECT_COLUMNS = ("key", "uscc", "name", "name_since", "kind", "region", "reg_no",
                    "org_code", "legal_rep", "legal_rep_id_type", "legal_rep_id_number", "id_type",
@@ -52,7 +52,9 @@ class SubjectResolver:
     """
 
     def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+        # a step of the caller's batch: it writes only in the write transaction given to it
+        with transaction(conn):
+            self.conn = conn
         self.known: dict[str, _Known] = {}
 
     def resolve(self, rows: Sequence[tuple[Identity, date]]) -> dict[str, int]:
@@ -195,16 +197,19 @@ def unknown_subjects(conn: Connection, ids: Collection[int]) -> list[int]:
     return sorted(wanted - {int(i) for (i,) in conn.execute(text("SELECT id" + where), param)})
 
 
-def store_versions(conn: Connection, rows: Sequence[tuple[Any, ...]],
+def store_versions(db: Db, rows: Sequence[tuple[Any, ...]],
                    superseded: Sequence[int], columns: Sequence[str] = RECORD_COLUMNS) -> None:
     """Write new record versions (tuples in `columns` order, the payload as the UTF-8
     bytes of its JSON), retiring the ones they replace. The old version stays in the store
-    as history."""
-    if superseded:
-        conn.execute(text("UPDATE record SET status = 'superseded' WHERE id = :id"),
-                     [{"id": i} for i in superseded])
-    if rows:
-        bulk_insert(conn, "record", columns, rows, utf8=("payload",))
+    as history. A step of the caller's write (an ingest batch, a correction decided on an
+    objection): given its connection, it joins that transaction; it writes no audit event
+    of its own, the caller's event names the batch or the case."""
+    with transaction(db) as conn:
+        if superseded:
+            conn.execute(text("UPDATE record SET status = 'superseded' WHERE id = :id"),
+                         [{"id": i} for i in superseded])
+        if rows:
+            bulk_insert(conn, "record", columns, rows, utf8=("payload",))
 
 
 def earlier_versions(conn: Connection, keys: Sequence[int], hashes: Sequence[int]
@@ -253,7 +258,7 @@ def show(conn: Connection, code: str) -> dict[str, Any]:
         raise InvalidInput(f"“{code}”不是18位统一社会信用代码", code=CoreError.INVALID_USCC)
     subject = subject_by_code(conn, normal)
     if subject is None:
-        raise NotFound(f"没有统一社会信用代码为 {normal} 的主体", code=CoreError.UNKNOWN_SUBJECT)
+        raise NotFound(f"没有统一社会信用代码为 {normal} 的主体", code=CoreError.NOT_FOUND)
     names = conn.execute(select(SubjectName.__table__.c.name, SubjectName.__table__.c.first_seen,
                                 SubjectName.__table__.c.last_seen)
                          .where(SubjectName.__table__.c.subject_id == subject["id"])
