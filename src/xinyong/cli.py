@@ -25,6 +25,7 @@ from xinyong.ingest import cli as ingest_cli
 from xinyong.lists import cli as lists_cli
 from xinyong.notifications import cli as notifications_cli
 from xinyong.objections import cli as objections_cli
+from xinyong.profile import cli as profile_cli
 from xinyong.publicity import cli as publicity_cli
 from xinyong.repair import cli as repair_cli
 from xinyong.sampling import cli as sampling_cli
@@ -57,7 +58,7 @@ def version() -> None:
 app.add_typer(db_app, name="db")
 for module in (catalog_cli, ingest_cli, subjects_cli, accounts_cli, demo_cli, web_cli, publicity_cli,
                objections_cli, repair_cli, lists_cli, check_cli, evaluation_cli, sampling_cli, warnings_cli,
-               departments_cli, backup_cli, notifications_cli):
+               departments_cli, backup_cli, notifications_cli, profile_cli):
     module.register(app)
 
 

@@ -27,10 +27,10 @@ from xinyong.core.audit import SYSTEM
 from xinyong.demo.generator import generate_city
 from xinyong.ingest import service as ingest
 from xinyong.ingest.models import Batch
+from xinyong.profile.queries import public_view
 from xinyong.publicity.service import in_publicity
 from xinyong.subjects import search
 from xinyong.subjects.models import Record, Subject
-from xinyong.subjects.service import public_view
 
 from ..factories import write_csv
 from .browser_server import needs_chromium, served_copy, sign_in

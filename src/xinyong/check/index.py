@@ -30,13 +30,9 @@ from xinyong.check import rules
 from xinyong.core.audit import AuditEvent
 from xinyong.core.db import is_sqlite
 from xinyong.lists import service as lists
-from xinyong.objections import rules as objection_rules
 from xinyong.objections import service as objections
-from xinyong.objections.models import Objection
-from xinyong.publicity.models import PublicityStop
-from xinyong.repair import rules as repair_rules
+from xinyong.publicity import service as publicity
 from xinyong.repair import service as repairs
-from xinyong.repair.models import RepairCase
 from xinyong.subjects.models import Record, Subject
 
 # A batch touching more subjects than this rebuilds the index instead of reloading each.
@@ -248,7 +244,7 @@ class CheckIndex:
         conditions = self._conditions()
         if not conditions:
             return
-        r, stop = Record.__table__, PublicityStop.__table__
+        r = Record.__table__
         basis = func.json_extract(r.c.payload, "$.penalty_basis") if is_sqlite(conn) \
             else cast(r.c.payload, JSONB)["penalty_basis"].astext
         tiers = sorted({t for c in conditions for t in c.tiers})
@@ -272,9 +268,8 @@ class CheckIndex:
                            for c in conditions)]
             stops: dict[int, list[rules.Stop]] = {}
             for part in _chunks([row.id for row in rows]):
-                for s in conn.execute(select(stop.c.record_id, stop.c.since, stop.c.until).where(
-                        stop.c.record_id.in_(part))):
-                    stops.setdefault(int(s.record_id), []).append(rules.Stop(s.since, s.until))
+                for record_id, since, until in publicity.stop_periods(conn, part):
+                    stops.setdefault(record_id, []).append(rules.Stop(since, until))
             for row in rows:
                 found.setdefault(int(row.subject_id), []).append(rules.Penalty(
                     int(row.id), row.doc_no, row.publicity_tier, row.decision_date,
@@ -286,12 +281,7 @@ class CheckIndex:
     def _load_marked(self, conn: Connection, ids: list[int] | None) -> None:
         r = Record.__table__
         if ids is None:
-            o, c = Objection.__table__, RepairCase.__table__
-            record_ids = set(conn.execute(select(o.c.record_id).where(
-                o.c.status.in_(objection_rules.UNDER_OBJECTION))).scalars())
-            record_ids |= set(conn.execute(select(c.c.record_id).where(
-                c.c.status.in_(repair_rules.OPEN_STATUSES))).scalars())
-            wanted = sorted(record_ids)
+            wanted = sorted(objections.records_under_objection(conn) | repairs.records_in_repair(conn))
         else:
             wanted = [int(i) for group in _chunks(ids) for i in conn.execute(
                 select(r.c.id).where(r.c.subject_id.in_(group))).scalars()]

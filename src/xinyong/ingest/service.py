@@ -821,3 +821,18 @@ def reported_departments(conn: Connection, kinds: Sequence[str]) -> list[str]:
 
 
 publicity.read_reporters_with(reported_departments)
+
+
+def submissions(conn: Connection, batch_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Who submitted each of these batches, when and as which file: batch id →
+    {submitted_by, submitted_at, filename} (a subject's history shows it beside each record
+    version). Batches not found are left out."""
+    ids = sorted(set(batch_ids))
+    t = Batch.__table__
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 1000):
+        for row in conn.execute(select(t.c.id, t.c.submitted_by, t.c.submitted_at, t.c.filename)
+                                .where(t.c.id.in_(ids[start:start + 1000]))):
+            found[int(row.id)] = {"submitted_by": row.submitted_by,
+                                  "submitted_at": row.submitted_at, "filename": row.filename}
+    return found

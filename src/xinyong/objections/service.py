@@ -457,3 +457,11 @@ def _rules_view(current: rules.ObjectionRules) -> dict[str, Any]:
     return {"decide_working_days": current.decide_working_days, "reason_min": current.reason_min,
             "reason_max": current.reason_max, "max_files": current.max_files,
             "max_mib": current.max_mib, "types": list(current.types), "basis": current.basis}
+
+
+def records_under_objection(conn: Connection) -> set[int]:
+    """The ids of every record under objection now (an open or suspended case): the check
+    index loads its "异议处理中" marks from them (`open_cases` for the cases themselves)."""
+    t = Objection.__table__
+    return set(conn.execute(select(t.c.record_id).where(t.c.status.in_(rules.UNDER_OBJECTION)))
+               .scalars())

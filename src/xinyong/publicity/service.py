@@ -379,3 +379,14 @@ def revoked_by(record_id: ColumnElement[Any], day: date | BindParameter[date]) -
     stop = PublicityStop.__table__
     return exists().where(stop.c.record_id == record_id, stop.c.reason == "revoked",
                           stop.c.since <= day)
+
+
+def stop_periods(conn: Connection, record_ids: list[int]) -> list[tuple[int, date, date | None]]:
+    """(record id, since, until) of each stop of these records, in no order: the bare periods
+    the check index keeps to tell on any day whether a record is stopped (`stops` for the
+    words and the case)."""
+    t = PublicityStop.__table__
+    if not record_ids:
+        return []
+    return [(int(r.record_id), r.since, r.until) for r in conn.execute(
+        select(t.c.record_id, t.c.since, t.c.until).where(t.c.record_id.in_(record_ids)))]

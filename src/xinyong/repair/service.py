@@ -752,3 +752,11 @@ def list_cases(conn: Connection, day: date, status: str | None = None,
                limit: int = 200) -> list[dict[str, Any]]:
     """Cases of every status (or one), newest first, for the CLI."""
     return queue(conn, day, status=status, everything=status is None, limit=limit, newest_first=True)
+
+
+def records_in_repair(conn: Connection) -> set[int]:
+    """The ids of every record with a repair case in progress: the check index loads its
+    "信用修复中" marks from them (`open_cases` for the cases themselves)."""
+    t = RepairCase.__table__
+    return set(conn.execute(select(t.c.record_id).where(t.c.status.in_(rules.OPEN_STATUSES)))
+               .scalars())

@@ -1,4 +1,5 @@
-"""`xinyong uscc …` and `xinyong subject …`."""
+"""`xinyong uscc …` and `xinyong subject …` (`subject show`, which presents the profile, is
+`xinyong.profile.cli`'s)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,7 @@ import typer
 from rich.table import Column, Table
 
 from xinyong.core import uscc
-from xinyong.core.console import engine, operator, out, percent, print_json
-from xinyong.core.db import writing
-from xinyong.core.masking import mask_id_number
-from xinyong.evaluation import service as evaluation
+from xinyong.core.console import engine, out, percent, print_json
 from xinyong.subjects import search, service
 
 uscc_app = typer.Typer(help="统一社会信用代码：校验与重错码工作队列", no_args_is_help=True)
@@ -48,8 +46,7 @@ def issues(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """重错码工作队列：一码多名、一名多码、校验不通过的代码，以及重错码率。"""
-    with writing(engine()) as conn:
-        result = service.uscc_issues(conn)
+    result = service.uscc_issues(engine())
     if as_json:
         print_json(result)
         return
@@ -59,42 +56,6 @@ def issues(
     for i in result["issues"]:
         t.add_row(str(i["id"]), KIND_LABELS.get(i["kind"], i["kind"]), i["key"],
                   str(i.get("name") or i.get("reason") or ""), i["status"])
-    out.print(t)
-
-
-@subject_app.command("show")
-def show(
-    code: Annotated[str, typer.Argument(help="统一社会信用代码")],
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="以 JSON 输出 {subject, records, evaluation}")] = False,
-) -> None:
-    """显示一个主体及其全部信用记录（含更正历史）和公共信用综合评价，身份证件号码脱敏。"""
-    with writing(engine()) as conn:
-        result = service.show(conn, code)
-        subject_id = int(result["subject"]["id"])
-        found = evaluation.subject_evaluation(conn, subject_id)
-        if found is not None:
-            # the score, grade and reasons are not public data: the read is logged (SPEC §2.3)
-            evaluation.record_read(conn, operator(), subject_id, result["subject"]["uscc"])
-    # natural persons are never evaluated, so theirs is always null
-    result["evaluation"] = None if found is None else {
-        "score": found.score, "grade": found.grade, "reasons": found.reasons}
-    if as_json:
-        print_json(result)
-        return
-    s = result["subject"]
-    out.print(f"[bold]{s['name']}[/bold]  {s['uscc']}  类型 {s['kind']}  区划 {s['region'] or '—'}")
-    if s["legal_rep"]:
-        out.print(f"法定代表人 {s['legal_rep']} {mask_id_number(s['legal_rep_id_number']) or ''}")
-    if s["former_names"]:
-        out.print("曾用名：" + "、".join(n["name"] for n in s["former_names"]))
-    if found is not None:
-        out.print(f"综合评价：{found.grade} {found.grade_name} · 得分 {found.score}（{found.as_of}）"
-                  + ("：" + "；".join(found.reasons) if found.reasons else ""))
-    t = Table("记录", "类别", "文书号", "决定日期", "部门", "版本", "状态", header_style="bold")
-    for r in result["records"]:
-        t.add_row(str(r["id"]), r["kind"], r["doc_no"], r["decision_date"], r["department"],
-                  str(r["version"]), r["status"])
     out.print(t)
 
 
@@ -114,8 +75,7 @@ def search_subjects(
     with eng.connect() as conn:
         stale = search.pending(conn)
     if stale:  # a store filled before the index existed, or written by another tool
-        with writing(eng) as conn:
-            search.refresh(conn)
+        search.refresh(eng)
     with eng.connect() as conn:
         result = search.search(conn, query, limit=limit)
     if as_json:

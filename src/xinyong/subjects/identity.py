@@ -30,6 +30,7 @@ from sqlalchemy import Connection, text
 
 from xinyong.core.errors import XinyongError
 from xinyong.core.settings import get_settings
+from xinyong.subjects.error_codes import SubjectError
 
 KEYED = "P2:"
 LEGACY = "P:"
@@ -59,7 +60,7 @@ IdentityFields = tuple[str | None, ...]
 
 
 class IdentityKeyMissing(XinyongError):
-    code = "identity_key_missing"
+    code = SubjectError.IDENTITY_KEY_MISSING
 
 
 def key_file() -> Path:

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from xinyong.core.db import in_list, list_param
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.subjects import search
+from xinyong.subjects.error_codes import SubjectError
 from xinyong.subjects.names import NameParts, best_of, normalise_for_matching
 from xinyong.subjects.rules import search_key
 
@@ -52,12 +53,12 @@ def candidates(conn: Connection, name: str, limit: int = 10) -> list[Candidate]:
     """The subjects (organisations) `name` most likely means, best first, with a score from 0
     to 1 and the reasons for it in Chinese. Empty when none resembles it."""
     if not name or not name.strip():
-        raise InvalidInput("请输入要核查的主体名称", code="empty_name")
+        raise InvalidInput("请输入要核查的主体名称", code=CoreError.EMPTY_NAME)
     if not 1 <= limit <= MAX_CANDIDATES:
         raise InvalidInput(f"候选数量应在 1 到 {MAX_CANDIDATES} 之间（收到 {limit}）",
-                           code="invalid_limit")
+                           code=SubjectError.INVALID_LIMIT)
     if not search_key(name):
-        raise InvalidInput(f"名称“{name.strip()}”中没有文字或数字", code="empty_name")
+        raise InvalidInput(f"名称“{name.strip()}”中没有文字或数字", code=CoreError.EMPTY_NAME)
     query = normalise_for_matching(name)
     found: dict[int, search.SearchItem] = {}
     for q in _queries(query):

@@ -1,4 +1,5 @@
-"""Pure rules of name search: how a subject name is normalised, which tokens index it, and
+"""Pure rules of the store kernel: how a subject is named by a report (`Identity`), and of
+name search: how a subject name is normalised, which tokens index it, and
 the order key each indexed name gets.
 
 Chinese names have no spaces, and people search them by two characters (小米, 茅台, a shop's

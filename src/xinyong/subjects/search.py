@@ -25,9 +25,10 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from xinyong.core import uscc as uscc_rules
-from xinyong.core.db import bulk_insert, in_list, is_sqlite, list_param, lock_for_append
+from xinyong.core.db import Db, bulk_insert, in_list, is_sqlite, list_param, lock_for_append, transaction
 from xinyong.core.errors import InvalidInput
 from xinyong.subjects import rules
+from xinyong.subjects.error_codes import SubjectError
 from xinyong.subjects.models import SEARCH_FTS_TABLE
 from xinyong.subjects.rules import name_tokens, normalise_name
 
@@ -72,11 +73,13 @@ def search(conn: Connection, q: str, *, limit: int = 20, offset: int = 0,
     (compared in normalised form: 全角/半角, brackets, blanks and case do not matter).
     Natural persons only with `include_natural_persons`."""
     if not q or not q.strip():
-        raise InvalidInput("请输入要查询的主体名称或统一社会信用代码", code="empty_query")
+        raise InvalidInput("请输入要查询的主体名称或统一社会信用代码", code=SubjectError.EMPTY_QUERY)
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"每页条数应在 1 到 {MAX_LIMIT} 之间（收到 {limit}）")
+        raise InvalidInput(f"每页条数应在 1 到 {MAX_LIMIT} 之间（收到 {limit}）",
+                           code=SubjectError.INVALID_LIMIT)
     if not 0 <= offset <= MAX_OFFSET:
-        raise InvalidInput(f"起始位置应在 0 到 {MAX_OFFSET} 之间（收到 {offset}），请缩小查询范围")
+        raise InvalidInput(f"起始位置应在 0 到 {MAX_OFFSET} 之间（收到 {offset}），请缩小查询范围",
+                           code=SubjectError.INVALID_OFFSET)
     q = q.strip()
     wanted = offset + limit + 1
     hits = chain(_by_code(conn, q, include_natural_persons),
@@ -256,19 +259,21 @@ def pending(conn: Connection) -> bool:
     return conn.execute(text("SELECT 1 FROM subject_search_queue LIMIT 1")).first() is not None
 
 
-def refresh(conn: Connection) -> int:
+def refresh(db: Db) -> int:
     """Bring the index up to date with the subjects created, renamed, given former names or
-    deleted since the last refresh (queued by triggers, inside the caller's transaction).
-    Returns how many subjects were (re)indexed; costs one statement when none were."""
-    queued = sorted({r[0] for r in conn.execute(text(
-        "DELETE FROM subject_search_queue RETURNING subject_id"))})
-    if queued:
-        # Two writers re-indexing one subject at once (say, each adding a former name) would
-        # insert the same order key; on PostgreSQL they take turns.
-        lock_for_append(conn, "subject_search")
-    for i in range(0, len(queued), REFRESH_CHUNK):
-        _reindex(conn, queued[i:i + REFRESH_CHUNK])
-    return len(queued)
+    deleted since the last refresh (queued by triggers; given a connection, inside the
+    caller's transaction — ingest's batch). Returns how many subjects were (re)indexed;
+    costs one statement when none were."""
+    with transaction(db) as conn:
+        queued = sorted({r[0] for r in conn.execute(text(
+            "DELETE FROM subject_search_queue RETURNING subject_id"))})
+        if queued:
+            # Two writers re-indexing one subject at once (say, each adding a former name)
+            # would insert the same order key; on PostgreSQL they take turns.
+            lock_for_append(conn, "subject_search")
+        for i in range(0, len(queued), REFRESH_CHUNK):
+            _reindex(conn, queued[i:i + REFRESH_CHUNK])
+        return len(queued)
 
 
 def _reindex(conn: Connection, ids: list[int]) -> None:

@@ -10,17 +10,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Date, bindparam, func, insert, select, text
 
-from xinyong.catalog.rules import Item
 from xinyong.core import uscc as uscc_rules
-from xinyong.core.db import bulk_insert, in_list, is_sqlite, list_param, utcnow
-from xinyong.core.errors import InvalidInput, NotFound
-from xinyong.core.masking import mask_id_number, mask_ids_in_text, mask_ids_in_values
+from xinyong.core.db import Db, bulk_insert, in_list, is_sqlite, list_param, transaction, utcnow
+from xinyong.core.errors import CoreError, InvalidInput, NotFound
+from xinyong.core.masking import mask_id_number, mask_ids_in_values
 from xinyong.subjects.identity import Identity
 from xinyong.subjects.models import Record, Subject, SubjectName, UsccIssue
 
@@ -54,7 +52,9 @@ class SubjectResolver:
     """
 
     def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+        # a step of the caller's batch: it writes only in the write transaction given to it
+        with transaction(conn):
+            self.conn = conn
         self.known: dict[str, _Known] = {}
 
     def resolve(self, rows: Sequence[tuple[Identity, date]]) -> dict[str, int]:
@@ -197,16 +197,19 @@ def unknown_subjects(conn: Connection, ids: Collection[int]) -> list[int]:
     return sorted(wanted - {int(i) for (i,) in conn.execute(text("SELECT id" + where), param)})
 
 
-def store_versions(conn: Connection, rows: Sequence[tuple[Any, ...]],
+def store_versions(db: Db, rows: Sequence[tuple[Any, ...]],
                    superseded: Sequence[int], columns: Sequence[str] = RECORD_COLUMNS) -> None:
     """Write new record versions (tuples in `columns` order, the payload as the UTF-8
     bytes of its JSON), retiring the ones they replace. The old version stays in the store
-    as history."""
-    if superseded:
-        conn.execute(text("UPDATE record SET status = 'superseded' WHERE id = :id"),
-                     [{"id": i} for i in superseded])
-    if rows:
-        bulk_insert(conn, "record", columns, rows, utf8=("payload",))
+    as history. A step of the caller's write (an ingest batch, a correction decided on an
+    objection): given its connection, it joins that transaction; it writes no audit event
+    of its own, the caller's event names the batch or the case."""
+    with transaction(db) as conn:
+        if superseded:
+            conn.execute(text("UPDATE record SET status = 'superseded' WHERE id = :id"),
+                         [{"id": i} for i in superseded])
+        if rows:
+            bulk_insert(conn, "record", columns, rows, utf8=("payload",))
 
 
 def earlier_versions(conn: Connection, keys: Sequence[int], hashes: Sequence[int]
@@ -235,28 +238,27 @@ _FORMER_NAMES = (select(SubjectName.__table__.c.name, SubjectName.__table__.c.fi
                  .order_by(SubjectName.__table__.c.last_seen))
 
 
-@lru_cache(maxsize=1)
-def _in_publicity_of_subject() -> Any:
-    from xinyong.publicity.service import in_publicity
-
-    t = Record.__table__
-    return (select(t).where(t.c.subject_id == bindparam("subject_id"), t.c.status == "current",
-                            in_publicity(t, bindparam("day", type_=Date())))
-            .order_by(t.c.decision_date.desc(), t.c.id.desc()))
-
-
-def _subject_row(conn: Connection, code: str) -> Any:
+def subject_by_code(conn: Connection, code: str) -> Any:
+    """The subject row (a mapping) with this normalised code, or None; of two subjects under
+    one code (重错码) the first."""
     return conn.execute(_SUBJECT_BY_CODE, {"code": code}).mappings().first()
+
+
+def former_names(conn: Connection, subject_id: int, name: str) -> list[dict[str, str | None]]:
+    """The names the subject was reported under other than `name` (its current one), with
+    the first and last day each was used, the most recently used last."""
+    return [{"name": r.name, "first_seen": _iso(r.first_seen), "last_seen": _iso(r.last_seen)}
+            for r in conn.execute(_FORMER_NAMES, {"subject_id": subject_id, "name": name})]
 
 
 def show(conn: Connection, code: str) -> dict[str, Any]:
     """A subject and every version of every record held about it, identity numbers masked."""
     normal = uscc_rules.normalise(code)
-    if len(normal) != 18:
-        raise InvalidInput(f"“{code}”不是18位统一社会信用代码")
-    subject = _subject_row(conn, normal)
+    if len(normal) != uscc_rules.LENGTH:
+        raise InvalidInput(f"“{code}”不是18位统一社会信用代码", code=CoreError.INVALID_USCC)
+    subject = subject_by_code(conn, normal)
     if subject is None:
-        raise NotFound(f"没有统一社会信用代码为 {normal} 的主体")
+        raise NotFound(f"没有统一社会信用代码为 {normal} 的主体", code=CoreError.NOT_FOUND)
     names = conn.execute(select(SubjectName.__table__.c.name, SubjectName.__table__.c.first_seen,
                                 SubjectName.__table__.c.last_seen)
                          .where(SubjectName.__table__.c.subject_id == subject["id"])
@@ -274,7 +276,7 @@ def show(conn: Connection, code: str) -> dict[str, Any]:
             "legal_rep_id_type": subject["legal_rep_id_type"],
             "legal_rep_id_number": mask_id_number(subject["legal_rep_id_number"]),
         },
-        "records": [_record_view(r) for r in records],
+        "records": [record_view(r) for r in records],
     }
 
 
@@ -282,10 +284,13 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
+# Fields of a record's payload holding a person's identity number: always shown masked.
 PERSONAL_FIELDS = ("legal_rep_id_number", "id_number")
 
 
-def _record_view(r: Any) -> dict[str, Any]:
+def record_view(r: Any) -> dict[str, Any]:
+    """One stored record version (a `record` row as a mapping) as `show` presents it: its
+    facts and its payload, identity numbers masked (in free text too)."""
     payload = mask_ids_in_values(orjson.loads(r["payload"]), skip=PERSONAL_FIELDS)
     for f in PERSONAL_FIELDS:
         if f in payload:
@@ -336,26 +341,27 @@ def _code_multiple_names(conn: Connection) -> list[tuple[str, str, int]]:
     return found
 
 
-def detect_uscc_issues(conn: Connection) -> int:
+def detect_uscc_issues(db: Db) -> int:
     """Add newly found 重错码 cases to the work queue; returns how many were added."""
-    t = UsccIssue.__table__
-    existing = {(r.kind, r.key) for r in conn.execute(select(t.c.kind, t.c.key))}
-    added = []
-    candidates = [("code_multiple_names", *c) for c in _code_multiple_names(conn)]
-    candidates += [("name_multiple_codes", r.key, r.name, r.others)
-                   for r in conn.execute(text(NAME_MULTIPLE_CODES))]
-    for kind, key, name, others in candidates:
-        if (kind, key) not in existing:
-            added.append({"kind": kind, "key": key, "status": "open", "detected_at": utcnow(),
-                          "detail": orjson.dumps({"name": name, "count": others}).decode()})
-    # codes that failed validation: counted from returned rows, one issue per distinct code
-    for key, detail in _invalid_codes(conn):
-        if ("invalid_code", key) not in existing:
-            added.append({"kind": "invalid_code", "key": key, "status": "open",
-                          "detected_at": utcnow(), "detail": detail})
-    if added:
-        conn.execute(insert(UsccIssue), added)
-    return len(added)
+    with transaction(db) as conn:
+        t = UsccIssue.__table__
+        existing = {(r.kind, r.key) for r in conn.execute(select(t.c.kind, t.c.key))}
+        added = []
+        candidates = [("code_multiple_names", *c) for c in _code_multiple_names(conn)]
+        candidates += [("name_multiple_codes", r.key, r.name, r.others)
+                       for r in conn.execute(text(NAME_MULTIPLE_CODES))]
+        for kind, key, name, others in candidates:
+            if (kind, key) not in existing:
+                added.append({"kind": kind, "key": key, "status": "open", "detected_at": utcnow(),
+                              "detail": orjson.dumps({"name": name, "count": others}).decode()})
+        # codes that failed validation: counted from returned rows, one issue per distinct code
+        for key, detail in _invalid_codes(conn):
+            if ("invalid_code", key) not in existing:
+                added.append({"kind": "invalid_code", "key": key, "status": "open",
+                              "detected_at": utcnow(), "detail": detail})
+        if added:
+            conn.execute(insert(UsccIssue), added)
+        return len(added)
 
 
 def _invalid_codes(conn: Connection) -> list[tuple[str, str]]:
@@ -372,9 +378,15 @@ def _invalid_codes(conn: Connection) -> list[tuple[str, str]]:
     return list(found.items())
 
 
-def uscc_issues(conn: Connection) -> dict[str, Any]:
-    """The 重错码 queue and the rate: codes with an open issue over all codes seen."""
-    detect_uscc_issues(conn)
+def uscc_issues(db: Db) -> dict[str, Any]:
+    """The 重错码 queue and the rate: codes with an open issue over all codes seen (newly
+    found cases are added to the queue first, in the same transaction)."""
+    with transaction(db) as conn:
+        detect_uscc_issues(conn)
+        return _uscc_issues(conn)
+
+
+def _uscc_issues(conn: Connection) -> dict[str, Any]:
     t = UsccIssue.__table__
     issues = [
         {"id": r.id, "kind": r.kind, "key": r.key, "status": r.status,
@@ -404,164 +416,3 @@ def _codes_named(conn: Connection, name: str) -> list[str]:
     s = Subject.__table__
     return [c for (c,) in conn.execute(select(s.c.uscc).where(s.c.name == name,
                                                               s.c.uscc.is_not(None)))]
-
-
-# Views for the portal and the console ------------------------------------------------------
-
-KIND_LABELS = {"organisation": "法人和非法人组织", "individual_business": "个体工商户",
-               "natural_person": "自然人"}
-
-
-def _public_subject_row(conn: Connection, code: str) -> Any:
-    normal = uscc_rules.normalise(code)
-    if len(normal) != uscc_rules.LENGTH:
-        raise InvalidInput(f"“{code}”不是18位统一社会信用代码", code="invalid_uscc")
-    subject = _subject_row(conn, normal)
-    # Natural persons have no public page: they are found only by a check with a basis.
-    if subject is None or subject["kind"] == "natural_person":
-        raise NotFound(f"没有统一社会信用代码为 {normal} 的主体")
-    return subject
-
-
-def _basic(conn: Connection, subject: Any) -> dict[str, Any]:
-    names = conn.execute(_FORMER_NAMES, {"subject_id": subject["id"], "name": subject["name"]}).all()
-    return {
-        "uscc": subject["uscc"], "name": subject["name"], "kind": subject["kind"],
-        "kind_label": KIND_LABELS.get(subject["kind"], subject["kind"]),
-        "region": subject["region"], "legal_rep": subject["legal_rep"],
-        "former_names": [{"name": r.name, "first_seen": _iso(r.first_seen),
-                          "last_seen": _iso(r.last_seen)} for r in names],
-    }
-
-
-def _labelled(item: Item | None, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The record's fields in the order of its catalog item, with their labels, personal
-    numbers masked, and resident ID numbers written into free text (a 违法事实 naming
-    the person) masked too (fields the item does not know follow, unlabelled)."""
-    fields = item.fields if item else ()
-    out = [{"name": f.name, "label": f.label,
-            "value": mask_id_number(payload[f.name]) if f.personal else _free(payload[f.name])}
-           for f in fields if payload.get(f.name) not in (None, "")]
-    known = {f.name for f in fields}
-    out += [{"name": k, "label": k, "value": _free(v)} for k, v in payload.items()
-            if k not in known and v not in (None, "") and k not in PERSONAL_FIELDS]
-    return out
-
-
-def _free(value: Any) -> Any:
-    return mask_ids_in_text(value) if isinstance(value, str) else value
-
-
-def public_view(conn: Connection, code: str, day: date) -> dict[str, Any]:
-    """What the public may see of a subject on `day`: its basic information and the records
-    in publicity that day (current versions only), personal numbers masked."""
-    from xinyong.catalog.service import current_catalog
-
-    subject = _public_subject_row(conn, code)
-    rows = conn.execute(_in_publicity_of_subject(),
-                        {"subject_id": subject["id"], "day": day}).mappings().all()
-    catalog = current_catalog()
-    records = []
-    markers = _markers(conn, [r["id"] for r in rows])
-    for r in rows:
-        item = catalog.item(r["item_code"])
-        records.append({
-            "markers": markers.get(r["id"], []),
-            "id": r["id"], "kind": r["item_code"], "kind_name": item.name if item else r["item_code"],
-            "doc_no": r["doc_no"], "decision_date": _iso(r["decision_date"]),
-            "department": r["department"],
-            "publicity": {"tier": r["publicity_tier"], "start": _iso(r["publicity_start"]),
-                          "end": _iso(r["publicity_end"])},
-            "fields": _labelled(item, orjson.loads(r["payload"])),
-        })
-    return {"subject": _basic(conn, subject), "records": records, "as_of": day.isoformat(),
-            "lists": _public_list_entries(conn, subject["id"], day)}
-
-
-def _markers(conn: Connection, record_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """The open objection and repair cases on each record, as the markers pages show
-    ("异议处理中", "信用修复中") with the case to follow."""
-    from xinyong.objections.service import open_cases as objections_open
-    from xinyong.repair.service import open_cases as repairs_open
-
-    found: dict[int, list[dict[str, Any]]] = {}
-    for kind, path, cases in (("objection", "/objections/", objections_open(conn, record_ids)),
-                              ("repair", "/repairs/", repairs_open(conn, record_ids))):
-        for record_id, case in cases.items():
-            found.setdefault(record_id, []).append({
-                "kind": kind, "label": case["label"], "case_no": case["case_no"],
-                "status": case["status"], "url": path + case["case_no"]})
-    return found
-
-
-def _public_list_entries(conn: Connection, subject_id: int, day: date) -> list[dict[str, Any]]:
-    """The subject's list entries active on `day` that are published (not those only shared
-    between authorities)."""
-    from xinyong.lists.service import active_entries
-
-    return [{k: e[k] for k in ("kind", "kind_name", "list_type", "authority", "doc_no", "basis",
-                               "listed_on", "ends_on", "ref", "repair")}
-            for e in active_entries(conn, subject_id, day) if e.get("publicity") == "public"]
-
-
-def history(conn: Connection, code: str) -> dict[str, Any]:
-    """Everything held about a subject, for staff: every version of every record, published
-    or not, with the batch and person that submitted it. Reading it is audited by the caller."""
-    from xinyong.ingest.models import Batch
-
-    normal = uscc_rules.normalise(code)
-    subject = _subject_row(conn, normal) if len(normal) == uscc_rules.LENGTH else None
-    if subject is None:
-        raise NotFound(f"没有统一社会信用代码为 {code} 的主体")
-    from datetime import timedelta
-
-    from xinyong.catalog.service import current_catalog
-    from xinyong.publicity import rules as publicity_rules
-    from xinyong.publicity import service as publicity
-
-    catalog = current_catalog()
-    rules_now = publicity.current_rules(catalog)
-    t, b = Record.__table__, Batch.__table__
-    rows = list(conn.execute(select(t, b.c.submitted_by, b.c.submitted_at, b.c.filename)
-                             .join(b, b.c.id == t.c.batch_id).where(t.c.subject_id == subject["id"])
-                             .order_by(t.c.item_code, t.c.department, t.c.doc_no, t.c.version))
-                .mappings())
-    # why each version left publicity early (objection, repair), with the case that decided it
-    stops = publicity.stops(conn, [r["id"] for r in rows])
-    records = []
-    for r in rows:
-        view = _record_view(r)
-        item = catalog.item(r["item_code"])
-        payload = orjson.loads(r["payload"])
-        end = r["publicity_end"]
-        # why it entered publicity (tier and period) in the words of the rules in force now;
-        # nothing new is stored for it, so an old record reads with today's wording
-        reason = (publicity_rules.window(rules_now, item.publicity if item else None, payload,
-                                         r["decision_date"], subject["kind"]).reason
-                  if r["decision_date"] is not None else None)
-        view.update(kind_name=item.name if item else r["item_code"],
-                    submitted_by=r["submitted_by"], submitted_at=r["submitted_at"],
-                    filename=r["filename"],
-                    fields=_labelled(item, payload),
-                    publicity={"tier": r["publicity_tier"], "published": bool(r["published"]),
-                               "start": _iso(r["publicity_start"]),
-                               "repair_from": _iso(r["publicity_repair_from"]),
-                               "end": _iso(end),
-                               "last_day": _iso(end - timedelta(days=1)) if end else None,
-                               "reason": reason},
-                    stops=[{**s, "case_url": _case_url(s["case_type"], s["case_id"])}
-                           for s in stops.get(r["id"], [])])
-        records.append(view)
-    basic = _basic(conn, subject)
-    basic.update(id=subject["id"], reg_no=subject["reg_no"],
-                 legal_rep_id_type=subject["legal_rep_id_type"],
-                 legal_rep_id_number=mask_id_number(subject["legal_rep_id_number"]),
-                 id_type=subject["id_type"], id_number=mask_id_number(subject["id_number"]))
-    return {"subject": basic, "records": records}
-
-
-def _case_url(case_type: str | None, case_id: str | None) -> str | None:
-    """Where the case that stopped a record's publicity is followed (part of `history`)."""
-    if not case_id or case_type not in ("objection", "repair"):
-        return None
-    return f"/{case_type}s/{case_id}"
