@@ -62,6 +62,8 @@ class CoreError(ErrorCode):
     UNKNOWN_OUTCOME = "unknown_outcome", 422, "不支持该处理结果", "This outcome is not known."
     UNKNOWN_SUBJECT = ("unknown_subject", 404, "没有该信用主体",
                        "No credit subject has this code.")
+    UNKNOWN_RECORD = ("unknown_record", 404, "没有该信用记录",
+                      "No credit record has this number.")
 
 
 @lru_cache(maxsize=1)

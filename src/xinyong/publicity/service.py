@@ -341,3 +341,12 @@ def recompute(engine: Engine, *, all_records: bool = False, chunk_rows: int = 50
 
 def _day(iso: str | None) -> date | None:
     return date.fromisoformat(iso) if iso is not None else None
+
+
+def stopped_on(table: FromClause, day: date | BindParameter[date]) -> ColumnElement[bool]:
+    """SQL condition: a row of `table` (the record table or an alias of it) is taken out of
+    publicity on `day` by a stop (objection, repair). For owners that decide themselves
+    whether a record counts (lists: a `list_entry` record is in force by its own dates)."""
+    stop = PublicityStop.__table__
+    return exists().where(stop.c.record_id == table.c.id, stop.c.since <= day,
+                          or_(stop.c.until.is_(None), stop.c.until > day))
