@@ -19,13 +19,18 @@ def _module_name(path: Path) -> str:
 
 
 def _dynamic(module: str, node: ast.expr) -> set[str]:
-    """The actions a call site that does not spell its action out can record: a module
-    constant, repair's past-tense verbs, the refusal actions, ingest's outcomes."""
+    """The actions a call site that does not spell its action out can record: a constant
+    (of the module, or an events.py enum's), repair's past-tense verbs, the refusal actions,
+    ingest's outcomes."""
     found = importlib.import_module(module)
     if isinstance(node, ast.Name) and isinstance(getattr(found, node.id, None), str):
         return {getattr(found, node.id)}
-    if module == "xinyong.repair.service" and isinstance(node, ast.JoinedStr):
-        return {f"repair.{verb}" for verb in found._PAST.values()}
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):  # Event.NAME
+        constant = getattr(getattr(found, node.value.id, None), node.attr, None)
+        if isinstance(constant, str):
+            return {str(constant)}
+    if module == "xinyong.repair.service" and isinstance(node, ast.Subscript):
+        return {str(event) for event in found._PAST.values()}  # a decision's event
     if module == "xinyong.ingest.service" and isinstance(node, ast.Name) and node.id == "action":
         return set(found.OUTCOMES)  # a file refused, or failed while stored
     if module == "xinyong.web.refusals" and isinstance(node, ast.Name) and node.id == "action":

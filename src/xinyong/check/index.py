@@ -34,8 +34,8 @@ from xinyong.objections import rules as objection_rules
 from xinyong.objections import service as objections
 from xinyong.objections.models import Objection
 from xinyong.publicity.models import PublicityStop
+from xinyong.repair import queries as repairs
 from xinyong.repair import rules as repair_rules
-from xinyong.repair import service as repairs
 from xinyong.repair.models import RepairCase
 from xinyong.subjects.models import Record, Subject
 

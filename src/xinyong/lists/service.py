@@ -783,3 +783,16 @@ def _active_counts(conn: Connection, day: date) -> dict[str, int]:
             counts[kind.code] = counts.get(kind.code, 0) + int(n)
     return counts
 
+
+
+def workflow_entries(conn: Connection, entry_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Entries the workflow decided, by id, active or not: doc_no and authority (how repair's
+    queue names the entry a list-exit case is about)."""
+    e = ListEntry.__table__
+    ids = list(dict.fromkeys(entry_ids))
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 1000):
+        for row in conn.execute(select(e.c.id, e.c.doc_no, e.c.authority)
+                                .where(e.c.id.in_(ids[start:start + 1000]))):
+            found[int(row.id)] = {"doc_no": row.doc_no, "authority": row.authority}
+    return found

@@ -482,7 +482,7 @@ def _markers(conn: Connection, record_ids: list[int]) -> dict[int, list[dict[str
     """The open objection and repair cases on each record, as the markers pages show
     ("异议处理中", "信用修复中") with the case to follow."""
     from xinyong.objections.service import open_cases as objections_open
-    from xinyong.repair.service import open_cases as repairs_open
+    from xinyong.repair.queries import open_cases as repairs_open
 
     found: dict[int, list[dict[str, Any]]] = {}
     for kind, path, cases in (("objection", "/objections/", objections_open(conn, record_ids)),
