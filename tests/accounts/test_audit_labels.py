@@ -29,8 +29,8 @@ def _dynamic(module: str, node: ast.expr) -> set[str]:
         constant = getattr(getattr(found, node.value.id, None), node.attr, None)
         if isinstance(constant, str):
             return {str(constant)}
-    if module == "xinyong.repair.service" and isinstance(node, ast.JoinedStr):
-        return {f"repair.{verb}" for verb in found._PAST.values()}
+    if module == "xinyong.repair.service" and isinstance(node, ast.Subscript):
+        return {str(event) for event in found._PAST.values()}  # a decision's event
     if module == "xinyong.ingest.service" and isinstance(node, ast.Name) and node.id == "action":
         return set(found.OUTCOMES)  # a file refused, or failed while stored
     if module == "xinyong.web.refusals" and isinstance(node, ast.Name) and node.id == "action":

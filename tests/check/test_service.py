@@ -24,6 +24,7 @@ from xinyong.repair import service as repair
 from xinyong.subjects.models import Record
 
 from ..factories import AUTHORITY_USCC, numbered_uscc, penalty, write_csv
+from ..repair.test_service import applicant
 
 DEPT = "厦门市思明区市场监督管理局"
 TODAY = date.today()
@@ -139,8 +140,8 @@ def test_two_processes_see_removal_and_repair_at_the_next_check(engine: Engine, 
             path.write_bytes(PDF)
             files.append(repair.Staged(material, path.name, path, "pdf", len(PDF),
                                        hashlib.sha256(PDF).hexdigest()))
-        case = repair.apply(other, audit.Actor("e3", "enterprise", "test"), numbered_uscc(3), record,
-                            "罚款已缴清", files, TODAY)
+        case = repair.apply(other, audit.Actor("e3", "enterprise", "test"), applicant(numbered_uscc(3)),
+                            record, "罚款已缴清", files, TODAY)
         marked = service.check(engine, CALLER, "政府采购", uscc=numbered_uscc(3))
         assert marked["records_marked"] == [{"record_id": record, "doc_no": "厦思市监罚〔2025〕3号",
                                              "marker": "信用修复中", "case_no": case["case_no"]}]

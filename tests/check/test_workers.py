@@ -23,6 +23,7 @@ from xinyong.lists import service as lists
 from xinyong.repair import service as repair
 
 from ..factories import numbered_uscc
+from ..repair.test_service import applicant
 from ..web.browser_server import free_port, wait_until_serving
 from .test_service import PDF, STAFF, TODAY, listed, serious_penalty
 
@@ -94,7 +95,8 @@ def test_two_workers_stop_applying_a_removed_entry_and_a_repaired_record_at_once
         path.write_bytes(PDF)
         files.append(repair.Staged(material, path.name, path, "pdf", len(PDF),
                                    hashlib.sha256(PDF).hexdigest()))
-    case = repair.apply(engine, audit.Actor("e3", "enterprise", "test"), code, record, "罚款已缴清",
+    case = repair.apply(engine, audit.Actor("e3", "enterprise", "test"), applicant(code), record,
+                        "罚款已缴清",
                         files, TODAY)
     for action in ("accept", "approve"):
         with writing(engine) as conn:

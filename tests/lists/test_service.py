@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from xinyong.accounts.rules import Principal
 from xinyong.core.audit import SYSTEM, AuditEvent
 from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
@@ -24,6 +25,8 @@ from ..test_cli import xinyong
 
 DEPT = "厦门市思明区市场监督管理局"
 MONDAY = date(2025, 3, 3)
+# The credit office, recording what the subject said (`rules.check_may_object`).
+OFFICE = Principal("office", "credit_office", None, frozenset({"list.manage"}))
 
 
 def list_row(**over: str) -> dict[str, str]:
@@ -68,7 +71,7 @@ def test_admission_notice_waiting_decision_entry_and_exit_at_term(engine: Engine
         service.decide(conn, SYSTEM, pid, date(2025, 3, 10), "厦市监列〔2025〕1号")
     assert caught.value.code == "waiting_period"
     with writing(engine) as conn:
-        service.object_to(conn, SYSTEM, pid, date(2025, 3, 10), "已整改")
+        service.object_to(conn, SYSTEM, OFFICE, pid, date(2025, 3, 10), "已整改")
         with pytest.raises(InvalidInput, match="答复"):
             service.decide(conn, SYSTEM, pid, date(2025, 3, 11), "厦市监列〔2025〕1号")
     with writing(engine) as conn:
@@ -97,7 +100,7 @@ def test_illegal_transitions_change_nothing(engine: Engine, tmp_path: Path) -> N
     for step in (lambda c: service.notify(c, SYSTEM, pid, MONDAY, "x"),
                  lambda c: service.decide(c, SYSTEM, pid, MONDAY, "x"),
                  lambda c: service.withdraw(c, SYSTEM, pid, MONDAY, "x"),
-                 lambda c: service.object_to(c, SYSTEM, pid, MONDAY, "x")):
+                 lambda c: service.object_to(c, SYSTEM, OFFICE, pid, MONDAY, "x")):
         with writing(engine) as conn, pytest.raises(InvalidInput, match="已撤回"):
             step(conn)
     with engine.connect() as conn:
@@ -113,7 +116,7 @@ def test_late_objection_is_refused_with_the_last_day(engine: Engine, tmp_path: P
                               "拖欠工资", "第五条", MONDAY)
         service.notify(conn, SYSTEM, pid, MONDAY, "拟列入")
     with writing(engine) as conn, pytest.raises(InvalidInput, match="2025-03-10"):
-        service.object_to(conn, SYSTEM, pid, date(2025, 3, 11), "迟到的异议")
+        service.object_to(conn, SYSTEM, OFFICE, pid, date(2025, 3, 11), "迟到的异议")
 
 
 def test_red_list_without_notice_decides_at_once_and_removal_ends_it(engine: Engine,

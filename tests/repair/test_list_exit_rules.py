@@ -15,8 +15,8 @@ from xinyong.core.dates import add_months
 from xinyong.core.errors import RuleDataError
 from xinyong.lists import rules as list_rules
 from xinyong.lists import service as lists
+from xinyong.repair import queries as repair
 from xinyong.repair import rules
-from xinyong.repair import service as repair
 
 
 def state(kind: str = "market_serious_illegal", **over: Any) -> rules.EntryState:

@@ -22,12 +22,12 @@ from xinyong.ingest import service as ingest
 from xinyong.lists import service as lists
 from xinyong.lists.models import ListEntry
 from xinyong.publicity import service as publicity
-from xinyong.repair import service
+from xinyong.repair import queries, service
 from xinyong.repair.models import RepairCase, RepairMaterial
 from xinyong.subjects.models import Record, Subject
 
 from ..factories import AUTHORITY_USCC, numbered_uscc, write_csv
-from .test_service import ENTERPRISE, REVIEWER, TODAY, both, staged, store_penalty
+from .test_service import ENTERPRISE, REVIEWER, TODAY, applicant, both, staged, store_penalty
 
 
 def listed_entry(engine: Engine, tmp_path: Path, n: int, listed_days_ago: int,
@@ -80,15 +80,15 @@ def test_a_workflow_entry_ends_the_day_its_repair_is_approved(engine: Engine, tm
     ref = listed_entry(engine, tmp_path, 1, 400)
     assert active_refs(engine, 1) == [ref]
     with engine.connect() as conn:
-        found = service.entry_eligibility(conn, ref, TODAY)
+        found = queries.entry_eligibility(conn, ref, TODAY)
     assert found.eligible and found.eligible_from == add_months(TODAY - timedelta(days=400), 12)
-    case = service.apply_entry(engine, ENTERPRISE, numbered_uscc(1), ref, "罚款已缴清，已整改到位",
+    case = service.apply_entry(engine, ENTERPRISE, applicant(numbered_uscc(1)), ref, "罚款已缴清，已整改到位",
                                both(tmp_path), TODAY)
     assert case["kind"] == "list_exit" and case["record"] is None and case["entry"]["ref"] == ref
     assert case["kind_name"] == "移出严重失信主体名单" and case["status"] == "submitted"
     with engine.connect() as conn:
-        assert "请勿重复申请" in service.entry_eligibility(conn, ref, TODAY).reasons[0]
-        queue = service.queue(conn, TODAY)
+        assert "请勿重复申请" in queries.entry_eligibility(conn, ref, TODAY).reasons[0]
+        queue = queries.queue(conn, TODAY)
     assert [(q["case_no"], q["kind"], q["entry"], q["record"]) for q in queue] == [
         (case["case_no"], "list_exit", ref, None)]
     with writing(engine) as conn, pytest.raises(InvalidInput) as caught:
@@ -109,7 +109,7 @@ def test_a_workflow_entry_ends_the_day_its_repair_is_approved(engine: Engine, tm
         audited = list(conn.execute(select(AuditEvent.action).where(
             AuditEvent.action.in_(["list.ended", "repair.approved"])).order_by(AuditEvent.id)).scalars())
         assert audited == ["list.ended", "repair.approved"]
-        assert "经信用修复移出" in service.entry_eligibility(conn, ref, TODAY).reasons[0]
+        assert "经信用修复移出" in queries.entry_eligibility(conn, ref, TODAY).reasons[0]
     with writing(engine) as conn, pytest.raises(InvalidInput) as caught:
         service.decide(conn, REVIEWER, case["case_no"], "approve", "再次", day=TODAY)
     assert caught.value.code == "illegal_transition"
@@ -118,10 +118,11 @@ def test_a_workflow_entry_ends_the_day_its_repair_is_approved(engine: Engine, tm
 def test_a_data_entry_leaves_publicity_as_repaired(engine: Engine, tmp_path: Path) -> None:
     ref = data_entry(engine, tmp_path, 2, 400)
     assert active_refs(engine, 2) == [ref]
-    case = service.apply_entry(engine, ENTERPRISE, numbered_uscc(2), ref, "已整改", both(tmp_path), TODAY)
+    case = service.apply_entry(engine, ENTERPRISE, applicant(numbered_uscc(2)), ref,
+                               "已整改", both(tmp_path), TODAY)
     record = int(ref[1:])
     with engine.connect() as conn:
-        assert service.open_cases(conn, [record])[record]["case_no"] == case["case_no"]
+        assert queries.open_cases(conn, [record])[record]["case_no"] == case["case_no"]
     for action in ("accept", "approve"):
         with writing(engine) as conn:
             service.decide(conn, REVIEWER, case["case_no"], action, "准予", day=TODAY)
@@ -135,27 +136,31 @@ def test_a_data_entry_leaves_publicity_as_repaired(engine: Engine, tmp_path: Pat
 def test_refusals_change_nothing(engine: Engine, tmp_path: Path) -> None:
     young = listed_entry(engine, tmp_path, 3, 100)  # listed 100 days ago: 1 year not yet
     with pytest.raises(InvalidInput) as caught:
-        service.apply_entry(engine, ENTERPRISE, numbered_uscc(3), young, "已整改", both(tmp_path), TODAY)
+        service.apply_entry(engine, ENTERPRISE, applicant(numbered_uscc(3)), young,
+                            "已整改", both(tmp_path), TODAY)
     assert caught.value.code == "not_eligible" and "列入满1年后方可申请" in caught.value.message
     ref = listed_entry(engine, tmp_path, 4, 400)
     with pytest.raises(Forbidden) as forbidden:
-        service.apply_entry(engine, ENTERPRISE, numbered_uscc(3), ref, "已整改", both(tmp_path), TODAY)
+        service.apply_entry(engine, ENTERPRISE, applicant(numbered_uscc(3)), ref,
+                            "已整改", both(tmp_path), TODAY)
     assert forbidden.value.code == "not_own_subject"
     with pytest.raises(InvalidInput) as caught:
-        service.apply_entry(engine, ENTERPRISE, numbered_uscc(4), ref, "已整改",
+        service.apply_entry(engine, ENTERPRISE, applicant(numbered_uscc(4)), ref, "已整改",
                             [staged(tmp_path, "commitment")], TODAY)
     assert caught.value.code == "materials_missing"
     assert count(engine, RepairCase) == 0 and count(engine, RepairMaterial) == 0
     # the kind's own materials: 重大税收违法失信主体 also needs the tax receipts
     tax = listed_entry(engine, tmp_path, 5, 30, kind="tax_major_violation")
     with pytest.raises(InvalidInput, match="缴清税款、滞纳金和罚款的凭证"):
-        service.apply_entry(engine, ENTERPRISE, numbered_uscc(5), tax, "已缴清", both(tmp_path), TODAY)
-    done = service.apply_entry(engine, ENTERPRISE, numbered_uscc(5), tax, "已缴清",
+        service.apply_entry(engine, ENTERPRISE, applicant(numbered_uscc(5)), tax,
+                            "已缴清", both(tmp_path), TODAY)
+    done = service.apply_entry(engine, ENTERPRISE, applicant(numbered_uscc(5)), tax, "已缴清",
                                [*both(tmp_path), staged(tmp_path, "tax_cleared")], TODAY)
     assert [m["name"] for m in done["materials"]][-1] == "缴清税款、滞纳金和罚款的凭证"
 
     # removed by the authority after acceptance: approval is refused, nothing changes
-    case = service.apply_entry(engine, ENTERPRISE, numbered_uscc(4), ref, "已整改", both(tmp_path), TODAY)
+    case = service.apply_entry(engine, ENTERPRISE, applicant(numbered_uscc(4)), ref,
+                               "已整改", both(tmp_path), TODAY)
     with writing(engine) as conn:
         service.decide(conn, REVIEWER, case["case_no"], "accept", "材料齐全", day=TODAY)
         lists.remove(conn, SYSTEM, int(ref[1:]), TODAY, "法院撤销原处罚", "厦市监移〔2025〕1号")
@@ -163,7 +168,7 @@ def test_refusals_change_nothing(engine: Engine, tmp_path: Path) -> None:
         service.decide(conn, REVIEWER, case["case_no"], "approve", "同意", day=TODAY)
     assert caught.value.code == "not_eligible" and "由认定单位移出" in caught.value.message
     with engine.connect() as conn:
-        assert service.case_view(conn, case["case_no"], TODAY)["status"] == "accepted"
+        assert queries.case_view(conn, case["case_no"], TODAY)["status"] == "accepted"
         assert conn.execute(select(ListEntry.end_reason).where(ListEntry.id == int(ref[1:]))
                             ).scalar_one() == "removed"
     assert count(engine, OutboundEvent) == 0
@@ -172,8 +177,9 @@ def test_refusals_change_nothing(engine: Engine, tmp_path: Path) -> None:
 def test_a_court_defaulter_cannot_be_repaired(engine: Engine, tmp_path: Path) -> None:
     ref = listed_entry(engine, tmp_path, 6, 300, kind="court_judgment_defaulter")
     with engine.connect() as conn:
-        found = service.entry_eligibility(conn, ref, TODAY)
+        found = queries.entry_eligibility(conn, ref, TODAY)
     assert not found.eligible and "不适用信用修复" in found.reasons[0]
     with pytest.raises(InvalidInput) as caught:
-        service.apply_entry(engine, ENTERPRISE, numbered_uscc(6), ref, "已履行", both(tmp_path), TODAY)
+        service.apply_entry(engine, ENTERPRISE, applicant(numbered_uscc(6)), ref,
+                            "已履行", both(tmp_path), TODAY)
     assert caught.value.code == "not_eligible"

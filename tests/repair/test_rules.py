@@ -13,7 +13,7 @@ import pytest
 from xinyong.core.errors import InvalidInput, RuleDataError
 from xinyong.core.workdays import add_workdays
 from xinyong.repair import rules
-from xinyong.repair.service import current_rules, rules_paths
+from xinyong.repair.queries import current_rules, rules_paths
 
 R = current_rules()
 

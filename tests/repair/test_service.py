@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from xinyong.accounts.rules import Forbidden
+from xinyong.accounts.rules import Forbidden, Principal
 from xinyong.core import audit
 from xinyong.core.audit import AuditEvent
 from xinyong.core.db import writing
@@ -19,7 +19,9 @@ from xinyong.core.settings import get_settings
 from xinyong.exchange.models import OutboundEvent
 from xinyong.ingest import service as ingest
 from xinyong.publicity import service as publicity
-from xinyong.repair import service
+from xinyong.repair import notice as notices
+from xinyong.repair import queries, service
+from xinyong.repair.materials import Staged
 from xinyong.repair.models import RepairCase, RepairMaterial
 from xinyong.subjects.models import Record
 
@@ -29,6 +31,13 @@ DEPT = "厦门市思明区市场监督管理局"
 TODAY = date.today()
 ENTERPRISE = audit.Actor("enterprise1", "enterprise", "test")
 REVIEWER = audit.Actor("reviewer1", "reviewer", "test")
+
+
+def applicant(uscc: str) -> Principal:
+    """The enterprise account acting for the subject with this code."""
+    return Principal("enterprise1", "enterprise", None, frozenset({"repair.apply"}), subject=uscc)
+
+
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -47,14 +56,13 @@ def store_penalty(engine: Engine, tmp_path: Path, n: int, days_ago: int) -> int:
         return int(found.scalar_one())
 
 
-def staged(tmp_path: Path, material: str, body: bytes = PDF) -> service.Staged:
+def staged(tmp_path: Path, material: str, body: bytes = PDF) -> Staged:
     path = tmp_path / f"{material}-{len(list(tmp_path.iterdir()))}.pdf"
     path.write_bytes(body)
-    return service.Staged(material, f"{material}.pdf", path, "pdf", len(body),
-                          hashlib.sha256(body).hexdigest())
+    return Staged(material, f"{material}.pdf", path, "pdf", len(body), hashlib.sha256(body).hexdigest())
 
 
-def both(tmp_path: Path) -> list[service.Staged]:
+def both(tmp_path: Path) -> list[Staged]:
     return [staged(tmp_path, "commitment"), staged(tmp_path, "performance")]
 
 
@@ -73,16 +81,17 @@ def count(engine: Engine, table: type) -> int:
 def test_apply_accept_approve_ends_publicity_the_same_day(engine: Engine, tmp_path: Path) -> None:
     record = store_penalty(engine, tmp_path, 1, 120)
     assert in_publicity(engine, record, TODAY)
-    case = service.apply(engine, ENTERPRISE, numbered_uscc(1), record, "罚款已缴清，已整改", both(tmp_path),
+    case = service.apply(engine, ENTERPRISE, applicant(numbered_uscc(1)), record,
+                         "罚款已缴清，已整改", both(tmp_path),
                          TODAY)
     assert case["status"] == "submitted" and case["due_on"] and not case["overdue"]
     assert len(case["materials"]) == 2
     folder = get_settings().files_dir / "repairs" / case["case_no"]
     assert sorted(p.name for p in folder.iterdir()) == ["1-commitment-1.pdf", "1-performance-2.pdf"]
     with engine.connect() as conn:
-        assert service.open_cases(conn, [record, 999]) == {
+        assert queries.open_cases(conn, [record, 999]) == {
             record: {"case_no": case["case_no"], "status": "submitted", "label": "信用修复中"}}
-        assert not service.eligibility(conn, record, TODAY).eligible  # no second application
+        assert not queries.eligibility(conn, record, TODAY).eligible  # no second application
     with writing(engine) as conn:
         accepted = service.decide(conn, REVIEWER, case["case_no"], "accept", "材料齐全", day=TODAY)
     assert accepted["status"] == "accepted" and accepted["accepted_on"] == TODAY.isoformat()
@@ -95,8 +104,8 @@ def test_apply_accept_approve_ends_publicity_the_same_day(engine: Engine, tmp_pa
         stops = publicity.stops(conn, [record])[record]
         assert [(s["reason"], s["since"], s["case_id"]) for s in stops] == [
             ("repaired", TODAY.isoformat(), case["case_no"])]
-        assert service.open_cases(conn, [record]) == {}
-        assert "完成信用修复" in service.eligibility(conn, record, TODAY).reasons[0]
+        assert queries.open_cases(conn, [record]) == {}
+        assert "完成信用修复" in queries.eligibility(conn, record, TODAY).reasons[0]
         events = conn.execute(select(OutboundEvent.type, OutboundEvent.sent_at)).all()
         assert [(e.type, e.sent_at) for e in events] == [("repair.approved", None)]
         actions = list(conn.execute(select(AuditEvent.action).where(
@@ -108,7 +117,8 @@ def test_apply_accept_approve_ends_publicity_the_same_day(engine: Engine, tmp_pa
 def test_ineligible_application_is_refused_and_nothing_is_stored(engine: Engine, tmp_path: Path) -> None:
     record = store_penalty(engine, tmp_path, 2, 30)
     with pytest.raises(InvalidInput) as caught:
-        service.apply(engine, ENTERPRISE, numbered_uscc(2), record, "已整改", both(tmp_path), TODAY)
+        service.apply(engine, ENTERPRISE, applicant(numbered_uscc(2)), record,
+                      "已整改", both(tmp_path), TODAY)
     assert caught.value.code == "not_eligible" and "最短公示期3个月未满" in caught.value.message
     assert count(engine, RepairCase) == 0 and count(engine, RepairMaterial) == 0
     assert not (get_settings().files_dir / "repairs").exists() or not any(
@@ -118,10 +128,11 @@ def test_ineligible_application_is_refused_and_nothing_is_stored(engine: Engine,
 def test_only_the_subject_itself_may_apply(engine: Engine, tmp_path: Path) -> None:
     record = store_penalty(engine, tmp_path, 3, 120)
     with pytest.raises(Forbidden) as caught:
-        service.apply(engine, ENTERPRISE, numbered_uscc(4), record, "已整改", both(tmp_path), TODAY)
+        service.apply(engine, ENTERPRISE, applicant(numbered_uscc(4)), record,
+                      "已整改", both(tmp_path), TODAY)
     assert caught.value.code == "not_own_subject"
     with pytest.raises(InvalidInput) as missing:
-        service.apply(engine, ENTERPRISE, numbered_uscc(3), record, "已整改",
+        service.apply(engine, ENTERPRISE, applicant(numbered_uscc(3)), record, "已整改",
                       [staged(tmp_path, "commitment")], TODAY)
     assert missing.value.code == "materials_missing" and "履行法定义务的证明材料" in missing.value.message
     assert count(engine, RepairCase) == 0
@@ -129,7 +140,7 @@ def test_only_the_subject_itself_may_apply(engine: Engine, tmp_path: Path) -> No
 
 def test_illegal_transitions_change_nothing(engine: Engine, tmp_path: Path) -> None:
     record = store_penalty(engine, tmp_path, 5, 120)
-    case_no = service.apply(engine, ENTERPRISE, numbered_uscc(5), record, "已整改", both(tmp_path),
+    case_no = service.apply(engine, ENTERPRISE, applicant(numbered_uscc(5)), record, "已整改", both(tmp_path),
                             TODAY)["case_no"]
     for action, reason in (("approve", "理由"), ("reject", "理由")):
         with pytest.raises(InvalidInput) as caught, writing(engine) as conn:
@@ -145,7 +156,7 @@ def test_illegal_transitions_change_nothing(engine: Engine, tmp_path: Path) -> N
     assert returned["due_on"] is None
     with pytest.raises(InvalidInput), writing(engine) as conn:
         service.decide(conn, REVIEWER, case_no, "accept", "", day=TODAY)
-    again = service.resubmit(engine, ENTERPRISE, numbered_uscc(5), case_no, "补交凭证",
+    again = service.resubmit(engine, ENTERPRISE, applicant(numbered_uscc(5)), case_no, "补交凭证",
                              [staged(tmp_path, "performance")], TODAY)
     assert again["status"] == "submitted" and again["rounds"] == 2 and len(again["materials"]) == 3
     with writing(engine) as conn:
@@ -166,7 +177,7 @@ def test_illegal_transitions_change_nothing(engine: Engine, tmp_path: Path) -> N
 
 def test_approving_a_record_no_longer_eligible_is_refused(engine: Engine, tmp_path: Path) -> None:
     record = store_penalty(engine, tmp_path, 6, 120)
-    case_no = service.apply(engine, ENTERPRISE, numbered_uscc(6), record, "已整改", both(tmp_path),
+    case_no = service.apply(engine, ENTERPRISE, applicant(numbered_uscc(6)), record, "已整改", both(tmp_path),
                             TODAY)["case_no"]
     with writing(engine) as conn:
         service.decide(conn, REVIEWER, case_no, "accept", "", day=TODAY)
@@ -175,21 +186,21 @@ def test_approving_a_record_no_longer_eligible_is_refused(engine: Engine, tmp_pa
         service.decide(conn, REVIEWER, case_no, "approve", "同意", day=TODAY)
     assert caught.value.code == "not_eligible" and "停止公示" in caught.value.message
     with engine.connect() as conn:
-        assert service.case_view(conn, case_no, TODAY)["status"] == "accepted"
+        assert queries.case_view(conn, case_no, TODAY)["status"] == "accepted"
     assert count(engine, OutboundEvent) == 0
 
 
 def test_overdue_and_the_notice(engine: Engine, tmp_path: Path) -> None:
     record = store_penalty(engine, tmp_path, 7, 120)
-    case_no = service.apply(engine, ENTERPRISE, numbered_uscc(7), record, "已整改", both(tmp_path),
+    case_no = service.apply(engine, ENTERPRISE, applicant(numbered_uscc(7)), record, "已整改", both(tmp_path),
                             TODAY)["case_no"]
     with engine.connect() as conn:
-        assert service.queue(conn, TODAY)[0]["overdue"] is False
+        assert queries.queue(conn, TODAY)[0]["overdue"] is False
         later = TODAY + timedelta(days=30)
-        assert service.queue(conn, later)[0]["overdue"] is True
-        assert [c["case_no"] for c in service.queue(conn, later, overdue_only=True)] == [case_no]
-        assert service.counts(conn, later)["overdue"] == 1
-        text = service.notice_text(service.notice(conn, record, TODAY))
+        assert queries.queue(conn, later)[0]["overdue"] is True
+        assert [c["case_no"] for c in queries.queue(conn, later, overdue_only=True)] == [case_no]
+        assert queries.counts(conn, later)["overdue"] == 1
+        text = notices.notice_text(notices.notice(conn, record, TODAY))
     assert text.startswith("信用修复告知书") and "信用承诺书" in text and "/repairs/new?record=" in text
 
 

@@ -32,7 +32,7 @@ from xinyong.core.db import is_sqlite
 from xinyong.lists import service as lists
 from xinyong.objections import service as objections
 from xinyong.publicity import service as publicity
-from xinyong.repair import service as repairs
+from xinyong.repair import queries as repairs
 from xinyong.subjects.models import Record, Subject
 
 # A batch touching more subjects than this rebuilds the index instead of reloading each.

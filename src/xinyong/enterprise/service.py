@@ -18,7 +18,7 @@ from xinyong.lists import service as lists
 from xinyong.notifications import service as notifications
 from xinyong.objections import service as objections
 from xinyong.publicity import service as publicity
-from xinyong.repair import service as repair
+from xinyong.repair import queries as repair
 from xinyong.subjects import service as subjects
 
 RECENT_NOTIFICATIONS = 10

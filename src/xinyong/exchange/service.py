@@ -7,19 +7,21 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, insert, select
 
-from xinyong.core.db import utcnow
+from xinyong.core.db import Db, transaction, utcnow
 from xinyong.exchange.models import OutboundEvent
 
 
-def emit(conn: Connection, type: str, subject_id: int | None, payload: dict[str, Any]) -> int:
-    """Queue one event in the caller's transaction: it exists exactly when the change does."""
-    result = conn.execute(insert(OutboundEvent).values(
-        type=type, subject_id=subject_id,
-        payload=orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode(),
-        created_at=utcnow().replace(microsecond=0)))
-    pk = result.inserted_primary_key
-    assert pk is not None
-    return int(pk[0])
+def emit(db: Db, type: str, subject_id: int | None, payload: dict[str, Any]) -> int:
+    """Queue one event in the transaction of the change (the caller's connection is given):
+    it exists exactly when the change does."""
+    with transaction(db) as conn:
+        result = conn.execute(insert(OutboundEvent).values(
+            type=type, subject_id=subject_id,
+            payload=orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode(),
+            created_at=utcnow().replace(microsecond=0)))
+        pk = result.inserted_primary_key
+        assert pk is not None
+        return int(pk[0])
 
 
 def pending(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:

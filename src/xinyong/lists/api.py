@@ -11,8 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal, can
-from xinyong.core.db import writing
-from xinyong.lists import rules, service
+from xinyong.lists import service
 from xinyong.web.errors import AuthenticationRequired
 from xinyong.web.pagination import Page, Paging, page_of
 from xinyong.web.ratelimit import limited
@@ -182,10 +181,10 @@ def list_entries(kind: KindCode, page: Paging, conn: Connection = Depends(connec
 def create_proposal(body: NewProposal, request: Request,
                     principal: Principal = requires("list.manage")) -> Any:
     kind = service.usable_kind(body.kind)
-    with writing(engine_of(request)) as conn:
-        pid = service.propose(conn, actor(request, principal), kind, body.uscc, body.facts,
-                              body.basis, date.today(), record_id=body.record_id)
-        return service.proposal_view(conn, pid, date.today())
+    engine = engine_of(request)
+    pid = service.propose(engine, actor(request, principal), kind, body.uscc, body.facts,
+                          body.basis, date.today(), record_id=body.record_id)
+    return service.proposal_view(engine, pid, date.today())
 
 
 @router.get("/list-proposals", response_model=Page[Proposal], summary="名单认定申请（新的在前）")
@@ -208,49 +207,47 @@ def get_proposal(proposal_id: ProposalId, conn: Connection = Depends(connection)
              summary="告知当事人（开始异议期）")
 def notice(proposal_id: ProposalId, body: Notice, request: Request,
            principal: Principal = requires("list.manage")) -> Any:
-    with writing(engine_of(request)) as conn:
-        service.notify(conn, actor(request, principal), proposal_id, date.today(), body.content)
-        return service.proposal_view(conn, proposal_id, date.today())
+    engine = engine_of(request)
+    service.notify(engine, actor(request, principal), proposal_id, date.today(), body.content)
+    return service.proposal_view(engine, proposal_id, date.today())
 
 
 @router.post("/list-proposals/{proposal_id}/objection", response_model=Proposal,
              summary="当事人在异议期内提出异议（本主体账号，或信用办代为记录）")
 def objection(proposal_id: ProposalId, body: ObjectionNote, request: Request,
               principal: Principal = requires(OPEN)) -> Any:
-    # Who may object depends on the proposal (its subject), so the rule is checked here.
+    # Who may object depends on the proposal (its subject): the verb checks it.
     if principal.kind == "anonymous":
         raise AuthenticationRequired("请先以信用主体账号登录，再提出异议")
-    with writing(engine_of(request)) as conn:
-        rules.check_may_object(principal, service.subject_of_proposal(conn, proposal_id))
-        service.object_to(conn, actor(request, principal), proposal_id, date.today(), body.note)
-        view = service.proposal_view(conn, proposal_id, date.today())
-    return view
+    engine = engine_of(request)
+    service.object_to(engine, actor(request, principal), principal, proposal_id, date.today(),
+                      body.note)
+    return service.proposal_view(engine, proposal_id, date.today())
 
 
 @router.post("/list-proposals/{proposal_id}/decision", response_model=Proposal,
              summary="作出列入决定（异议期满后），名单条目即时生效")
 def decision(proposal_id: ProposalId, body: Decision, request: Request,
              principal: Principal = requires("list.manage")) -> Any:
-    with writing(engine_of(request)) as conn:
-        service.decide(conn, actor(request, principal), proposal_id, date.today(), body.doc_no,
-                       body.reply)
-        return service.proposal_view(conn, proposal_id, date.today())
+    engine = engine_of(request)
+    service.decide(engine, actor(request, principal), proposal_id, date.today(), body.doc_no,
+                   body.reply)
+    return service.proposal_view(engine, proposal_id, date.today())
 
 
 @router.post("/list-proposals/{proposal_id}/withdrawal", response_model=Proposal,
              summary="撤回或不予列入（须说明理由）")
 def withdrawal(proposal_id: ProposalId, body: Withdrawal, request: Request,
                principal: Principal = requires("list.manage")) -> Any:
-    with writing(engine_of(request)) as conn:
-        service.withdraw(conn, actor(request, principal), proposal_id, date.today(), body.reason)
-        return service.proposal_view(conn, proposal_id, date.today())
+    engine = engine_of(request)
+    service.withdraw(engine, actor(request, principal), proposal_id, date.today(), body.reason)
+    return service.proposal_view(engine, proposal_id, date.today())
 
 
 @router.post("/list-entries/{entry_id}/removal", response_model=Removed,
              summary="认定单位移出名单（须说明理由和文书号）")
 def removal(entry_id: EntryId, body: Removal, request: Request,
             principal: Principal = requires("list.manage")) -> Any:
-    with writing(engine_of(request)) as conn:
-        service.remove(conn, actor(request, principal), entry_id, date.today(), body.reason,
-                       body.doc_no)
+    service.remove(engine_of(request), actor(request, principal), entry_id, date.today(),
+                   body.reason, body.doc_no)
     return Removed(entry=entry_id, removed_on=date.today().isoformat())

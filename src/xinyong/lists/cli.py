@@ -10,7 +10,7 @@ from rich.table import Table
 
 from xinyong.core.console import engine, out, print_json
 from xinyong.core.dates import parse_date
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.lists import service
 
 app = typer.Typer(help="信用名单：名单种类（依据、告知、异议期、退出规则）和在列条目", no_args_is_help=True)
@@ -48,7 +48,7 @@ def entries(
     try:
         day = parse_date(on) if on else date.today()
     except ValueError as exc:
-        raise InvalidInput(f"日期“{on}”无法识别：{exc}") from exc
+        raise InvalidInput(f"日期“{on}”无法识别：{exc}", code=CoreError.BAD_DATE) from exc
     found = service.usable_kind(kind) if kind else None
     with engine().connect() as conn:
         rows = service.all_entries(conn, day, found)

@@ -11,9 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal
-from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
-from xinyong.lists import rules, service
+from xinyong.lists import service
 from xinyong.web.forms import errors_of, status_for
 from xinyong.web.ratelimit import limited
 from xinyong.web.security import OPEN, actor, connection, engine_of, requires
@@ -70,9 +69,8 @@ def propose_form(request: Request, uscc: Annotated[str, Form(max_length=40)],
                  principal: Principal = requires("list.manage")) -> Response:
     found = service.usable_kind(kind)
     record = int(record_id) if record_id.strip().isdigit() else None
-    with writing(engine_of(request)) as conn:
-        pid = service.propose(conn, actor(request, principal), found, uscc, facts, basis,
-                              date.today(), record_id=record)
+    pid = service.propose(engine_of(request), actor(request, principal), found, uscc, facts, basis,
+                          date.today(), record_id=record)
     return _back(pid)
 
 
@@ -87,8 +85,7 @@ def _refused(request: Request, proposal_id: int, form: str, exc: InvalidInput,
              values: dict[str, str]) -> HTMLResponse:
     """The proposal page again after one of its forms was refused: that form keeps what was
     typed, with the reason beside the field (or above the form when no one field caused it)."""
-    with engine_of(request).connect() as conn:
-        view = service.proposal_view(conn, proposal_id, date.today())
+    view = service.proposal_view(engine_of(request), proposal_id, date.today())
     return render(request, "lists/proposal.html", {
         "p": view, "today": date.today(), "form_errors": {form: errors_of(exc)},
         "values": {form: values}}, status_code=status_for(exc))
@@ -107,8 +104,8 @@ def notice_page(request: Request, proposal_id: ProposalId, conn: Connection = De
 def notice_form(request: Request, proposal_id: ProposalId, content: Text,
                 principal: Principal = requires("list.manage")) -> Response:
     try:
-        with writing(engine_of(request)) as conn:
-            service.notify(conn, actor(request, principal), proposal_id, date.today(), content)
+        service.notify(engine_of(request), actor(request, principal), proposal_id, date.today(),
+                       content)
     except InvalidInput as exc:
         return _refused(request, proposal_id, "notice", exc, {"content": content})
     return _back(proposal_id)
@@ -117,12 +114,11 @@ def notice_form(request: Request, proposal_id: ProposalId, content: Text,
 @router.post("/console/list-proposals/{proposal_id}/objection")
 def objection_form(request: Request, proposal_id: ProposalId, note: Text,
                    principal: Principal = requires(OPEN)) -> Response:
-    # Who may object depends on the proposal's subject, so the rule is checked here.
+    # Who may object depends on the proposal's subject: the verb checks it.
     if principal.kind == "anonymous":
         return RedirectResponse("/console/sign-in?next=/console/list-notices", 303)
-    with writing(engine_of(request)) as conn:
-        rules.check_may_object(principal, service.subject_of_proposal(conn, proposal_id))
-        service.object_to(conn, actor(request, principal), proposal_id, date.today(), note)
+    service.object_to(engine_of(request), actor(request, principal), principal, proposal_id,
+                      date.today(), note)
     if principal.subject:
         return RedirectResponse("/console/list-notices?sent=1", 303)
     return _back(proposal_id)
@@ -133,9 +129,8 @@ def decision_form(request: Request, proposal_id: ProposalId,
                   doc_no: Annotated[str, Form(max_length=128)] = "", reply: Text = "",
                   principal: Principal = requires("list.manage")) -> Response:
     try:
-        with writing(engine_of(request)) as conn:
-            service.decide(conn, actor(request, principal), proposal_id, date.today(), doc_no,
-                           reply or None)
+        service.decide(engine_of(request), actor(request, principal), proposal_id, date.today(),
+                       doc_no, reply or None)
     except InvalidInput as exc:
         return _refused(request, proposal_id, "decision", exc, {"doc_no": doc_no, "reply": reply})
     return _back(proposal_id)
@@ -146,8 +141,8 @@ def withdrawal_form(request: Request, proposal_id: ProposalId,
                     reason: Annotated[str, Form(max_length=2000)],
                     principal: Principal = requires("list.manage")) -> Response:
     try:
-        with writing(engine_of(request)) as conn:
-            service.withdraw(conn, actor(request, principal), proposal_id, date.today(), reason)
+        service.withdraw(engine_of(request), actor(request, principal), proposal_id, date.today(),
+                         reason)
     except InvalidInput as exc:
         return _refused(request, proposal_id, "withdrawal", exc, {"reason": reason})
     return _back(proposal_id)
@@ -159,8 +154,8 @@ def removal_form(request: Request, entry_id: EntryId,
                  doc_no: Annotated[str, Form(max_length=128)],
                  proposal: Annotated[int, Form(ge=1, le=2**62)],
                  principal: Principal = requires("list.manage")) -> Response:
-    with writing(engine_of(request)) as conn:
-        service.remove(conn, actor(request, principal), entry_id, date.today(), reason, doc_no)
+    service.remove(engine_of(request), actor(request, principal), entry_id, date.today(), reason,
+                   doc_no)
     return _back(proposal)
 
 

@@ -20,8 +20,9 @@ import yaml
 
 from xinyong.accounts.rules import Forbidden, Principal, can
 from xinyong.core.dates import add_months
-from xinyong.core.errors import InvalidInput, RuleDataError
+from xinyong.core.errors import CoreError, InvalidInput, RuleDataError
 from xinyong.core.workdays import WorkCalendar
+from xinyong.lists.error_codes import ListsError
 
 LIST_TYPES = {"black": "失信惩戒名单", "red": "守信激励名单"}
 PUBLICITY = {"public": "向社会公开", "shared": "政务共享（不向社会公开）"}
@@ -263,9 +264,9 @@ def check_step(step: str, status: str, kind: ListKind) -> None:
     if step in allowed_steps(status, kind):
         return
     if step == "decision" and status == PROPOSED:
-        raise InvalidInput(f"“{kind.name}”须先告知当事人，告知后方可认定", code="notice_required")
+        raise InvalidInput(f"“{kind.name}”须先告知当事人，告知后方可认定", code=ListsError.NOTICE_REQUIRED)
     raise InvalidInput(f"名单认定申请处于“{STATUS_NAMES.get(status, status)}”状态，不能{STEPS[step]}",
-                       code="illegal_transition")
+                       code=CoreError.ILLEGAL_TRANSITION)
 
 
 def objection_last_day(kind: ListKind, notified_on: date, calendar: WorkCalendar) -> date | None:
@@ -295,14 +296,15 @@ def decision_due(kind: ListKind, notified_on: date | None, proposed_on: date, du
 def check_decision_day(day: date, first: date) -> None:
     if day < first:
         raise InvalidInput(f"异议期尚未届满：{first.isoformat()}起方可作出认定决定",
-                           code="waiting_period")
+                           code=ListsError.WAITING_PERIOD)
 
 
 def check_objection_day(day: date, last: date | None) -> None:
     if last is None:
-        raise InvalidInput("该名单种类不设异议期", code="no_waiting_period")
+        raise InvalidInput("该名单种类不设异议期", code=ListsError.NO_WAITING_PERIOD)
     if day > last:
-        raise InvalidInput(f"异议期已于{last.isoformat()}届满，不能再提出异议", code="waiting_period_over")
+        raise InvalidInput(f"异议期已于{last.isoformat()}届满，不能再提出异议",
+                           code=ListsError.WAITING_PERIOD_OVER)
 
 
 def is_active(day: date, listed_on: date, ends_on: date | None, ended_on: date | None) -> bool:
@@ -316,9 +318,9 @@ def require_text(value: str | None, label: str, limit: int, field: str | None = 
     """The text, trimmed; refused when empty or too long (`field`: the form field it came from)."""
     text = (value or "").strip()
     if not text:
-        raise InvalidInput(f"请填写{label}", code="missing_field", field=field)
+        raise InvalidInput(f"请填写{label}", code=CoreError.MISSING_FIELD, field=field)
     if len(text) > limit:
-        raise InvalidInput(f"{label}不能超过{limit}个字符", code="too_long", field=field)
+        raise InvalidInput(f"{label}不能超过{limit}个字符", code=CoreError.TOO_LONG, field=field)
     return text
 
 
@@ -330,4 +332,4 @@ def check_may_object(principal: Principal, subject_uscc: str | None) -> None:
     if can(principal, "objection.file") and principal.subject and principal.subject == subject_uscc:
         return
     raise Forbidden("只有被告知的信用主体本人（或信用办代为记录）可以对名单认定提出异议",
-                    code="not_the_subject")
+                    code=ListsError.NOT_THE_SUBJECT)

@@ -24,7 +24,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    exists,
     func,
     insert,
     or_,
@@ -33,20 +32,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from xinyong.accounts.rules import Principal
 from xinyong.catalog.service import current_catalog
 from xinyong.core import audit
 from xinyong.core import uscc as uscc_rules
-from xinyong.core.db import is_sqlite, utcnow
-from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.db import Db, is_sqlite, reading, transaction, utcnow
+from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_ids_in_text, mask_person_name
 from xinyong.core.ruledata import UntilChanged, rule_paths
 from xinyong.core.workdays import default_calendar
 from xinyong.lists import rules
+from xinyong.lists.error_codes import ListsError
+from xinyong.lists.events import ListEvent
 from xinyong.lists.models import ListEntry, ListProposal
 from xinyong.lists.rules import ListKind
 from xinyong.notifications import service as notifications
 from xinyong.publicity import service as publicity
-from xinyong.publicity.models import PublicityStop
 from xinyong.subjects.models import Record, Subject
 
 FILE = "lists.yaml"
@@ -78,7 +79,8 @@ def usable_kind(value: str) -> ListKind:
     table = current_kinds()
     kind = table.by_name_or_code(value)
     if kind is None:
-        code = "list_kind_without_basis" if table.refused_named(value) else "unknown_list_kind"
+        code = (ListsError.LIST_KIND_WITHOUT_BASIS if table.refused_named(value)
+                else ListsError.UNKNOWN_LIST_KIND)
         raise InvalidInput(rules.refusal_message(value, table), code=code)
     return kind
 
@@ -128,47 +130,50 @@ def _subject_by_uscc(conn: Connection, code: str) -> Any:
     normal = uscc_rules.normalise(code or "")
     errors = uscc_rules.validate(normal)
     if errors:
-        raise InvalidInput("；".join(e.message for e in errors) + f"（“{code}”）", code="invalid_uscc")
+        raise InvalidInput("；".join(e.message for e in errors) + f"（“{code}”）",
+                           code=CoreError.INVALID_USCC)
     s = Subject.__table__
     row = conn.execute(select(s.c.id, s.c.uscc, s.c.name, s.c.kind).where(s.c.uscc == normal)
                        .order_by(s.c.id).limit(1)).first()
     if row is None:
-        raise NotFound(f"没有统一社会信用代码为 {normal} 的主体", code="unknown_subject")
+        raise NotFound(f"没有统一社会信用代码为 {normal} 的主体", code=CoreError.UNKNOWN_SUBJECT)
     return row
 
 
-def propose(conn: Connection, actor: audit.Actor, kind: ListKind, uscc: str, facts: str,
+def propose(db: Db, actor: audit.Actor, kind: ListKind, uscc: str, facts: str,
             basis: str, day: date, record_id: int | None = None) -> int:
     """Open an admission case for the subject with this code; `record_id` is the credit record
     the proposal rests on (repairing it later ends the entry). Audited `list.proposed`."""
-    subject = _subject_by_uscc(conn, uscc)
-    facts = rules.require_text(facts, "认定事实", LIMITS["facts"], "facts")
-    basis = rules.require_text(basis, "认定依据", LIMITS["basis"], "basis")
-    if record_id is not None:
-        r = Record.__table__
-        owner = conn.execute(select(r.c.subject_id).where(r.c.id == record_id)).scalar_one_or_none()
-        if owner is None:
-            raise NotFound(f"没有编号为 {record_id} 的信用记录", code="unknown_record")
-        if owner != subject.id:
-            raise InvalidInput(f"信用记录 {record_id} 不属于主体 {subject.uscc}", code="record_other_subject")
-    result = conn.execute(insert(ListProposal).values(
-        subject_id=subject.id, kind_code=kind.code, status=rules.PROPOSED, facts=facts,
-        basis=basis, record_id=record_id, proposed_on=day, proposed_at=utcnow(),
-        proposed_by=actor.name[:128]))
-    pk = result.inserted_primary_key
-    assert pk is not None
-    proposal_id = int(pk[0])
-    audit.record(conn, actor, "list.proposed", "list_proposal", proposal_id,
-                 subject_id=subject.id, detail={"kind": kind.code, "record_id": record_id,
-                                                "basis": basis, "on": day.isoformat()})
-    return proposal_id
+    with transaction(db) as conn:
+        subject = _subject_by_uscc(conn, uscc)
+        facts = rules.require_text(facts, "认定事实", LIMITS["facts"], "facts")
+        basis = rules.require_text(basis, "认定依据", LIMITS["basis"], "basis")
+        if record_id is not None:
+            r = Record.__table__
+            owner = conn.execute(select(r.c.subject_id).where(r.c.id == record_id)).scalar_one_or_none()
+            if owner is None:
+                raise NotFound(f"没有编号为 {record_id} 的信用记录", code=CoreError.UNKNOWN_RECORD)
+            if owner != subject.id:
+                raise InvalidInput(f"信用记录 {record_id} 不属于主体 {subject.uscc}",
+                                   code=ListsError.RECORD_OTHER_SUBJECT)
+        result = conn.execute(insert(ListProposal).values(
+            subject_id=subject.id, kind_code=kind.code, status=rules.PROPOSED, facts=facts,
+            basis=basis, record_id=record_id, proposed_on=day, proposed_at=utcnow(),
+            proposed_by=actor.name[:128]))
+        pk = result.inserted_primary_key
+        assert pk is not None
+        proposal_id = int(pk[0])
+        audit.record(conn, actor, ListEvent.PROPOSED, "list_proposal", proposal_id,
+                     subject_id=subject.id, detail={"kind": kind.code, "record_id": record_id,
+                                                    "basis": basis, "on": day.isoformat()})
+        return proposal_id
 
 
 def _proposal(conn: Connection, proposal_id: int) -> Any:
     p = ListProposal.__table__
     row = conn.execute(select(p).where(p.c.id == proposal_id)).mappings().first()
     if row is None:
-        raise NotFound(f"没有编号为 {proposal_id} 的名单认定申请", code="unknown_proposal")
+        raise NotFound(f"没有编号为 {proposal_id} 的名单认定申请", code=ListsError.UNKNOWN_PROPOSAL)
     return row
 
 
@@ -178,7 +183,7 @@ def _move(conn: Connection, row: Any, to: str, **values: Any) -> None:
     done = conn.execute(update(ListProposal).where(p.c.id == row["id"], p.c.status == row["status"])
                         .values(status=to, **values))
     if done.rowcount != 1:
-        raise InvalidInput("该名单认定申请已被他人处理，请刷新后重试", code="concurrent_change")
+        raise InvalidInput("该名单认定申请已被他人处理，请刷新后重试", code=CoreError.CONCURRENT_CHANGE)
 
 
 def _tell(conn: Connection, subject_id: int, event: str, ref: int, kind_code: str,
@@ -190,69 +195,77 @@ def _tell(conn: Connection, subject_id: int, event: str, ref: int, kind_code: st
                          authority=kind.authority if kind else "认定单位", **facts)
 
 
-def notify(conn: Connection, actor: audit.Actor, proposal_id: int, day: date,
+def notify(db: Db, actor: audit.Actor, proposal_id: int, day: date,
            content: str) -> date | None:
     """Record the notice (告知) sent to the subject on `day`; returns the last day it may
     object (None: no waiting period). Audited `list.notified`."""
-    row = _proposal(conn, proposal_id)
-    kind = usable_kind(row["kind_code"])
-    rules.check_step("notice", row["status"], kind)
-    content = rules.require_text(content, "告知内容", LIMITS["notice"], "content")
-    if day < row["proposed_on"]:
-        raise InvalidInput(f"告知日期不能早于申请日期 {row['proposed_on'].isoformat()}", code="date_order")
-    _move(conn, row, rules.NOTIFIED, notified_on=day, notice_content=content,
-          notified_by=actor.name[:128])
-    last = rules.objection_last_day(kind, day, default_calendar())
-    audit.record(conn, actor, "list.notified", "list_proposal", proposal_id,
-                 subject_id=row["subject_id"],
-                 detail={"on": day.isoformat(), "objection_until": last.isoformat() if last else None})
-    _tell(conn, row["subject_id"], "list.notified", proposal_id, row["kind_code"], content=content,
-          until=f"如有异议，请于 {last.isoformat()} 前提出陈述、申辩。" if last else "")
-    return last
+    with transaction(db) as conn:
+        row = _proposal(conn, proposal_id)
+        kind = usable_kind(row["kind_code"])
+        rules.check_step("notice", row["status"], kind)
+        content = rules.require_text(content, "告知内容", LIMITS["notice"], "content")
+        if day < row["proposed_on"]:
+            raise InvalidInput(f"告知日期不能早于申请日期 {row['proposed_on'].isoformat()}",
+                               code=ListsError.DATE_ORDER)
+        _move(conn, row, rules.NOTIFIED, notified_on=day, notice_content=content,
+              notified_by=actor.name[:128])
+        last = rules.objection_last_day(kind, day, default_calendar())
+        audit.record(conn, actor, ListEvent.NOTIFIED, "list_proposal", proposal_id,
+                     subject_id=row["subject_id"],
+                     detail={"on": day.isoformat(), "objection_until": last.isoformat() if last else None})
+        _tell(conn, row["subject_id"], ListEvent.NOTIFIED, proposal_id, row["kind_code"], content=content,
+              until=f"如有异议，请于 {last.isoformat()} 前提出陈述、申辩。" if last else "")
+        return last
 
 
-def object_to(conn: Connection, actor: audit.Actor, proposal_id: int, day: date, note: str) -> None:
-    """The subject's objection (陈述、申辩) within the waiting period. Audited `list.objected`."""
-    row = _proposal(conn, proposal_id)
-    kind = usable_kind(row["kind_code"])
-    rules.check_step("objection", row["status"], kind)
-    if row["objection"]:
-        raise InvalidInput("已就该申请提出异议，不能重复提出", code="already_objected")
-    rules.check_objection_day(day, rules.objection_last_day(kind, row["notified_on"],
-                                                            default_calendar()))
-    note = rules.require_text(note, "异议理由", LIMITS["objection"], "note")
-    _move(conn, row, rules.NOTIFIED, objection=note, objected_on=day, objected_by=actor.name[:128])
-    audit.record(conn, actor, "list.objected", "list_proposal", proposal_id,
-                 subject_id=row["subject_id"], detail={"on": day.isoformat()})
-    _tell(conn, row["subject_id"], "list.objected", proposal_id, row["kind_code"])
+def object_to(db: Db, actor: audit.Actor, principal: Principal, proposal_id: int, day: date,
+              note: str) -> None:
+    """The subject's objection (陈述、申辩) within the waiting period, by an account of the
+    proposal's subject or recorded by the credit office (`rules.check_may_object`). Audited
+    `list.objected`."""
+    with transaction(db) as conn:
+        rules.check_may_object(principal, subject_of_proposal(conn, proposal_id))
+        row = _proposal(conn, proposal_id)
+        kind = usable_kind(row["kind_code"])
+        rules.check_step("objection", row["status"], kind)
+        if row["objection"]:
+            raise InvalidInput("已就该申请提出异议，不能重复提出", code=ListsError.ALREADY_OBJECTED)
+        rules.check_objection_day(day, rules.objection_last_day(kind, row["notified_on"],
+                                                                default_calendar()))
+        note = rules.require_text(note, "异议理由", LIMITS["objection"], "note")
+        _move(conn, row, rules.NOTIFIED, objection=note, objected_on=day, objected_by=actor.name[:128])
+        audit.record(conn, actor, ListEvent.OBJECTED, "list_proposal", proposal_id,
+                     subject_id=row["subject_id"], detail={"on": day.isoformat()})
+        _tell(conn, row["subject_id"], ListEvent.OBJECTED, proposal_id, row["kind_code"])
 
 
-def decide(conn: Connection, actor: audit.Actor, proposal_id: int, day: date, doc_no: str,
+def decide(db: Db, actor: audit.Actor, proposal_id: int, day: date, doc_no: str,
            reply: str | None = None) -> int:
     """The listing decision with its document number, after the waiting period; publishes the
     entry. An objection on file must be answered (`reply`). Audited `list.decided`."""
-    row = _proposal(conn, proposal_id)
-    kind = usable_kind(row["kind_code"])
-    rules.check_step("decision", row["status"], kind)
-    rules.check_decision_day(day, rules.decide_from(kind, row["notified_on"], row["proposed_on"],
-                                                    default_calendar()))
-    doc_no = rules.require_text(doc_no, "认定决定文书号", LIMITS["doc_no"], "doc_no")
-    answer = None
-    if row["objection"]:
-        answer = rules.require_text(reply, "对当事人异议的答复（采纳情况及理由）", LIMITS["objection"],
-                                    "reply")
-    _move(conn, row, rules.DECIDED, decided_on=day, decision_doc_no=doc_no, objection_reply=answer,
-          decided_by=actor.name[:128])
-    entry_id = _create_entry(conn, actor, kind, row, day, doc_no)
-    audit.record(conn, actor, "list.decided", "list_proposal", proposal_id,
-                 subject_id=row["subject_id"],
-                 detail={"kind": kind.code, "doc_no": doc_no, "entry": entry_id,
-                         "listed_on": day.isoformat(),
-                         "ends_on": _iso(kind.ends_on(day))})
-    ends = kind.ends_on(day)
-    _tell(conn, row["subject_id"], "list.decided", proposal_id, row["kind_code"], doc_no=doc_no,
-          day=day.isoformat(), ends=f"列入期限至 {ends.isoformat()}（不含当日）。" if ends else "")
-    return entry_id
+    with transaction(db) as conn:
+        row = _proposal(conn, proposal_id)
+        kind = usable_kind(row["kind_code"])
+        rules.check_step("decision", row["status"], kind)
+        rules.check_decision_day(day, rules.decide_from(kind, row["notified_on"], row["proposed_on"],
+                                                        default_calendar()))
+        doc_no = rules.require_text(doc_no, "认定决定文书号", LIMITS["doc_no"], "doc_no")
+        answer = None
+        if row["objection"]:
+            answer = rules.require_text(reply, "对当事人异议的答复（采纳情况及理由）", LIMITS["objection"],
+                                        "reply")
+        _move(conn, row, rules.DECIDED, decided_on=day, decision_doc_no=doc_no, objection_reply=answer,
+              decided_by=actor.name[:128])
+        entry_id = _create_entry(conn, actor, kind, row, day, doc_no)
+        audit.record(conn, actor, ListEvent.DECIDED, "list_proposal", proposal_id,
+                     subject_id=row["subject_id"],
+                     detail={"kind": kind.code, "doc_no": doc_no, "entry": entry_id,
+                             "listed_on": day.isoformat(),
+                             "ends_on": _iso(kind.ends_on(day))})
+        ends = kind.ends_on(day)
+        _tell(conn, row["subject_id"], ListEvent.DECIDED, proposal_id, row["kind_code"], doc_no=doc_no,
+              day=day.isoformat(), ends=f"列入期限至 {ends.isoformat()}（不含当日）。" if ends else "")
+        return entry_id
 
 
 def _create_entry(conn: Connection, actor: audit.Actor, kind: ListKind, proposal: Any,
@@ -269,79 +282,82 @@ def _create_entry(conn: Connection, actor: audit.Actor, kind: ListKind, proposal
     return int(pk[0])
 
 
-def withdraw(conn: Connection, actor: audit.Actor, proposal_id: int, day: date, reason: str) -> None:
+def withdraw(db: Db, actor: audit.Actor, proposal_id: int, day: date, reason: str) -> None:
     """Close a proposal without listing (withdrawn, or not upheld after the objection), with
     the reason. Audited `list.withdrawn`."""
-    row = _proposal(conn, proposal_id)
-    kind = current_kinds().by_name_or_code(row["kind_code"])
-    if kind is not None:
-        rules.check_step("withdrawal", row["status"], kind)
-    elif row["status"] not in (rules.PROPOSED, rules.NOTIFIED):
-        raise InvalidInput("该名单认定申请已办结，不能撤回", code="illegal_transition")
-    reason = rules.require_text(reason, "撤回理由", LIMITS["reason"], "reason")
-    _move(conn, row, rules.WITHDRAWN, withdrawn_on=day, withdrawal_reason=reason,
-          withdrawn_by=actor.name[:128])
-    audit.record(conn, actor, "list.withdrawn", "list_proposal", proposal_id,
-                 subject_id=row["subject_id"], detail={"on": day.isoformat(), "reason": reason})
-    if row["notified_on"] is not None:  # a subject never told of the proposal is not told this
-        _tell(conn, row["subject_id"], "list.withdrawn", proposal_id, row["kind_code"], reason=reason)
+    with transaction(db) as conn:
+        row = _proposal(conn, proposal_id)
+        kind = current_kinds().by_name_or_code(row["kind_code"])
+        if kind is not None:
+            rules.check_step("withdrawal", row["status"], kind)
+        elif row["status"] not in (rules.PROPOSED, rules.NOTIFIED):
+            raise InvalidInput("该名单认定申请已办结，不能撤回", code=CoreError.ILLEGAL_TRANSITION)
+        reason = rules.require_text(reason, "撤回理由", LIMITS["reason"], "reason")
+        _move(conn, row, rules.WITHDRAWN, withdrawn_on=day, withdrawal_reason=reason,
+              withdrawn_by=actor.name[:128])
+        audit.record(conn, actor, ListEvent.WITHDRAWN, "list_proposal", proposal_id,
+                     subject_id=row["subject_id"], detail={"on": day.isoformat(), "reason": reason})
+        if row["notified_on"] is not None:  # a subject never told of the proposal is not told this
+            _tell(conn, row["subject_id"], ListEvent.WITHDRAWN, proposal_id, row["kind_code"], reason=reason)
 
 
-def remove(conn: Connection, actor: audit.Actor, entry_id: int, day: date, reason: str,
+def remove(db: Db, actor: audit.Actor, entry_id: int, day: date, reason: str,
            doc_no: str) -> None:
     """Removal by the deciding authority (移出), with reason and document number, from `day`.
     Audited `list.removed`."""
-    e = ListEntry.__table__
-    row = conn.execute(select(e).where(e.c.id == entry_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"没有编号为 {entry_id} 的名单条目", code="unknown_entry")
-    if not rules.is_active(day, row["listed_on"], row["ends_on"], row["ended_on"]) \
-            and not (day < row["listed_on"] and row["ended_on"] is None):
-        raise InvalidInput(f"名单条目 {entry_id} 在 {day.isoformat()} 已不在名单上，无需移出",
-                           code="entry_not_active")
-    reason = rules.require_text(reason, "移出理由", LIMITS["reason"], "reason")
-    doc_no = rules.require_text(doc_no, "移出决定文书号", LIMITS["doc_no"], "doc_no")
-    done = conn.execute(update(ListEntry).where(e.c.id == entry_id, e.c.ended_on.is_(None)).values(
-        ended_on=max(day, row["listed_on"]), end_reason="removed", end_note=reason,
-        end_doc_no=doc_no))
-    if done.rowcount != 1:
-        raise InvalidInput("该名单条目已被他人处理，请刷新后重试", code="concurrent_change")
-    audit.record(conn, actor, "list.removed", "list_entry", entry_id, subject_id=row["subject_id"],
-                 detail={"on": day.isoformat(), "reason": reason, "doc_no": doc_no})
-    _tell(conn, row["subject_id"], "list.removed", row["proposal_id"] or entry_id, row["kind_code"],
-          day=max(day, row["listed_on"]).isoformat(), doc_no=doc_no, reason=reason)
+    with transaction(db) as conn:
+        e = ListEntry.__table__
+        row = conn.execute(select(e).where(e.c.id == entry_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"没有编号为 {entry_id} 的名单条目", code=ListsError.UNKNOWN_ENTRY)
+        if not rules.is_active(day, row["listed_on"], row["ends_on"], row["ended_on"]) \
+                and not (day < row["listed_on"] and row["ended_on"] is None):
+            raise InvalidInput(f"名单条目 {entry_id} 在 {day.isoformat()} 已不在名单上，无需移出",
+                               code=ListsError.ENTRY_NOT_ACTIVE)
+        reason = rules.require_text(reason, "移出理由", LIMITS["reason"], "reason")
+        doc_no = rules.require_text(doc_no, "移出决定文书号", LIMITS["doc_no"], "doc_no")
+        done = conn.execute(update(ListEntry).where(e.c.id == entry_id, e.c.ended_on.is_(None)).values(
+            ended_on=max(day, row["listed_on"]), end_reason="removed", end_note=reason,
+            end_doc_no=doc_no))
+        if done.rowcount != 1:
+            raise InvalidInput("该名单条目已被他人处理，请刷新后重试", code=CoreError.CONCURRENT_CHANGE)
+        audit.record(conn, actor, ListEvent.REMOVED, "list_entry", entry_id, subject_id=row["subject_id"],
+                     detail={"on": day.isoformat(), "reason": reason, "doc_no": doc_no})
+        _tell(conn, row["subject_id"], ListEvent.REMOVED, row["proposal_id"] or entry_id, row["kind_code"],
+              day=max(day, row["listed_on"]).isoformat(), doc_no=doc_no, reason=reason)
 
 
-def end_for_record(conn: Connection, actor: audit.Actor, record_id: int, day: date,
+def end_for_record(db: Db, actor: audit.Actor, record_id: int, day: date,
                    case_id: str) -> int:
     """End, from `day`, the entries resting on this record (any version of its document) because
     it was repaired; when the record is itself a list entry submitted as data, take it out of
     publicity as repaired. Each ending is audited `list.ended`; returns how many ended."""
-    r = Record.__table__
-    target = conn.execute(select(r.c.source_key, r.c.item_code, r.c.subject_id)
-                          .where(r.c.id == record_id)).first()
-    if target is None:
-        raise NotFound(f"没有编号为 {record_id} 的信用记录", code="unknown_record")
-    e = ListEntry.__table__
-    versions = select(r.c.id).where(r.c.source_key == target.source_key)
-    rows = conn.execute(select(e.c.id, e.c.subject_id, e.c.kind_code, e.c.proposal_id).where(
-        e.c.record_id.in_(versions), e.c.ended_on.is_(None), e.c.listed_on <= day,
-        or_(e.c.ends_on.is_(None), e.c.ends_on > day))).all()
-    for row in rows:
-        conn.execute(update(ListEntry).where(e.c.id == row.id).values(
-            ended_on=day, end_reason="repaired", end_case_id=case_id[:32]))
-        audit.record(conn, actor, "list.ended", "list_entry", row.id, subject_id=row.subject_id,
-                     detail={"on": day.isoformat(), "reason": "repaired", "record_id": record_id,
-                             "case_id": case_id})
-        _tell(conn, row.subject_id, "list.ended", row.proposal_id, row.kind_code, day=day.isoformat(),
-              case_no=case_id)
-    ended = len(rows)
-    if target.item_code == ITEM and not _stopped(conn, record_id, day):
-        publicity.stop_publicity(conn, actor, record_id, "repaired", day, "repair", case_id)
-        audit.record(conn, actor, "list.ended", "record", record_id, subject_id=target.subject_id,
-                     detail={"on": day.isoformat(), "reason": "repaired", "case_id": case_id})
-        ended += 1
-    return ended
+    with transaction(db) as conn:
+        r = Record.__table__
+        target = conn.execute(select(r.c.source_key, r.c.item_code, r.c.subject_id)
+                              .where(r.c.id == record_id)).first()
+        if target is None:
+            raise NotFound(f"没有编号为 {record_id} 的信用记录", code=CoreError.UNKNOWN_RECORD)
+        e = ListEntry.__table__
+        versions = select(r.c.id).where(r.c.source_key == target.source_key)
+        rows = conn.execute(select(e.c.id, e.c.subject_id, e.c.kind_code, e.c.proposal_id).where(
+            e.c.record_id.in_(versions), e.c.ended_on.is_(None), e.c.listed_on <= day,
+            or_(e.c.ends_on.is_(None), e.c.ends_on > day))).all()
+        for row in rows:
+            conn.execute(update(ListEntry).where(e.c.id == row.id).values(
+                ended_on=day, end_reason="repaired", end_case_id=case_id[:32]))
+            audit.record(conn, actor, ListEvent.ENDED, "list_entry", row.id, subject_id=row.subject_id,
+                         detail={"on": day.isoformat(), "reason": "repaired", "record_id": record_id,
+                                 "case_id": case_id})
+            _tell(conn, row.subject_id, ListEvent.ENDED, row.proposal_id, row.kind_code, day=day.isoformat(),
+                  case_no=case_id)
+        ended = len(rows)
+        if target.item_code == ITEM and not _stopped(conn, record_id, day):
+            publicity.stop_publicity(conn, actor, record_id, "repaired", day, "repair", case_id)
+            audit.record(conn, actor, ListEvent.ENDED, "record", record_id, subject_id=target.subject_id,
+                         detail={"on": day.isoformat(), "reason": "repaired", "case_id": case_id})
+            ended += 1
+        return ended
 
 
 # --- one entry, by reference (leaving a list by repair) ------------------------------------
@@ -364,7 +380,7 @@ def parse_ref(ref: str) -> tuple[str, int]:
     digits = text[1:] if text[:1] in ("L", "R") else text
     if not digits.isdigit() or not 0 < int(digits) < 2**62:
         raise InvalidInput(f"“{ref}”不是名单条目编号（L+条目编号，或 R+名单信息记录编号）",
-                           code="invalid_entry")
+                           code=ListsError.INVALID_ENTRY)
     return source, int(digits)
 
 
@@ -383,7 +399,7 @@ def entry_brief(conn: Connection, ref: str) -> dict[str, Any]:
         row = conn.execute(select(e, *subject_cols[1:]).join(s, s.c.id == e.c.subject_id)
                            .where(e.c.id == pk)).mappings().first()
         if row is None:
-            raise NotFound(f"没有编号为 L{pk} 的名单条目", code="entry_not_found")
+            raise NotFound(f"没有编号为 L{pk} 的名单条目", code=ListsError.ENTRY_NOT_FOUND)
         kind = table.kinds.get(row["kind_code"])
         return {"ref": f"L{pk}", "source": source, "entry_id": pk, "record_id": row["record_id"],
                 "kind": kind, "kind_code": row["kind_code"],
@@ -399,7 +415,7 @@ def entry_brief(conn: Connection, ref: str) -> dict[str, Any]:
                                 r.c.payload, *subject_cols).join(s, s.c.id == r.c.subject_id)
                          .where(r.c.id == pk)).mappings().first()
     if found is None or found["item_code"] != ITEM:
-        raise NotFound(f"没有编号为 R{pk} 的名单信息", code="entry_not_found")
+        raise NotFound(f"没有编号为 R{pk} 的名单信息", code=ListsError.ENTRY_NOT_FOUND)
     payload = orjson.loads(found["payload"])
     kind = table.by_name_or_code(str(payload.get("list_kind", "")))
     ends = payload.get("ends_on") or None
@@ -418,38 +434,40 @@ def entry_brief(conn: Connection, ref: str) -> dict[str, Any]:
             "subject_kind": found["subject_kind"]}
 
 
-def end_for_repair(conn: Connection, actor: audit.Actor, ref: str, day: date, case_id: str) -> None:
+def end_for_repair(db: Db, actor: audit.Actor, ref: str, day: date, case_id: str) -> None:
     """End one entry from `day` because its subject's repair application was approved: a
     workflow entry gets `ended_on` (reason `repaired`), a data entry a publicity stop
     `repaired`. Audited `list.ended`. Refused (nothing changed) if it is not active that day."""
-    brief = entry_brief(conn, ref)
-    if brief["source"] == "workflow":
-        e = ListEntry.__table__
-        done = conn.execute(update(ListEntry).where(
-            e.c.id == brief["entry_id"], e.c.ended_on.is_(None), e.c.listed_on <= day,
-            or_(e.c.ends_on.is_(None), e.c.ends_on > day)).values(
-            ended_on=day, end_reason="repaired", end_case_id=case_id[:32]))
-        if done.rowcount != 1:
-            raise InvalidInput(f"名单条目 {brief['ref']} 在 {day.isoformat()} 已不在名单上",
-                               code="entry_not_active")
-        audit.record(conn, actor, "list.ended", "list_entry", brief["entry_id"],
-                     subject_id=brief["subject_id"],
+    with transaction(db) as conn:
+        brief = entry_brief(conn, ref)
+        if brief["source"] == "workflow":
+            e = ListEntry.__table__
+            done = conn.execute(update(ListEntry).where(
+                e.c.id == brief["entry_id"], e.c.ended_on.is_(None), e.c.listed_on <= day,
+                or_(e.c.ends_on.is_(None), e.c.ends_on > day)).values(
+                ended_on=day, end_reason="repaired", end_case_id=case_id[:32]))
+            if done.rowcount != 1:
+                raise InvalidInput(f"名单条目 {brief['ref']} 在 {day.isoformat()} 已不在名单上",
+                                   code=ListsError.ENTRY_NOT_ACTIVE)
+            audit.record(conn, actor, ListEvent.ENDED, "list_entry", brief["entry_id"],
+                         subject_id=brief["subject_id"],
+                         detail={"on": day.isoformat(), "reason": "repaired", "case_id": case_id})
+            return
+        record_id = brief["record_id"]
+        if brief["superseded"] or _stopped(conn, record_id, day) or (
+                brief["ended_on"] is not None and brief["ended_on"] <= day):
+            raise InvalidInput(f"名单信息 {brief['ref']} 在 {day.isoformat()} 已不在名单上",
+                               code=ListsError.ENTRY_NOT_ACTIVE)
+        publicity.stop_publicity(conn, actor, record_id, "repaired", day, "repair", case_id)
+        audit.record(conn, actor, ListEvent.ENDED, "record", record_id, subject_id=brief["subject_id"],
                      detail={"on": day.isoformat(), "reason": "repaired", "case_id": case_id})
-        return
-    record_id = brief["record_id"]
-    if brief["superseded"] or _stopped(conn, record_id, day) or (
-            brief["ended_on"] is not None and brief["ended_on"] <= day):
-        raise InvalidInput(f"名单信息 {brief['ref']} 在 {day.isoformat()} 已不在名单上",
-                           code="entry_not_active")
-    publicity.stop_publicity(conn, actor, record_id, "repaired", day, "repair", case_id)
-    audit.record(conn, actor, "list.ended", "record", record_id, subject_id=brief["subject_id"],
-                 detail={"on": day.isoformat(), "reason": "repaired", "case_id": case_id})
 
 
 def _stopped(conn: Connection, record_id: int, day: date) -> bool:
-    s = PublicityStop.__table__
-    return conn.execute(select(exists().where(
-        s.c.record_id == record_id, s.c.since <= day, s.c.until.is_(None)))).scalar_one()
+    """The record is out of publicity for good (a stop without end) since `day` or before."""
+    on = day.isoformat()  # stops() gives ISO dates, which compare as the days do
+    return any(s["since"] <= on and s["until"] is None
+               for s in publicity.stops(conn, [record_id]).get(record_id, []))
 
 
 # --- reading proposals ----------------------------------------------------------------------
@@ -498,21 +516,23 @@ def _proposal_select() -> Any:
         s, s.c.id == p.c.subject_id)
 
 
-def proposal_view(conn: Connection, proposal_id: int, today: date) -> dict[str, Any]:
-    p = ListProposal.__table__
-    row = conn.execute(_proposal_select().where(p.c.id == proposal_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"没有编号为 {proposal_id} 的名单认定申请", code="unknown_proposal")
-    view = _proposal_view(row, today, current_kinds().decision_due_workdays)
-    e = ListEntry.__table__
-    entry = conn.execute(select(e).where(e.c.proposal_id == proposal_id)).mappings().first()
-    view["entry"] = None if entry is None else {
-        "id": entry["id"], "doc_no": entry["doc_no"], "listed_on": _iso(entry["listed_on"]),
-        "ends_on": _iso(entry["ends_on"]), "ended_on": _iso(entry["ended_on"]),
-        "end_reason": entry["end_reason"], "end_note": entry["end_note"],
-        "end_doc_no": entry["end_doc_no"],
-        "active": rules.is_active(today, entry["listed_on"], entry["ends_on"], entry["ended_on"])}
-    return view
+def proposal_view(db: Db, proposal_id: int, today: date) -> dict[str, Any]:
+    """One proposal as the credit office sees it, with its entry once decided."""
+    with reading(db) as conn:
+        p = ListProposal.__table__
+        row = conn.execute(_proposal_select().where(p.c.id == proposal_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"没有编号为 {proposal_id} 的名单认定申请", code=ListsError.UNKNOWN_PROPOSAL)
+        view = _proposal_view(row, today, current_kinds().decision_due_workdays)
+        e = ListEntry.__table__
+        entry = conn.execute(select(e).where(e.c.proposal_id == proposal_id)).mappings().first()
+        view["entry"] = None if entry is None else {
+            "id": entry["id"], "doc_no": entry["doc_no"], "listed_on": _iso(entry["listed_on"]),
+            "ends_on": _iso(entry["ends_on"]), "ended_on": _iso(entry["ended_on"]),
+            "end_reason": entry["end_reason"], "end_note": entry["end_note"],
+            "end_doc_no": entry["end_doc_no"],
+            "active": rules.is_active(today, entry["listed_on"], entry["ends_on"], entry["ended_on"])}
+        return view
 
 
 def proposals(conn: Connection, today: date, *, open_only: bool = False, uscc: str | None = None,
@@ -559,7 +579,7 @@ def subject_of_proposal(conn: Connection, proposal_id: int) -> str | None:
     found = conn.execute(select(s.c.uscc).join(p, p.c.subject_id == s.c.id)
                          .where(p.c.id == proposal_id)).first()
     if found is None:
-        raise NotFound(f"没有编号为 {proposal_id} 的名单认定申请", code="unknown_proposal")
+        raise NotFound(f"没有编号为 {proposal_id} 的名单认定申请", code=ListsError.UNKNOWN_PROPOSAL)
     return found.uscc if found.uscc else None
 
 
@@ -597,12 +617,10 @@ def _data_active(conn: Connection, day: date) -> ColumnElement[bool]:
 def data_entry_active_on(sqlite: bool, day: Any, day_iso: Any) -> ColumnElement[bool]:
     """A current `list_entry` record listed by `day`, not past its 移出日期, and not taken out
     of publicity that day (repaired, revoked or suspended after an objection)."""
-    r, s = Record.__table__, PublicityStop.__table__
+    r = Record.__table__
     ends = _json_text_on(sqlite, r.c.payload, "ends_on")
-    stopped = exists().where(s.c.record_id == r.c.id, s.c.since <= day,
-                             or_(s.c.until.is_(None), s.c.until > day))
     return and_(r.c.item_code == ITEM, r.c.status == "current", r.c.decision_date <= day,
-                or_(ends.is_(None), ends == "", ends > day_iso), ~stopped)
+                or_(ends.is_(None), ends == "", ends > day_iso), ~publicity.stopped_on(r, day))
 
 
 @lru_cache(maxsize=4)
@@ -745,7 +763,7 @@ def public_kind(value: str) -> ListKind:
     table = current_kinds()
     kind = table.by_name_or_code(value)
     if kind is None or kind.publicity != "public":
-        raise NotFound(f"没有公开的名单“{value}”", code="unknown_list_kind")
+        raise NotFound(f"没有公开的名单“{value}”", code=ListsError.NO_PUBLIC_LIST)
     return kind
 
 
@@ -797,3 +815,16 @@ def lock_entries(conn: Connection) -> None:
     for every transaction writing entries, so `entry_watermark` read under it is settled: no
     entry with a lower id can still commit (evaluation's runs)."""
     conn.exec_driver_sql(f"LOCK TABLE {ListEntry.__tablename__} IN SHARE MODE")
+
+
+def workflow_entries(conn: Connection, entry_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Entries the workflow decided, by id, active or not: doc_no and authority (how repair's
+    queue names the entry a list-exit case is about)."""
+    e = ListEntry.__table__
+    ids = list(dict.fromkeys(entry_ids))
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 1000):
+        for row in conn.execute(select(e.c.id, e.c.doc_no, e.c.authority)
+                                .where(e.c.id.in_(ids[start:start + 1000]))):
+            found[int(row.id)] = {"doc_no": row.doc_no, "authority": row.authority}
+    return found

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal
-from xinyong.core.db import writing
 from xinyong.notifications import service
 from xinyong.web.pagination import Page, Paging, page_of
 from xinyong.web.security import actor, connection, engine_of, requires
@@ -56,6 +55,6 @@ def list_notifications(page: Paging, unread: Annotated[bool, Query()] = False,
 @router.post("/notifications/read", response_model=ReadResult, summary="把本主体的通知标为已读")
 def read_notifications(request: Request, body: ReadRequest,
                        principal: Principal = requires("subject.read_own")) -> Any:
-    with writing(engine_of(request)) as conn:
-        marked = service.mark_read(conn, actor(request, principal), principal, body.ids)
-        return {"marked": marked, "unread": service.unread_count(conn, principal)}
+    engine = engine_of(request)
+    marked = service.mark_read(engine, actor(request, principal), principal, body.ids)
+    return {"marked": marked, "unread": service.unread_count(engine, principal)}

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal
-from xinyong.core.db import writing
 from xinyong.notifications import service
 from xinyong.web.security import actor, connection, engine_of, requires
 from xinyong.web.templating import render
@@ -34,7 +33,6 @@ def notifications_page(request: Request, page: Annotated[int, Query(ge=1, le=10_
 def mark_read(request: Request, id: Annotated[int | None, Form(ge=1, le=2**62)] = None,
               all: Annotated[str, Form(max_length=1)] = "",
               principal: Principal = requires("subject.read_own")) -> Response:
-    with writing(engine_of(request)) as conn:
-        changed = service.mark_read(conn, actor(request, principal), principal,
-                                    None if all == "1" or id is None else [id])
+    changed = service.mark_read(engine_of(request), actor(request, principal), principal,
+                                None if all == "1" or id is None else [id])
     return RedirectResponse(f"/enterprise/notifications?marked={changed}", 303)

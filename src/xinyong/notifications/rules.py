@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from xinyong.core.errors import InvalidInput
+from xinyong.notifications.error_codes import NotificationError
 
 TITLE_MAX = 200
 BODY_MAX = 4000
@@ -91,7 +92,7 @@ def compose(event: str, facts: dict[str, Any]) -> Message:
     """The title and body of `event` with its facts; InvalidInput for an event with no message
     (a programming error the tests catch, never a silent notification without text)."""
     if event not in MESSAGES:
-        raise InvalidInput(f"没有为事件 {event} 定义通知内容", code="unknown_event")
+        raise InvalidInput(f"没有为事件 {event} 定义通知内容", code=NotificationError.UNKNOWN_EVENT)
     title, body = MESSAGES[event]
     filled = _Facts({k: "" if v is None else v for k, v in facts.items()})
     reason = str(filled.get("reason") or "").strip().rstrip("。")
@@ -147,4 +148,4 @@ def channel_spec(value: str) -> tuple[str, str | None]:
         module, _, cls = text.partition(":")
         return module, cls
     raise InvalidInput(f"通知渠道“{text}”无法识别：可用 log，或以“模块:类名”指定自定义渠道",
-                       code="unknown_channel")
+                       code=NotificationError.UNKNOWN_CHANNEL)

@@ -15,16 +15,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from xinyong.accounts import service as accounts
 from xinyong.accounts.rules import Forbidden, Principal
 from xinyong.core import audit
-from xinyong.core.db import utcnow, writing
-from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.db import Db, reading, transaction, utcnow
+from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
 from xinyong.core.settings import get_settings
 from xinyong.notifications import rules
+from xinyong.notifications.error_codes import NotificationError
+from xinyong.notifications.events import NotificationEvent
 from xinyong.notifications.models import Notification
 from xinyong.subjects.models import Subject
 
@@ -35,21 +37,22 @@ BEIJING = timedelta(hours=8)  # China Standard Time, no daylight saving; stored 
 
 # --- writing ----------------------------------------------------------------------------------
 
-def notify(conn: Connection, subject_id: int, event: str, case_type: str, case_ref: str | int,
+def notify(db: Db, subject_id: int, event: str, case_type: str, case_ref: str | int,
            link: str, **facts: Any) -> int:
     """Tell the subject of a change of its case. Call it in the transaction of the change, so
     the notification exists if and only if the change does. Returns the notification's id."""
-    if case_type not in rules.CASE_TYPES:
-        raise InvalidInput(f"未知的案件类别 {case_type}", code="unknown_case_type")
-    message = rules.compose(event, {"case_no": case_ref, **facts})
-    result = conn.execute(insert(Notification).values(
-        subject_id=subject_id, event=event, case_type=case_type, case_ref=str(case_ref)[:32],
-        title=message.title, body=message.body, link=link[:300],
-        action_needed=int(message.action_needed), created_at=utcnow().replace(microsecond=0),
-        attempts=0))
-    pk = result.inserted_primary_key
-    assert pk is not None
-    return int(pk[0])
+    with transaction(db) as conn:
+        if case_type not in rules.CASE_TYPES:
+            raise InvalidInput(f"未知的案件类别 {case_type}", code=NotificationError.UNKNOWN_CASE_TYPE)
+        message = rules.compose(event, {"case_no": case_ref, **facts})
+        result = conn.execute(insert(Notification).values(
+            subject_id=subject_id, event=event, case_type=case_type, case_ref=str(case_ref)[:32],
+            title=message.title, body=message.body, link=link[:300],
+            action_needed=int(message.action_needed), created_at=utcnow().replace(microsecond=0),
+            attempts=0))
+        pk = result.inserted_primary_key
+        assert pk is not None
+        return int(pk[0])
 
 
 # --- who may see ------------------------------------------------------------------------------
@@ -57,7 +60,7 @@ def notify(conn: Connection, subject_id: int, event: str, case_type: str, case_r
 def check_own(principal: Principal, uscc: str | None) -> None:
     """Only an account acting for this very subject."""
     if not principal.subject or principal.subject != uscc:
-        raise Forbidden("只能查看本主体的通知", code="not_own_subject")
+        raise Forbidden("只能查看本主体的通知", code=CoreError.NOT_OWN_SUBJECT)
 
 
 def _subject_id(conn: Connection, uscc: str) -> int | None:
@@ -93,47 +96,50 @@ def for_subject(conn: Connection, principal: Principal, *, unread_only: bool = F
     return [_row_view(row) for row in conn.execute(query)]
 
 
-def unread_count(conn: Connection, principal: Principal) -> int:
+def unread_count(db: Db, principal: Principal) -> int:
     """How many of the subject's notifications nobody of it has read; 0 for anyone else."""
     if not principal.subject:
         return 0
-    subject_id = _subject_id(conn, principal.subject)
-    if subject_id is None:
-        return 0
-    n = Notification.__table__
-    return int(conn.execute(select(func.count()).select_from(n).where(
-        n.c.subject_id == subject_id, n.c.read_at.is_(None))).scalar_one())
+    with reading(db) as conn:
+        subject_id = _subject_id(conn, principal.subject)
+        if subject_id is None:
+            return 0
+        n = Notification.__table__
+        return int(conn.execute(select(func.count()).select_from(n).where(
+            n.c.subject_id == subject_id, n.c.read_at.is_(None))).scalar_one())
 
 
-def mark_read(conn: Connection, actor: audit.Actor, principal: Principal,
+def mark_read(db: Db, actor: audit.Actor, principal: Principal,
               ids: Sequence[int] | None = None) -> int:
     """Mark the given notifications (or, with None, all) of the principal's subject read.
     A notification of another subject is refused and nothing changes. Audited
     `notification.read`; returns how many changed."""
-    uscc = principal.subject
-    check_own(principal, uscc)
-    assert uscc is not None
-    subject_id = _subject_id(conn, uscc)
-    n = Notification.__table__
-    scope = n.c.subject_id == subject_id
-    if ids is not None:
-        wanted = sorted(set(ids))
-        owners = {row.id: row.subject_id for row in conn.execute(
-            select(n.c.id, n.c.subject_id).where(n.c.id.in_(wanted)))}
-        missing = [i for i in wanted if i not in owners]
-        if missing:
-            raise NotFound(f"没有编号为 {missing[0]} 的通知", code="notification_not_found")
-        if any(owner != subject_id for owner in owners.values()):
-            raise Forbidden("只能查看本主体的通知", code="not_own_subject")
-        scope = scope & n.c.id.in_(wanted)
-    if subject_id is None:
-        return 0
-    changed = conn.execute(update(Notification).where(scope, n.c.read_at.is_(None)).values(
-        read_at=utcnow().replace(microsecond=0), read_by=actor.name[:128])).rowcount
-    if changed:
-        audit.record(conn, actor, "notification.read", "subject", uscc, subject_id=subject_id,
-                     detail={"ids": list(ids) if ids is not None else "all", "count": changed})
-    return int(changed)
+    with transaction(db) as conn:
+        uscc = principal.subject
+        check_own(principal, uscc)
+        assert uscc is not None
+        subject_id = _subject_id(conn, uscc)
+        n = Notification.__table__
+        scope = n.c.subject_id == subject_id
+        if ids is not None:
+            wanted = sorted(set(ids))
+            owners = {row.id: row.subject_id for row in conn.execute(
+                select(n.c.id, n.c.subject_id).where(n.c.id.in_(wanted)))}
+            missing = [i for i in wanted if i not in owners]
+            if missing:
+                raise NotFound(f"没有编号为 {missing[0]} 的通知",
+                               code=NotificationError.NOTIFICATION_NOT_FOUND)
+            if any(owner != subject_id for owner in owners.values()):
+                raise Forbidden("只能查看本主体的通知", code=CoreError.NOT_OWN_SUBJECT)
+            scope = scope & n.c.id.in_(wanted)
+        if subject_id is None:
+            return 0
+        changed = conn.execute(update(Notification).where(scope, n.c.read_at.is_(None)).values(
+            read_at=utcnow().replace(microsecond=0), read_by=actor.name[:128])).rowcount
+        if changed:
+            audit.record(conn, actor, NotificationEvent.READ, "subject", uscc, subject_id=subject_id,
+                         detail={"ids": list(ids) if ids is not None else "all", "count": changed})
+        return int(changed)
 
 
 # --- delivery ---------------------------------------------------------------------------------
@@ -162,10 +168,11 @@ def channel(name: str | None = None) -> rules.Channel:
     try:
         found = getattr(importlib.import_module(module), cls)
     except (ImportError, AttributeError) as exc:
-        raise InvalidInput(f"无法加载通知渠道 {module}:{cls}（{exc}）", code="unknown_channel") from None
+        raise InvalidInput(f"无法加载通知渠道 {module}:{cls}（{exc}）",
+                           code=NotificationError.UNKNOWN_CHANNEL) from None
     made = found()
     if not callable(getattr(made, "send", None)):
-        raise InvalidInput(f"通知渠道 {module}:{cls} 没有 send 方法", code="unknown_channel")
+        raise InvalidInput(f"通知渠道 {module}:{cls} 没有 send 方法", code=NotificationError.UNKNOWN_CHANNEL)
     made_channel: rules.Channel = made
     return made_channel
 
@@ -198,13 +205,13 @@ def _pending(conn: Connection, limit: int) -> list[Any]:
         .order_by(n.c.id).limit(limit)))
 
 
-def deliver(engine: Engine, actor: audit.Actor, using: rules.Channel | None = None, *,
+def deliver(db: Db, actor: audit.Actor, using: rules.Channel | None = None, *,
             limit: int = 1000) -> DeliveryReport:
     """Send pending notifications, oldest first, through the channel; each sent one is marked
     delivered, each failure is counted and kept for the next run. Audited
     `notification.delivered` with the counts."""
     sender = using or channel()
-    with engine.connect() as conn:
+    with reading(db) as conn:
         rows = _pending(conn, limit)
         to = _recipients(conn)
     sent: list[int] = []
@@ -223,7 +230,7 @@ def deliver(engine: Engine, actor: audit.Actor, using: rules.Channel | None = No
             continue
         sent.append(row.id)
     n = Notification.__table__
-    with writing(engine) as conn:
+    with transaction(db) as conn:
         if sent:
             conn.execute(update(Notification).where(n.c.id.in_(sent)).values(
                 delivered_at=utcnow().replace(microsecond=0), channel=sender.name[:100],
@@ -234,7 +241,7 @@ def deliver(engine: Engine, actor: audit.Actor, using: rules.Channel | None = No
         pending = int(conn.execute(select(func.count()).select_from(n).where(
             n.c.delivered_at.is_(None))).scalar_one())
         if rows:
-            audit.record(conn, actor, "notification.delivered", "notification_channel", sender.name,
+            audit.record(conn, actor, NotificationEvent.DELIVERED, "notification_channel", sender.name,
                          detail={"delivered": len(sent), "failed": len(failed), "pending": pending})
     return DeliveryReport(sender.name, len(sent), len(failed), pending)
 

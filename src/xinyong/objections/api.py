@@ -14,10 +14,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from starlette.datastructures import UploadFile as Upload
 
-from xinyong.accounts.rules import Forbidden, Principal, can
-from xinyong.core.errors import InvalidInput
+from xinyong.accounts.rules import Principal
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.core.settings import get_settings
 from xinyong.objections import rules, service
+from xinyong.objections.error_codes import ObjectionError
 from xinyong.objections.service import Attachment
 from xinyong.web.errors import ErrorBody
 from xinyong.web.pagination import Page, Paging, page_of
@@ -135,7 +136,8 @@ async def stage_attachments(uploads: Sequence[Upload]) -> list[Attachment]:
     current = service.current_rules()
     chosen = [u for u in uploads if u.filename]
     if len(chosen) > current.max_files:
-        raise InvalidInput(f"附件最多 {current.max_files} 个（现有 {len(chosen)} 个）", code="too_many_files")
+        raise InvalidInput(f"附件最多 {current.max_files} 个（现有 {len(chosen)} 个）",
+                           code=ObjectionError.TOO_MANY_FILES)
     limit = current.max_mib << 20
     staging = get_settings().files_dir / "objections" / ".staging"
     staging.mkdir(parents=True, exist_ok=True)
@@ -145,7 +147,7 @@ async def stage_attachments(uploads: Sequence[Upload]) -> list[Attachment]:
             name = upload.filename or ""
             head = await upload.read(CHUNK)
             if not head:
-                raise InvalidInput(f"附件“{name}”是空文件", code="file_type")
+                raise InvalidInput(f"附件“{name}”是空文件", code=CoreError.FILE_TYPE)
             kind = rules.attachment_kind(name, head[:rules.SIGNATURE_BYTES], current)
             path = staging / uuid.uuid4().hex
             size = 0
@@ -212,13 +214,7 @@ def list_objections(
             summary="按案件编号查询异议的处理状态和结果（公开；处理部门另见理由和材料）")
 def get_objection(case_no: CaseNo, conn: Connection = Depends(connection),
                   principal: Principal = requires("subject.read_public")) -> Any:
-    view = service.case_view(conn, case_no)
-    if can(principal, "objection.decide"):
-        try:
-            return service.decider_case(conn, principal, case_no)
-        except Forbidden:
-            pass  # another department's case: what anyone holding the number sees
-    return view
+    return service.case_for(conn, principal, case_no)
 
 
 @router.post("/objections/{case_no}/decision", response_model=CaseView,

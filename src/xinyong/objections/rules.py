@@ -20,9 +20,10 @@ from typing import Any
 
 from xinyong.accounts.rules import Forbidden, Principal, Role
 from xinyong.catalog.rules import Catalog, Item
-from xinyong.core.errors import InvalidInput, RuleDataError
+from xinyong.core.errors import CoreError, InvalidInput, RuleDataError
 from xinyong.core.ruledata import merge, read_mapping
 from xinyong.ingest.rules import IDENTITY_KEY, column
+from xinyong.objections.error_codes import ObjectionError
 
 FILE = "objections.yaml"
 CASE_PREFIX = "YY"
@@ -175,20 +176,22 @@ def is_overdue(status: str, due: date, today: date) -> bool:
 def next_status(status: str, action: str, reason: str | None) -> str:
     """The case's status after `action`, or InvalidInput with the reason it is not allowed."""
     if action not in ACTIONS:
-        raise InvalidInput(f"未知的处理决定“{action}”（可选：{'、'.join(ACTIONS)}）", code="invalid_action")
+        raise InvalidInput(f"未知的处理决定“{action}”（可选：{'、'.join(ACTIONS)}）",
+                           code=ObjectionError.INVALID_ACTION)
     if status in CLOSED:
-        raise InvalidInput(f"该异议已办结（{STATUSES[status]}），不能再作决定", code="objection_closed")
+        raise InvalidInput(f"该异议已办结（{STATUSES[status]}），不能再作决定",
+                           code=ObjectionError.OBJECTION_CLOSED)
     after = TRANSITIONS.get((status, action))
     if after is None:
         allowed = "、".join(f"{a}（{ACTIONS[a]}）" for (s, a) in TRANSITIONS if s == status)
         raise InvalidInput(f"异议当前状态为“{STATUSES.get(status, status)}”，不能“{ACTIONS[action]}”"
-                           f"；可作的决定：{allowed}", code="objection_transition")
+                           f"；可作的决定：{allowed}", code=ObjectionError.OBJECTION_TRANSITION)
     if action in REASON_REQUIRED and not (reason or "").strip():
-        raise InvalidInput(f"“{ACTIONS[action]}”须写明理由", code="reason_required")
+        raise InvalidInput(f"“{ACTIONS[action]}”须写明理由", code=CoreError.REASON_REQUIRED)
     if reason is not None and "\x00" in reason:
-        raise InvalidInput(NUL_PROBLEM, code="reason_invalid")
+        raise InvalidInput(NUL_PROBLEM, code=ObjectionError.REASON_INVALID)
     if reason is not None and len(reason) > DECISION_REASON_MAX:
-        raise InvalidInput(f"理由不能超过 {DECISION_REASON_MAX} 个字符", code="reason_too_long")
+        raise InvalidInput(f"理由不能超过 {DECISION_REASON_MAX} 个字符", code=ObjectionError.REASON_TOO_LONG)
     return after
 
 
@@ -197,7 +200,8 @@ def next_status(status: str, action: str, reason: str | None) -> str:
 def check_own_subject(principal: Principal, subject_uscc: str | None) -> None:
     """An enterprise objects only to records about the subject it acts for."""
     if not principal.subject or subject_uscc != principal.subject:
-        raise Forbidden("只能对本主体（本账号所代表的信用主体）的信用记录提出异议", code="not_own_subject")
+        raise Forbidden("只能对本主体（本账号所代表的信用主体）的信用记录提出异议",
+                        code=CoreError.NOT_OWN_SUBJECT)
 
 
 def decider_department(principal: Principal, role: Role) -> str | None:
@@ -212,7 +216,7 @@ def decider_department(principal: Principal, role: Role) -> str | None:
 def check_decider(principal: Principal, role: Role, department: str) -> None:
     own = decider_department(principal, role)
     if own is not None and own != department:
-        raise Forbidden(f"只能处理本部门（{own}）提供的信息的异议", code="other_department")
+        raise Forbidden(f"只能处理本部门（{own}）提供的信息的异议", code=CoreError.OTHER_DEPARTMENT)
 
 
 # --- what an objection carries ------------------------------------------------------------
@@ -244,9 +248,9 @@ def attachment_kind(name: str, head: bytes, rules: ObjectionRules) -> str:
     by_name = next((k for k in rules.types if suffix in FILE_KINDS[k][0]), None)
     if by_name is None:
         raise InvalidInput(f"附件“{name}”的类型“{suffix or '无扩展名'}”不被接受：请上传 {accepted} 文件",
-                           code="file_type")
+                           code=CoreError.FILE_TYPE)
     if sniff(head) != by_name:
-        raise InvalidInput(f"附件“{name}”的内容不是有效的 {by_name.upper()} 文件", code="file_type")
+        raise InvalidInput(f"附件“{name}”的内容不是有效的 {by_name.upper()} 文件", code=CoreError.FILE_TYPE)
     return by_name
 
 
@@ -270,7 +274,7 @@ def corrected_values(catalog: Catalog, item: Item, payload: Mapping[str, str],
     validates it. Who the record is about and its document number cannot be corrected here:
     a record about the wrong subject is revoked, and the right one reported anew."""
     if not changes:
-        raise InvalidInput("更正须提供至少一项更正后的字段值", code="changes_required")
+        raise InvalidInput("更正须提供至少一项更正后的字段值", code=ObjectionError.CHANGES_REQUIRED)
     fixed = fixed_fields(item)
     problems: list[str] = []
     values = dict(payload)
@@ -303,7 +307,7 @@ def corrected_values(catalog: Catalog, item: Item, payload: Mapping[str, str],
         if late and early and late < early:
             problems.append(f"“{labels.get(check.field, check.field)}”：{check.message}")
     if problems:
-        raise InvalidInput("更正内容有误：" + "；".join(problems), code="invalid_changes")
+        raise InvalidInput("更正内容有误：" + "；".join(problems), code=ObjectionError.INVALID_CHANGES)
     if values == dict(payload):
-        raise InvalidInput("更正后的内容与现有内容相同", code="changes_required")
+        raise InvalidInput("更正后的内容与现有内容相同", code=ObjectionError.CHANGES_REQUIRED)
     return values

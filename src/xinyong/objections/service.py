@@ -17,20 +17,22 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
-from xinyong.accounts.rules import Principal, role_table
+from xinyong.accounts.rules import Forbidden, Principal, can, role_table
 from xinyong.catalog.rules import Catalog
 from xinyong.catalog.service import current_catalog
 from xinyong.core import audit
-from xinyong.core.db import lock_for_append, utcnow, writing
-from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.core.db import Db, lock_for_append, reading, transaction, utcnow
+from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_id_number, mask_person_name
 from xinyong.core.ruledata import UntilChanged, rule_paths
 from xinyong.core.settings import get_settings
 from xinyong.core.workdays import add_workdays
 from xinyong.notifications import service as notifications
 from xinyong.objections import rules
+from xinyong.objections.error_codes import ObjectionError
+from xinyong.objections.events import ObjectionEvent
 from xinyong.objections.models import Objection
 from xinyong.publicity import rules as publicity_rules
 from xinyong.publicity import service as publicity
@@ -79,7 +81,7 @@ def _record_row(conn: Connection, record_id: int) -> Any:
                        .join(s, s.c.id == r.c.subject_id).where(r.c.id == record_id)
                        ).mappings().one_or_none()
     if row is None:
-        raise NotFound(f"没有编号为 {record_id} 的信用记录")
+        raise NotFound(f"没有编号为 {record_id} 的信用记录", code=CoreError.NOT_FOUND)
     return row
 
 
@@ -99,7 +101,7 @@ def filing_view(conn: Connection, principal: Principal, record_id: int) -> dict[
             "current": row["status"] == "current", "rules": _rules_view(current_rules())}
 
 
-def file_objection(engine: Engine, actor: audit.Actor, principal: Principal, record_id: int,
+def file_objection(db: Db, actor: audit.Actor, principal: Principal, record_id: int,
                    reason: str, attachments: Sequence[Attachment] = (), *,
                    today: date | None = None) -> dict[str, Any]:
     """File an objection to a current record of the principal's own subject. The record is
@@ -109,27 +111,28 @@ def file_objection(engine: Engine, actor: audit.Actor, principal: Principal, rec
     current = current_rules()
     problem = rules.reason_problem(reason, current)
     if problem:
-        raise InvalidInput(problem, code="reason_invalid")
+        raise InvalidInput(problem, code=ObjectionError.REASON_INVALID)
     if len(attachments) > current.max_files:
         raise InvalidInput(f"附件最多 {current.max_files} 个（现有 {len(attachments)} 个）",
-                           code="too_many_files")
+                           code=ObjectionError.TOO_MANY_FILES)
     for a in attachments:
         if a.kind not in current.types:
-            raise InvalidInput(f"附件“{a.name}”的类型不被接受", code="file_type")
+            raise InvalidInput(f"附件“{a.name}”的类型不被接受", code=CoreError.FILE_TYPE)
     case_no = rules.case_no(today, secrets.token_bytes(5))
     target = folder(case_no)
     try:
-        with writing(engine) as conn:
+        with transaction(db) as conn:
             row = _record_row(conn, record_id)
             rules.check_own_subject(principal, row["subject_uscc"])
             if row["status"] != "current":
-                raise InvalidInput("该记录已被更正为新版本，请对现行版本提出异议", code="record_superseded")
+                raise InvalidInput("该记录已被更正为新版本，请对现行版本提出异议",
+                                   code=ObjectionError.RECORD_SUPERSEDED)
             # One open case per record: filing is serialised so two at once cannot both pass.
             lock_for_append(conn, "objection")
             existing = _open_case(conn, record_id)
             if existing is not None:
                 raise InvalidInput(f"该记录已有正在处理的异议（{existing.case_no}），请等待处理结果",
-                                   code="objection_open")
+                                   code=ObjectionError.OBJECTION_OPEN)
             stored = _store_files(target, attachments)
             due = rules.due_date(today, current, add_workdays)
             conn.execute(insert(Objection).values(
@@ -137,17 +140,17 @@ def file_objection(engine: Engine, actor: audit.Actor, principal: Principal, rec
                 department=row["department"], status="open", reason=reason.strip(),
                 attachments=orjson.dumps(stored).decode(), filed_on=today,
                 filed_at=_now(), filed_by=actor.name[:128], due_date=due))
-            audit.record(conn, actor, "objection.filed", "objection", case_no,
+            audit.record(conn, actor, ObjectionEvent.FILED, "objection", case_no,
                          subject_id=row["subject_id"],
                          detail={"record": record_id, "department": row["department"],
                                  "due_date": due.isoformat(), "attachments": len(stored)})
-            notifications.notify(conn, row["subject_id"], "objection.filed", "objection", case_no,
+            notifications.notify(conn, row["subject_id"], ObjectionEvent.FILED, "objection", case_no,
                                  f"/objections/{case_no}", doc_no=row["doc_no"],
                                  department=row["department"], due_date=due.isoformat())
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
-    with engine.connect() as conn:
+    with reading(db) as conn:
         return case_view(conn, case_no, full=True)
 
 
@@ -168,7 +171,7 @@ def _now() -> datetime:
 
 # --- deciding -----------------------------------------------------------------------------
 
-def decide(engine: Engine, actor: audit.Actor, principal: Principal, case_no: str, action: str,
+def decide(db: Db, actor: audit.Actor, principal: Principal, case_no: str, action: str,
            reason: str | None = None, changes: dict[str, Any] | None = None, *,
            today: date | None = None) -> dict[str, Any]:
     """The source department's (or a reviewer's) decision on a case — correct, revoke,
@@ -177,15 +180,15 @@ def decide(engine: Engine, actor: audit.Actor, principal: Principal, case_no: st
     today = today or date.today()
     reason = (reason or "").strip() or None
     o = Objection.__table__
-    with writing(engine) as conn:
+    with transaction(db) as conn:
         case = conn.execute(select(o).where(o.c.case_no == case_no).with_for_update()
                             ).mappings().one_or_none()
         if case is None:
-            raise NotFound(f"没有编号为 {case_no} 的异议案件")
+            raise NotFound(f"没有编号为 {case_no} 的异议案件", code=CoreError.NOT_FOUND)
         rules.check_decider(principal, role_table().role(principal.role), case["department"])
         after = rules.next_status(case["status"], action, reason)
         if action != "correct" and changes:
-            raise InvalidInput("只有“更正信息”的决定可以附带更正内容", code="invalid_changes")
+            raise InvalidInput("只有“更正信息”的决定可以附带更正内容", code=ObjectionError.INVALID_CHANGES)
         values: dict[str, Any] = {"status": after, "action": action, "decision_reason": reason,
                                   "decided_at": _now(), "decided_by": actor.name[:128]}
         record_id = case["record_id"]
@@ -203,19 +206,19 @@ def decide(engine: Engine, actor: audit.Actor, principal: Principal, case_no: st
         if after in rules.CLOSED:
             values["closed_at"] = values["decided_at"]
         conn.execute(update(Objection).where(o.c.id == case["id"]).values(**values))
-        audit.record(conn, actor, "objection.decided", "objection", case_no,
+        audit.record(conn, actor, ObjectionEvent.DECIDED, "objection", case_no,
                      subject_id=case["subject_id"],
                      detail={"action": action, "from": case["status"], "to": after,
                              "reason": reason, "record": record_id,
                              "corrected_record": values.get("corrected_record_id")})
         r = Record.__table__
         notifications.notify(
-            conn, case["subject_id"], "objection.decided", "objection", case_no,
+            conn, case["subject_id"], ObjectionEvent.DECIDED, "objection", case_no,
             f"/objections/{case_no}", status_label=rules.STATUSES[after],
             action_label=rules.ACTIONS[action].split("（")[0], department=case["department"],
             doc_no=conn.execute(select(r.c.doc_no).where(r.c.id == record_id)).scalar(),
             reason=reason)
-    with engine.connect() as conn:
+    with reading(db) as conn:
         return case_view(conn, case_no, full=True, today=today)
 
 
@@ -233,11 +236,12 @@ def correct_record(conn: Connection, actor: audit.Actor, record_id: int, changes
     the new version's id; audited as `record.corrected`."""
     row = _record_row(conn, record_id)
     if row["status"] != "current":
-        raise InvalidInput("该记录已不是现行版本，不能更正", code="record_superseded")
+        raise InvalidInput("该记录已不是现行版本，不能更正", code=ObjectionError.RECORD_SUPERSEDED)
     catalog = current_catalog()
     item = catalog.item(row["item_code"])
     if item is None:
-        raise InvalidInput(f"目录中没有条目 {row['item_code']}，无法校验更正内容", code="invalid_changes")
+        raise InvalidInput(f"目录中没有条目 {row['item_code']}，无法校验更正内容",
+                           code=ObjectionError.INVALID_CHANGES)
     payload = orjson.loads(row["payload"])
     values = rules.corrected_values(catalog, item, payload, changes, today)
     decision = date.fromisoformat(values[item.decision_date_field])
@@ -255,7 +259,7 @@ def correct_record(conn: Connection, actor: audit.Actor, record_id: int, changes
                                                    r.c.version == version)).scalar_one())
     publicity.stop_publicity(conn, actor, record_id, "corrected", today, CASE_TYPE, case_no)
     fields = sorted(k for k in set(values) | set(payload) if values.get(k) != payload.get(k))
-    audit.record(conn, actor, "record.corrected", "record", new_id, subject_id=row["subject_id"],
+    audit.record(conn, actor, ObjectionEvent.RECORD_CORRECTED, "record", new_id, subject_id=row["subject_id"],
                  detail={"previous": record_id, "version": version, "case": case_no,
                          "fields": fields})
     return new_id
@@ -295,7 +299,7 @@ def _record_fields(row: Any) -> list[dict[str, Any]]:
             for f in item.fields]
 
 
-HISTORY_LABELS = {"objection.filed": "提出异议", "objection.decided": "作出处理决定"}
+HISTORY_LABELS = {ObjectionEvent.FILED: "提出异议", ObjectionEvent.DECIDED: "作出处理决定"}
 
 
 def _history(conn: Connection, case_no: str) -> list[dict[str, Any]]:
@@ -308,7 +312,7 @@ def _history(conn: Connection, case_no: str) -> list[dict[str, Any]]:
         out.append({"at": _iso(row.at), "event": row.action,
                     "label": rules.ACTIONS.get(action, HISTORY_LABELS.get(row.action, row.action))
                     if action else HISTORY_LABELS.get(row.action, row.action),
-                    "status": detail.get("to", "open" if row.action == "objection.filed" else None)})
+                    "status": detail.get("to", "open" if row.action == ObjectionEvent.FILED else None)})
     return out
 
 
@@ -321,7 +325,7 @@ def case_view(conn: Connection, case_no: str, *, full: bool = False,
     case = (conn.execute(select(o).where(o.c.case_no == case_no)).mappings().one_or_none()
             if rules.is_case_no(case_no) else None)
     if case is None:
-        raise NotFound(f"没有编号为 {case_no} 的异议案件，请核对案件编号")
+        raise NotFound(f"没有编号为 {case_no} 的异议案件，请核对案件编号", code=CoreError.NOT_FOUND)
     row = _record_row(conn, case["record_id"])
     view: dict[str, Any] = {
         "case_no": case["case_no"], "status": case["status"],
@@ -359,17 +363,32 @@ def decider_case(conn: Connection, principal: Principal, case_no: str,
     return view
 
 
+def case_for(conn: Connection, principal: Principal, case_no: str,
+             today: date | None = None) -> dict[str, Any]:
+    """A case as this principal may see it: in full for a decider of the case's department,
+    else what anyone holding the case number sees."""
+    view = case_view(conn, case_no, today=today)
+    if can(principal, "objection.decide"):
+        try:
+            rules.check_decider(principal, role_table().role(principal.role), view["department"])
+        except Forbidden:
+            return view  # another department's case: what anyone holding the number sees
+        return case_view(conn, case_no, full=True, today=today)
+    return view
+
+
 def attachment_path(conn: Connection, principal: Principal, case_no: str, n: int) -> tuple[Path, str, str]:
     """A case's n-th attachment for a decider: (path, original name, media type)."""
     view = decider_case(conn, principal, case_no)
     o = Objection.__table__
     stored = orjson.loads(conn.execute(select(o.c.attachments).where(o.c.case_no == case_no)).scalar_one())
     if not 1 <= n <= len(stored):
-        raise NotFound(f"异议案件 {view['case_no']} 没有第 {n} 个附件")
+        raise NotFound(f"异议案件 {view['case_no']} 没有第 {n} 个附件",
+                       code=ObjectionError.UNKNOWN_ATTACHMENT)
     a = stored[n - 1]
     path = folder(case_no) / a["stored"]
     if not path.is_file():
-        raise NotFound(f"附件文件已不存在：{a['name']}")
+        raise NotFound(f"附件文件已不存在：{a['name']}", code=ObjectionError.ATTACHMENT_MISSING)
     return path, a["name"], rules.FILE_KINDS[a["kind"]][2]
 
 
@@ -401,7 +420,7 @@ def queue(conn: Connection, principal: Principal | None = None, *, department: s
     elif status:
         if status not in rules.STATUSES:
             raise InvalidInput(f"未知的异议状态 {status}（可选：{'、'.join(rules.STATUSES)}、"
-                               "under_objection）", code="invalid_status")
+                               "under_objection）", code=ObjectionError.INVALID_STATUS)
         query = query.where(o.c.status == status)
     if overdue is True:
         query = query.where(o.c.status == "open", o.c.due_date < today)

@@ -30,7 +30,7 @@ from xinyong.lists import service as lists
 from xinyong.objections import service as objections
 from xinyong.publicity import rules as publicity_rules
 from xinyong.publicity import service as publicity
-from xinyong.repair import service as repair
+from xinyong.repair import queries as repair
 from xinyong.subjects import service as subjects
 from xinyong.subjects.events import SubjectEvent
 from xinyong.subjects.models import Record

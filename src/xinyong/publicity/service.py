@@ -390,3 +390,12 @@ def stop_periods(conn: Connection, record_ids: list[int]) -> list[tuple[int, dat
         return []
     return [(int(r.record_id), r.since, r.until) for r in conn.execute(
         select(t.c.record_id, t.c.since, t.c.until).where(t.c.record_id.in_(record_ids)))]
+
+
+def stopped_on(table: FromClause, day: date | BindParameter[date]) -> ColumnElement[bool]:
+    """SQL condition: a row of `table` (the record table or an alias of it) is taken out of
+    publicity on `day` by a stop (objection, repair). For owners that decide themselves
+    whether a record counts (lists: a `list_entry` record is in force by its own dates)."""
+    stop = PublicityStop.__table__
+    return exists().where(stop.c.record_id == table.c.id, stop.c.since <= day,
+                          or_(stop.c.until.is_(None), stop.c.until > day))

@@ -14,13 +14,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from starlette.datastructures import UploadFile
 
-from xinyong.accounts.rules import Principal, can
-from xinyong.core.db import writing
-from xinyong.core.errors import InvalidInput, NotFound
+from xinyong.accounts.rules import Principal
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.core.settings import get_settings
 from xinyong.lists import service as lists
-from xinyong.repair import rules, service
-from xinyong.repair.service import Staged
+from xinyong.repair import queries, rules, service
+from xinyong.repair.error_codes import RepairError
+from xinyong.repair.materials import Staged
 from xinyong.web.errors import ErrorBody
 from xinyong.web.pagination import Page, Paging, page_of
 from xinyong.web.schema import UtcDateTime
@@ -167,9 +167,10 @@ async def _stage_one(upload: UploadFile, material: str, repair_rules: rules.Repa
     kind = rules.sniff(head)
     allowed = "、".join(t.upper() for t in repair_rules.file_types)
     if not head:
-        raise InvalidInput(f"材料“{name}”是空文件", code="file_type")
+        raise InvalidInput(f"材料“{name}”是空文件", code=CoreError.FILE_TYPE)
     if kind is None or kind not in repair_rules.file_types:
-        raise InvalidInput(f"材料“{name}”不是 {allowed} 文件（按文件内容判断）", code="file_type")
+        raise InvalidInput(f"材料“{name}”不是 {allowed} 文件（按文件内容判断）",
+                           code=CoreError.FILE_TYPE)
     limit = repair_rules.max_file_mib << 20
     folder = get_settings().files_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
@@ -207,7 +208,8 @@ async def stage_files(request: Request, repair_rules: rules.RepairRules,
                 continue  # a file input left empty in a browser form
             if not any(m.code == key for m in known):
                 codes = "、".join(m.code for m in known)
-                raise InvalidInput(f"未知的材料类别“{key}”（可用：{codes}）", code="unknown_material")
+                raise InvalidInput(f"未知的材料类别“{key}”（可用：{codes}）",
+                                   code=RepairError.UNKNOWN_MATERIAL)
             staged.append(await _stage_one(value, key, repair_rules))
     except BaseException:
         discard(staged)
@@ -220,10 +222,6 @@ def discard(staged: list[Staged]) -> None:
         s.path.unlink(missing_ok=True)
 
 
-def _subject_of(principal: Principal) -> str | None:
-    return principal.subject
-
-
 async def apply_from_form(request: Request, principal: Principal, record: int,
                           statement: str) -> dict[str, Any]:
     """Check the record is the applicant's and eligible before reading any file, then stage
@@ -231,14 +229,11 @@ async def apply_from_form(request: Request, principal: Principal, record: int,
     day = date.today()
     engine = engine_of(request)
     with engine.connect() as conn:
-        brief = service.record_brief(conn, record)
-        service.check_own(brief, _subject_of(principal))
-        service.refuse_unless_eligible(
-            service.eligibility_of(conn, brief, day))
-    staged = await stage_files(request, service.current_rules())
+        queries.check_may_apply(conn, principal, record, day)
+    staged = await stage_files(request, queries.current_rules())
     try:
         return await run_in_threadpool(service.apply, engine, actor(request, principal),
-                                       _subject_of(principal), record, statement, staged, day)
+                                       principal, record, statement, staged, day)
     finally:
         discard(staged)
 
@@ -249,38 +244,27 @@ async def apply_entry_from_form(request: Request, principal: Principal, entry: s
     eligible before any file is read; the files are the list kind's materials."""
     day = date.today()
     engine = engine_of(request)
-    repair_rules = service.current_rules()
+    repair_rules = queries.current_rules()
     with engine.connect() as conn:
-        brief = lists.entry_brief(conn, entry)
-        service.check_own_entry(brief, _subject_of(principal))
-        service.refuse_unless_eligible(service.entry_eligibility_of(conn, brief, day))
-    staged = await stage_files(request, repair_rules, service.list_exit_materials(repair_rules, brief))
+        brief = queries.check_may_apply_entry(conn, principal, entry, day)
+    staged = await stage_files(request, repair_rules,
+                               rules.list_exit_materials(repair_rules, brief["kind_code"]))
     try:
         return await run_in_threadpool(service.apply_entry, engine, actor(request, principal),
-                                       _subject_of(principal), entry, statement, staged, day)
+                                       principal, entry, statement, staged, day)
     finally:
         discard(staged)
 
 
 async def resubmit_from_form(request: Request, principal: Principal, case_no: str,
                              statement: str) -> dict[str, Any]:
-    repair_rules = service.current_rules()
-    staged = await stage_files(request, repair_rules, service.all_materials(repair_rules))
+    repair_rules = queries.current_rules()
+    staged = await stage_files(request, repair_rules, rules.all_materials(repair_rules))
     try:
         return await run_in_threadpool(service.resubmit, engine_of(request), actor(request, principal),
-                                       _subject_of(principal), case_no, statement, staged, date.today())
+                                       principal, case_no, statement, staged, date.today())
     finally:
         discard(staged)
-
-
-def may_see_all(principal: Principal, view: dict[str, Any]) -> bool:
-    """Reviewers, and the subject itself, see the statement and the files."""
-    return can(principal, "repair.decide") or (
-        principal.subject is not None and principal.subject == view["subject"]["uscc"])
-
-
-def shown(principal: Principal, view: dict[str, Any]) -> dict[str, Any]:
-    return view if may_see_all(principal, view) else service.public_case_view(view)
 
 
 # --- routes -------------------------------------------------------------------------------
@@ -289,30 +273,17 @@ def shown(principal: Principal, view: dict[str, Any]) -> dict[str, Any]:
             summary="信用记录能否申请信用修复、自何日起可申请及理由")
 def record_eligibility(record_id: RecordId, conn: Connection = Depends(connection),
                        principal: Principal = requires("subject.read_public")) -> Any:
-    day = date.today()
-    brief = service.record_brief(conn, record_id)
-    service.check_visible(brief, principal.subject, can(principal, "subject.read_full"))
-    found = service.eligibility_of(conn, brief, day)
+    found = queries.eligibility_of(conn, queries.visible_record(conn, principal, record_id),
+                                   date.today())
     return {**found.as_json(), "to_prove": list(found.to_prove)}
-
-
-def check_entry_visible(brief: dict[str, Any], principal: Principal) -> None:
-    """Entries of shared-only (or unusable) kinds are not public: only their own subject and
-    staff who may read everything learn they exist."""
-    kind = brief["kind"]
-    public = kind is not None and kind.publicity == "public"
-    own = principal.subject is not None and principal.subject == brief["uscc"]
-    if not (public or own or can(principal, "subject.read_full") or can(principal, "list.manage")):
-        raise NotFound(f"没有编号为 {brief['ref']} 的名单条目", code="entry_not_found")
 
 
 @router.get("/list-entries/{entry}/repair-eligibility", response_model=EntryEligibilityView,
             summary="名单条目能否申请信用修复提前移出、自何日起可申请及理由")
 def entry_eligibility(entry: EntryRef, conn: Connection = Depends(connection),
                       principal: Principal = requires("subject.read_public")) -> Any:
-    brief = lists.entry_brief(conn, entry)
-    check_entry_visible(brief, principal)
-    found = service.entry_eligibility_of(conn, brief, date.today())
+    found = queries.entry_eligibility_of(conn, queries.visible_entry(conn, principal, entry),
+                                         date.today())
     return {**found.as_json(), "to_prove": list(found.to_prove)}
 
 
@@ -330,7 +301,8 @@ async def apply_repair(
     principal: Principal = requires("repair.apply"),
 ) -> Any:
     if (record is None) == (entry is None):
-        raise InvalidInput("请给出 record（信用记录编号）或 entry（名单条目编号）之一", code="missing_field")
+        raise InvalidInput("请给出 record（信用记录编号）或 entry（名单条目编号）之一",
+                           code=CoreError.MISSING_FIELD)
     if entry is not None:
         return await apply_entry_from_form(request, principal, entry, statement)
     assert record is not None
@@ -343,7 +315,7 @@ def repair_queue(page: Paging,
                                                      description="案件状态；省略时为办理中的案件")] = None,
                  overdue: bool = False, conn: Connection = Depends(connection),
                  _: Principal = requires("repair.decide")) -> Any:
-    rows = service.queue(conn, date.today(), status=status or None, overdue_only=overdue,
+    rows = queries.queue(conn, date.today(), status=status or None, overdue_only=overdue,
                          limit=page.limit + 1, offset=page.offset)
     return page_of(rows, page)
 
@@ -351,16 +323,15 @@ def repair_queue(page: Paging,
 @router.get("/repairs/{case_no}", response_model=CaseView, summary="按案件编号查看信用修复进度")
 def repair_case(case_no: CaseNo, conn: Connection = Depends(connection),
                 principal: Principal = requires("subject.read_public")) -> Any:
-    return shown(principal, service.case_view(conn, case_no, date.today()))
+    return queries.case_for(conn, principal, case_no, date.today())
 
 
 @router.post("/repairs/{case_no}/decision", response_model=CaseView, responses=UNPARSABLE,
              summary="受理、退回补正、准予或不予修复（须写明理由）")
 def decide_repair(request: Request, case_no: CaseNo, decision: Decision,
                   principal: Principal = requires("repair.decide")) -> Any:
-    with writing(engine_of(request)) as conn:
-        return service.decide(conn, actor(request, principal), case_no, decision.action,
-                              decision.reason, decision.missing, date.today())
+    return service.decide(engine_of(request), actor(request, principal), case_no, decision.action,
+                          decision.reason, decision.missing, date.today())
 
 
 @router.post("/repairs/{case_no}/materials", response_model=CaseView, responses=UNPARSABLE,

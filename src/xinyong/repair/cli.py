@@ -10,7 +10,8 @@ from rich.table import Table
 
 from xinyong.core.console import engine, fail, out, print_json
 from xinyong.core.dates import parse_date
-from xinyong.repair import rules, service
+from xinyong.repair import notice as notices
+from xinyong.repair import queries, rules
 
 app = typer.Typer(help="信用修复：能否申请、案件列表、信用修复告知书", no_args_is_help=True)
 
@@ -41,11 +42,11 @@ def eligibility(
     found: rules.Eligibility | rules.EntryEligibility
     with engine().connect() as conn:
         if entry is not None:
-            found = service.entry_eligibility(conn, entry, day)
+            found = queries.entry_eligibility(conn, entry, day)
             what = f"名单条目 {found.entry}"
         else:
             assert record is not None
-            found = service.eligibility(conn, record, day)
+            found = queries.eligibility(conn, record, day)
             what = f"信用记录 {record}"
     if as_json:
         print_json(found.as_json())
@@ -69,7 +70,7 @@ def list_cases(
     if status is not None and status not in rules.STATUSES:
         fail(f"未知的状态“{status}”（可用：{'、'.join(rules.STATUSES)}）")
     with engine().connect() as conn:
-        cases = service.list_cases(conn, date.today(), status)
+        cases = queries.list_cases(conn, date.today(), status)
     if as_json:
         print_json(cases)
         return
@@ -89,7 +90,7 @@ def list_cases(
 def notice(record: Annotated[int, typer.Option("--record", "-r", help="行政处罚信息的记录编号")]) -> None:
     """打印一条行政处罚信息的信用修复告知书（何时、如何申请）。"""
     with engine().connect() as conn:
-        text = service.notice_text(service.notice(conn, record, date.today()))
+        text = notices.notice_text(notices.notice(conn, record, date.today()))
     out.print(text, markup=False)
 
 

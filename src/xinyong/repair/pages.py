@@ -12,18 +12,15 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal, can
-from xinyong.core import audit
-from xinyong.core.db import writing
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.lists import service as lists
-from xinyong.repair import rules, service
+from xinyong.repair import materials, notice, queries, rules, service
 from xinyong.repair.api import (
     CaseNo,
     RecordId,
     apply_entry_from_form,
     apply_from_form,
     resubmit_from_form,
-    shown,
 )
 from xinyong.web.forms import errors_of, status_for
 from xinyong.web.security import actor, connection, engine_of, requires
@@ -43,7 +40,7 @@ def entrance(request: Request, case: Annotated[str, Query(max_length=64)] = "",
     case = case.strip().upper()
     if case and re.fullmatch(rules.CASE_NO_PATTERN, case):
         return RedirectResponse(f"/repairs/{case}", 303)
-    repair_rules = service.current_rules()
+    repair_rules = queries.current_rules()
     return render(request, "repair/entrance.html", {
         "rules": repair_rules, "case": case,
         "case_error": CASE_HINT if case else None},
@@ -69,27 +66,25 @@ def _application(request: Request, conn: Connection, principal: Principal, recor
     beside the field it is about."""
     kept = {"errors": errors or {}, "statement": statement}
     day = date.today()
-    repair_rules = service.current_rules()
+    repair_rules = queries.current_rules()
     accept = ",".join(
         {"pdf": ".pdf,application/pdf", "jpg": ".jpg,.jpeg,image/jpeg", "png": ".png,image/png"}[t]
         for t in repair_rules.file_types)
     if entry is not None:
-        brief = lists.entry_brief(conn, entry)
-        service.check_own_entry(brief, principal.subject)
+        brief = queries.own_entry(conn, principal, entry)
         exit_rules = repair_rules.list_exit
         return render(request, "repair/new.html", {
-            "record": None, "entry": service.entry_view(brief),
-            "eligibility": service.entry_eligibility_of(conn, brief, day), "rules": repair_rules,
+            "record": None, "entry": queries.entry_view(brief),
+            "eligibility": queries.entry_eligibility_of(conn, brief, day), "rules": repair_rules,
             "kind_name": exit_rules.name if exit_rules else repair_rules.kind_name,
-            "materials": service.list_exit_materials(repair_rules, brief), "accept": accept,
+            "materials": rules.list_exit_materials(repair_rules, brief["kind_code"]), "accept": accept,
             **kept}, status_code=status_code)
     if record is None:
-        raise InvalidInput("请从主体页面选择要修复的信用记录或名单条目", code="missing_field")
-    brief = service.record_brief(conn, record)
-    service.check_own(brief, principal.subject)
-    found = service.eligibility_of(conn, brief, day)
+        raise InvalidInput("请从主体页面选择要修复的信用记录或名单条目", code=CoreError.MISSING_FIELD)
+    brief = queries.own_record(conn, principal, record)
+    found = queries.eligibility_of(conn, brief, day)
     return render(request, "repair/new.html", {
-        "record": service.record_view(brief), "entry": None, "eligibility": found,
+        "record": queries.record_view(brief), "entry": None, "eligibility": found,
         "rules": repair_rules, "kind_name": repair_rules.kind_name,
         "materials": repair_rules.materials, "accept": accept, **kept}, status_code=status_code)
 
@@ -100,7 +95,7 @@ async def submit_repair(request: Request, record: Annotated[int | None, Form(ge=
                         statement: Annotated[str, Form(max_length=5000)] = "",
                         principal: Principal = requires("repair.apply")) -> Response:
     if entry is None and record is None:
-        raise InvalidInput("请从主体页面选择要修复的信用记录或名单条目", code="missing_field")
+        raise InvalidInput("请从主体页面选择要修复的信用记录或名单条目", code=CoreError.MISSING_FIELD)
     try:
         if entry is not None:
             case = await apply_entry_from_form(request, principal, entry, statement)
@@ -128,14 +123,14 @@ def _case_page(request: Request, conn: Connection, principal: Principal, case_no
                errors: dict[str, str] | None = None, statement: str = "",
                status_code: int = 200) -> HTMLResponse:
     """A case as its follower sees it; after a refused 补正, with the text kept and the reason."""
-    view = service.case_view(conn, case_no, date.today())
+    view = queries.case_for(conn, principal, case_no, date.today())
     own = principal.subject is not None and principal.subject == view["subject"]["uscc"]
-    repair_rules = service.current_rules()
-    materials = (service.list_exit_materials(repair_rules, lists.entry_brief(conn, view["entry"]["ref"]))
-                 if view["entry"] else repair_rules.materials)
+    repair_rules = queries.current_rules()
+    needed = (rules.list_exit_materials(repair_rules, view["entry"]["kind"])
+              if view["entry"] else repair_rules.materials)
     return render(request, "repair/case.html", {
-        "case": shown(principal, view), "own": own and can(principal, "repair.apply"),
-        "rules": repair_rules, "materials": materials,
+        "case": view, "own": own and can(principal, "repair.apply"),
+        "rules": repair_rules, "materials": needed,
         "new": request.query_params.get("new") == "1", "errors": errors or {},
         "statement": statement}, status_code=status_code)
 
@@ -158,9 +153,8 @@ async def resubmit_page(request: Request, case_no: CaseNo,
 @router.get("/records/{record_id}/repair-notice", response_class=HTMLResponse)
 def repair_notice(request: Request, record_id: RecordId, conn: Connection = Depends(connection),
                   principal: Principal = requires("subject.read_public")) -> HTMLResponse:
-    service.check_visible(service.record_brief(conn, record_id), principal.subject,
-                          can(principal, "subject.read_full"))
-    return render(request, "repair/notice.html", {"n": service.notice(conn, record_id, date.today())})
+    return render(request, "repair/notice.html",
+                  {"n": notice.notice_for(conn, principal, record_id, date.today())})
 
 
 @router.get("/console/repairs", response_class=HTMLResponse)
@@ -170,11 +164,11 @@ def console_queue(request: Request, status: Annotated[str, Query(max_length=16)]
                   _: Principal = requires("repair.decide")) -> HTMLResponse:
     day = date.today()
     status = status if status in rules.STATUSES else ""
-    rows = service.queue(conn, day, status=status or None, overdue_only=overdue,
+    rows = queries.queue(conn, day, status=status or None, overdue_only=overdue,
                          limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     return render(request, "repair/queue.html", {
         "rows": rows[:PAGE_SIZE], "has_more": len(rows) > PAGE_SIZE, "page": page, "status": status,
-        "overdue": overdue, "statuses": rules.STATUSES, "counts": service.counts(conn, day),
+        "overdue": overdue, "statuses": rules.STATUSES, "counts": queries.counts(conn, day),
         "today": day})
 
 
@@ -182,17 +176,17 @@ def console_queue(request: Request, status: Annotated[str, Query(max_length=16)]
 def console_case(request: Request, case_no: CaseNo, conn: Connection = Depends(connection),
                  _: Principal = requires("repair.decide")) -> HTMLResponse:
     day = date.today()
-    view = service.case_view(conn, case_no, day)
+    view = queries.case_view(conn, case_no, day)
     # judged as approval would judge it: as if this case were not open
     eligibility: Any = None
     if view["open"] and view["entry"]:
-        eligibility = service.entry_eligibility(conn, view["entry"]["ref"], day, excluding=case_no)
+        eligibility = queries.entry_eligibility(conn, view["entry"]["ref"], day, excluding=case_no)
     elif view["open"]:
-        eligibility = service.eligibility(conn, view["record"]["id"], day, excluding=case_no)
+        eligibility = queries.eligibility(conn, view["record"]["id"], day, excluding=case_no)
     actions = [a for (s, a) in rules.TRANSITIONS if s == view["status"] and a != "resubmit"]
     return render(request, "repair/console_case.html", {
         "case": view, "eligibility": eligibility, "actions": actions, "labels": rules.ACTIONS,
-        "rules": service.current_rules()})
+        "rules": queries.current_rules()})
 
 
 @router.post("/console/repairs/{case_no}/decision", response_class=HTMLResponse)
@@ -201,9 +195,8 @@ def console_decide(request: Request, case_no: CaseNo,
                    reason: Annotated[str, Form(max_length=5000)] = "",
                    missing: Annotated[str, Form(max_length=5000)] = "",
                    principal: Principal = requires("repair.decide")) -> Response:
-    with writing(engine_of(request)) as conn:
-        service.decide(conn, actor(request, principal), case_no, action, reason,
-                       [line for line in missing.splitlines() if line.strip()], date.today())
+    service.decide(engine_of(request), actor(request, principal), case_no, action, reason,
+                   [line for line in missing.splitlines() if line.strip()], date.today())
     return RedirectResponse(f"/console/repairs/{case_no}?done={action}", 303)
 
 
@@ -212,8 +205,6 @@ def console_material(request: Request, case_no: CaseNo,
                      material_id: Annotated[int, Path(ge=1, le=2**62)],
                      principal: Principal = requires("repair.decide")) -> Response:
     """A filed material, for the reviewer; reading it is audited (it is not public data)."""
-    with writing(engine_of(request)) as conn:
-        path, filename = service.material_file(conn, case_no, material_id)
-        audit.record(conn, actor(request, principal), "repair.material_read", "repair_case", case_no,
-                     detail={"material": material_id})
+    path, filename = materials.read_material(engine_of(request), actor(request, principal), case_no,
+                                             material_id)
     return FileResponse(path, filename=filename)

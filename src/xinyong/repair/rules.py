@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.core.ruledata import Where, load_merged, mapping, text
 from xinyong.publicity.rules import STOP_REASONS, TIERS
 
@@ -378,12 +378,34 @@ def entry_eligibility(rules: RepairRules, state: EntryState, day: date,
                             rules.list_exit.to_prove_for(state.kind_code))
 
 
+
+# --- materials ----------------------------------------------------------------------------
+
+def all_materials(rules: RepairRules) -> tuple[Material, ...]:
+    """Every material code any kind of application may carry (for names and upload checks)."""
+    found = {m.code: m for m in rules.materials}
+    if rules.list_exit is not None:
+        for m in rules.list_exit.materials:
+            found.setdefault(m.code, m)
+        for extra in rules.list_exit.kind_materials.values():
+            for m in extra:
+                found.setdefault(m.code, m)
+    return tuple(found.values())
+
+
+def list_exit_materials(rules: RepairRules, kind_code: str) -> tuple[Material, ...]:
+    """The materials of an application to leave a list of this kind (common + the kind's own)."""
+    if rules.list_exit is None:
+        return ()
+    return rules.list_exit.materials_for(kind_code)
+
 # --- the case -----------------------------------------------------------------------------
 
 def next_status(status: str, action: str) -> str:
     """The state after `action`, or InvalidInput saying why it is not allowed now."""
     if action not in ACTIONS:
-        raise InvalidInput(f"未知的操作“{action}”（可用：{'、'.join(ACTIONS)}）", code="unknown_action")
+        raise InvalidInput(f"未知的操作“{action}”（可用：{'、'.join(ACTIONS)}）",
+                           code=CoreError.UNKNOWN_ACTION)
     found = TRANSITIONS.get((status, action))
     if found is None:
         allowed = [ACTIONS[a] for (s, a) in TRANSITIONS if s == status]
@@ -391,7 +413,7 @@ def next_status(status: str, action: str) -> str:
         raise InvalidInput(
             f"案件当前状态为“{now}”，不能{ACTIONS[action]}"
             + (f"（当前可以：{'、'.join(allowed)}）" if allowed else "（已办结）"),
-            code="illegal_transition")
+            code=CoreError.ILLEGAL_TRANSITION)
     return found
 
 

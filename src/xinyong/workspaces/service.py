@@ -27,7 +27,7 @@ from xinyong.ingest import service as ingest
 from xinyong.lists import service as lists
 from xinyong.objections import rules as objection_rules
 from xinyong.objections import service as objections
-from xinyong.repair import service as repair
+from xinyong.repair import queries as repair
 from xinyong.warnings import service as warnings
 
 RECENT_DAYS = 30  # the reporter's batches and the auditor's security events: this many days
