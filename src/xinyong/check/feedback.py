@@ -29,7 +29,7 @@ from xinyong.accounts.rules import Forbidden, Principal
 from xinyong.check import service
 from xinyong.check.models import CheckFeedback, CheckLog
 from xinyong.core import audit
-from xinyong.core.dates import MAX_YEAR, MIN_YEAR
+from xinyong.core.dates import MAX_YEAR, MIN_YEAR, iso_utc
 from xinyong.core.db import is_sqlite, utcnow, writing
 from xinyong.core.errors import InvalidInput, NotFound, RuleDataError
 from xinyong.core.ruledata import rule_paths
@@ -231,10 +231,6 @@ def _exists(check_id: str, measures: set[str]) -> InvalidInput:
 
 # --- reading ------------------------------------------------------------------------------------
 
-def _iso(at: datetime | None) -> str | None:
-    return None if at is None else at.replace(microsecond=0).isoformat() + "Z"
-
-
 def summary(engine: Engine, principal: Principal, check_id: str, *,
             today: date | None = None) -> dict[str, Any]:
     """One check as logged, with its feedback and whether feedback is complete, pending or
@@ -269,7 +265,7 @@ def summary(engine: Engine, principal: Principal, check_id: str, *,
     else:
         status = "pending"
     return {
-        "check_id": row.check_id, "batch_id": row.batch_id, "at": _iso(row.at), "day": day.isoformat(),
+        "check_id": row.check_id, "batch_id": row.batch_id, "at": iso_utc(row.at), "day": day.isoformat(),
         "caller": row.caller, "department": row.department, "system": row.system, "matter": matter,
         "query": {"type": row.query_type, "value": row.query},
         "subject": None if subject is None else {"uscc": subject.uscc, "name": subject.name},
@@ -278,7 +274,7 @@ def summary(engine: Engine, principal: Principal, check_id: str, *,
         "records_marked": list(result.get("records_marked", [])),
         "feedback": [{"measure": g.measure, "outcome": g.outcome,
                       "outcome_name": OUTCOMES.get(g.outcome, g.outcome),
-                      "reason": g.reason, "result": g.result, "reported_at": _iso(g.reported_at),
+                      "reason": g.reason, "result": g.result, "reported_at": iso_utc(g.reported_at),
                       "reported_by": g.reported_by, "department": g.department} for g in given],
         "feedback_status": {"status": status, "due_on": due.isoformat() if measures else None,
                             "due_working_days": n, "pending": pending, "overdue": status == "overdue"},

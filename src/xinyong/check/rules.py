@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from xinyong.core import uscc as uscc_rules
-from xinyong.core.dates import add_months
+from xinyong.core.dates import add_months, iso
 from xinyong.core.errors import InvalidInput, RuleDataError
 
 KINDS = {"penalty": "失信惩戒措施", "incentive": "守信激励措施"}
@@ -335,10 +335,6 @@ class Penalty:
         return not any(s.since <= day and (s.until is None or day < s.until) for s in self.stops)
 
 
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d else None
-
-
 def applicable(measures: Sequence[Measure], entries: Sequence[Entry], penalties: Sequence[Penalty],
                day: date) -> list[dict[str, Any]]:
     """The measures (of one matter) that apply on `day`: one item per measure and trigger, each
@@ -371,7 +367,7 @@ def applicable(measures: Sequence[Measure], entries: Sequence[Entry], penalties:
 def _applied(m: Measure, trigger: dict[str, Any], until: date | None) -> dict[str, Any]:
     return {"code": m.code, "name": m.name, "kind": m.kind, "group": m.group,
             "basis": str(m.basis), "applied_by": m.applied_by, "triggered_by": trigger,
-            "until": _iso(until)}
+            "until": iso(until)}
 
 
 def status(entries: Sequence[Entry], day: date) -> str:

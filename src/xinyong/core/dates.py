@@ -12,6 +12,8 @@ import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+from xinyong.core.errors import CoreError, InvalidInput
+
 # No public credit record predates the People's Republic, and a year after 2100 is a typo;
 # rejecting them early keeps a mistyped year from silently opening a century-long window.
 MIN_YEAR = 1949
@@ -88,6 +90,56 @@ def _from_excel_serial(serial: int, shown: str) -> date:
 def format_date(d: date) -> str:
     """The one date form xinyong writes: ISO `YYYY-MM-DD`."""
     return d.isoformat()
+
+
+def iso(value: date | str | None) -> str | None:
+    """A day (or an instant) as ISO text for a view or an audit detail, None kept as None;
+    text passes as it is (a stored date SQLite hands back as text)."""
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def iso_seconds(value: date | None) -> str | None:
+    """`iso`, an instant cut to the whole second; a plain day stays a day."""
+    return value.replace(microsecond=0).isoformat() if isinstance(value, datetime) else iso(value)
+
+
+def iso_utc(at: datetime | None) -> str | None:
+    """A stored (naive UTC) instant to the whole second, marked `Z` for readers elsewhere."""
+    return None if at is None else at.replace(microsecond=0).isoformat() + "Z"
+
+
+def stored_day(value: date | str | None) -> date | None:
+    """A day as the store or a stored view hands it back: a date, ISO text (SQLite, JSON;
+    a time after the day is ignored), or nothing (None, "")."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def day_or_none(text: str | None) -> date | None:
+    """The ISO day `text` names, or None when it is empty or names none (a filter left blank
+    or mistyped narrows nothing)."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def typed_day(text: str, bad: str, *, forms: bool = False, why: bool = False) -> date:
+    """The day a person typed (an option, a form field): ISO `YYYY-MM-DD`, or with `forms`
+    every form `parse_date` reads. One that names no day is `InvalidInput` with code
+    `bad_date` and the message `bad` — followed by what `parse_date` found wrong, with `why`."""
+    try:
+        return parse_date(text) if forms else date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{bad}：{exc}" if why else bad, code=CoreError.BAD_DATE) from exc
+
+
+def option_day(value: str | None) -> date | None:
+    """A command-line option's ISO day, None when the option is not given."""
+    return None if value is None else typed_day(value, f"日期“{value}”格式应为 YYYY-MM-DD")
 
 
 def add_months(d: date, n: int) -> date:

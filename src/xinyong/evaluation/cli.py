@@ -5,7 +5,6 @@ force (`xinyong evaluate scorecards`)."""
 from __future__ import annotations
 
 import sys
-from datetime import date
 from typing import Annotated, Any
 
 import typer
@@ -13,21 +12,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from xinyong.core.console import engine, err, operator, out, print_json
-from xinyong.core.errors import CoreError, InvalidInput
+from xinyong.core.dates import option_day
 from xinyong.evaluation import rules, service
 
 app = typer.Typer(invoke_without_command=True,
                   help="公共信用综合评价：xinyong evaluate 计算全部组织的评价等级；report 查看分布")
 
-
-
-def _day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInput(f"日期“{value}”格式应为 YYYY-MM-DD", code=CoreError.BAD_DATE) from exc
 
 
 @app.callback()
@@ -41,7 +31,7 @@ def evaluate(
     """计算全部组织（法人和非法人组织、个体工商户）的评价得分和等级；自然人从不评价。"""
     if ctx.invoked_subcommand is not None:
         return
-    day = _day(as_of)
+    day = option_day(as_of)
     if sys.stderr.isatty() and not as_json:
         with Progress(TextColumn("评价中 {task.fields[step]}"), BarColumn(), TimeElapsedColumn(),
                       console=err, transient=True) as bar:

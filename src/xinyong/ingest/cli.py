@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,19 +11,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from xinyong.core.console import engine, err, out, percent, print_json
-from xinyong.core.errors import CoreError, InvalidInput
+from xinyong.core.dates import option_day
 from xinyong.departments.cli import announce
 from xinyong.ingest import service
 from xinyong.ingest.rules import REASONS
-
-
-def _parse_day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInput(f"日期“{value}”格式应为 YYYY-MM-DD", code=CoreError.BAD_DATE) from exc
 
 
 def ingest(
@@ -45,7 +35,7 @@ def ingest(
 ) -> None:
     """归集一个部门报送的文件：校验每一行，入库有效数据，退回错误数据并生成错误报告。
     部门尚未登记时先登记（并提示）；行中的处罚机关/许可机关和数据来源单位须为该部门或其代报的单位。"""
-    day = _parse_day(received)
+    day = option_day(received)
     if sys.stderr.isatty() and not as_json:
         with Progress(TextColumn("归集中"), BarColumn(), TextColumn("{task.fields[rows]} 行"),
                       TimeElapsedColumn(), console=err, transient=True) as bar:

@@ -36,6 +36,7 @@ from xinyong.accounts.rules import Principal
 from xinyong.catalog.service import current_catalog
 from xinyong.core import audit
 from xinyong.core import uscc as uscc_rules
+from xinyong.core.dates import iso
 from xinyong.core.db import Db, is_sqlite, reading, transaction, utcnow
 from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_ids_in_text, mask_person_name
@@ -261,7 +262,7 @@ def decide(db: Db, actor: audit.Actor, proposal_id: int, day: date, doc_no: str,
                      subject_id=row["subject_id"],
                      detail={"kind": kind.code, "doc_no": doc_no, "entry": entry_id,
                              "listed_on": day.isoformat(),
-                             "ends_on": _iso(kind.ends_on(day))})
+                             "ends_on": iso(kind.ends_on(day))})
         ends = kind.ends_on(day)
         _tell(conn, row["subject_id"], ListEvent.DECIDED, proposal_id, row["kind_code"], doc_no=doc_no,
               day=day.isoformat(), ends=f"列入期限至 {ends.isoformat()}（不含当日）。" if ends else "")
@@ -494,16 +495,16 @@ def _proposal_view(row: Any, today: date, due_workdays: int) -> dict[str, Any]:
         "subject": {"uscc": row["uscc"], "name": row["name"], "kind": row["subject_kind"]},
         "facts": row["facts"], "basis": row["basis"],
         "kind_basis": str(kind.basis) if kind else None,
-        "record_id": row["record_id"], "proposed_on": _iso(row["proposed_on"]),
-        "proposed_by": row["proposed_by"], "notified_on": _iso(row["notified_on"]),
-        "notice_content": row["notice_content"], "objection_until": _iso(last),
-        "objection": row["objection"], "objected_on": _iso(row["objected_on"]),
-        "decide_from": _iso(first), "decision_due": _iso(due),
+        "record_id": row["record_id"], "proposed_on": iso(row["proposed_on"]),
+        "proposed_by": row["proposed_by"], "notified_on": iso(row["notified_on"]),
+        "notice_content": row["notice_content"], "objection_until": iso(last),
+        "objection": row["objection"], "objected_on": iso(row["objected_on"]),
+        "decide_from": iso(first), "decision_due": iso(due),
         "overdue": bool(open_case and due is not None and today > due),
         "in_waiting_period": bool(row["status"] == rules.NOTIFIED and first is not None
                                   and today < first),
-        "decided_on": _iso(row["decided_on"]), "decision_doc_no": row["decision_doc_no"],
-        "objection_reply": row["objection_reply"], "withdrawn_on": _iso(row["withdrawn_on"]),
+        "decided_on": iso(row["decided_on"]), "decision_doc_no": row["decision_doc_no"],
+        "objection_reply": row["objection_reply"], "withdrawn_on": iso(row["withdrawn_on"]),
         "withdrawal_reason": row["withdrawal_reason"],
         "steps": sorted(rules.allowed_steps(row["status"], kind)) if kind else
         (["withdrawal"] if open_case else []),
@@ -527,8 +528,8 @@ def proposal_view(db: Db, proposal_id: int, today: date) -> dict[str, Any]:
         e = ListEntry.__table__
         entry = conn.execute(select(e).where(e.c.proposal_id == proposal_id)).mappings().first()
         view["entry"] = None if entry is None else {
-            "id": entry["id"], "doc_no": entry["doc_no"], "listed_on": _iso(entry["listed_on"]),
-            "ends_on": _iso(entry["ends_on"]), "ended_on": _iso(entry["ended_on"]),
+            "id": entry["id"], "doc_no": entry["doc_no"], "listed_on": iso(entry["listed_on"]),
+            "ends_on": iso(entry["ends_on"]), "ended_on": iso(entry["ended_on"]),
             "end_reason": entry["end_reason"], "end_note": entry["end_note"],
             "end_doc_no": entry["end_doc_no"],
             "active": rules.is_active(today, entry["listed_on"], entry["ends_on"], entry["ended_on"])}
@@ -584,10 +585,6 @@ def subject_of_proposal(conn: Connection, proposal_id: int) -> str | None:
 
 
 # --- active entries -------------------------------------------------------------------------
-
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d else None
-
 
 def _json_text(conn: Connection, column: Any, key: str) -> ColumnElement[Any]:
     return _json_text_on(is_sqlite(conn), column, key)
@@ -687,7 +684,7 @@ def _data_rows(conn: Connection, day: date, *, names: Sequence[str] | None = Non
 def _from_workflow(row: Any, kind: ListKind, public: bool) -> dict[str, Any]:
     return {"kind": kind.code, "kind_name": kind.name, "list_type": kind.list_type,
             "authority": row.authority, "doc_no": row.doc_no, "basis": mask_ids_in_text(row.basis),
-            "listed_on": row.listed_on.isoformat(), "ends_on": _iso(row.ends_on),
+            "listed_on": row.listed_on.isoformat(), "ends_on": iso(row.ends_on),
             "source": "workflow", "entry_id": row.id, "record_id": row.record_id,
             "publicity": kind.publicity, "subject_id": row.subject_id,
             "subject": _subject_out(row, public), "ref": f"L{row.id}",

@@ -23,6 +23,7 @@ from xinyong.accounts.rules import Forbidden, Principal, can, role_table
 from xinyong.catalog.rules import Catalog
 from xinyong.catalog.service import current_catalog
 from xinyong.core import audit
+from xinyong.core.dates import iso_seconds
 from xinyong.core.db import Db, lock_for_append, reading, transaction, utcnow
 from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_id_number, mask_person_name
@@ -267,20 +268,12 @@ def correct_record(conn: Connection, actor: audit.Actor, record_id: int, changes
 
 # --- reading ------------------------------------------------------------------------------
 
-def _iso(d: date | datetime | None) -> str | None:
-    if d is None:
-        return None
-    if isinstance(d, datetime):
-        return d.replace(microsecond=0).isoformat()
-    return d.isoformat()
-
-
 def _record_summary(row: Any) -> dict[str, Any]:
     item = current_catalog().item(row["item_code"])
     person = row["subject_kind"] == "natural_person"
     return {"id": row["id"], "kind": row["item_code"], "kind_name": item.name if item else row["item_code"],
             "doc_no": row["doc_no"], "department": row["department"],
-            "decision_date": _iso(row["decision_date"]), "version": row["version"],
+            "decision_date": iso_seconds(row["decision_date"]), "version": row["version"],
             "status": row["status"],
             "subject": {"uscc": None if person else row["subject_uscc"],
                         "name": mask_person_name(row["subject_name"]) if person else row["subject_name"]}}
@@ -309,7 +302,7 @@ def _history(conn: Connection, case_no: str) -> list[dict[str, Any]]:
             a.c.object_type == "objection", a.c.object_id == case_no).order_by(a.c.id)):
         detail = orjson.loads(row.detail)
         action = detail.get("action")
-        out.append({"at": _iso(row.at), "event": row.action,
+        out.append({"at": iso_seconds(row.at), "event": row.action,
                     "label": rules.ACTIONS.get(action, HISTORY_LABELS.get(row.action, row.action))
                     if action else HISTORY_LABELS.get(row.action, row.action),
                     "status": detail.get("to", "open" if row.action == ObjectionEvent.FILED else None)})
@@ -332,19 +325,19 @@ def case_view(conn: Connection, case_no: str, *, full: bool = False,
         "status_label": rules.STATUSES.get(case["status"], case["status"]),
         "under_objection": case["status"] in rules.UNDER_OBJECTION,
         "closed": case["status"] in rules.CLOSED,
-        "filed_on": _iso(case["filed_on"]), "due_date": _iso(case["due_date"]),
+        "filed_on": iso_seconds(case["filed_on"]), "due_date": iso_seconds(case["due_date"]),
         "overdue": rules.is_overdue(case["status"], case["due_date"], today),
         "department": case["department"],
         "record": _record_summary(row),
         "decision": None if case["action"] is None else {
             "action": case["action"], "label": rules.ACTIONS[case["action"]],
-            "reason": case["decision_reason"], "decided_at": _iso(case["decided_at"]),
+            "reason": case["decision_reason"], "decided_at": iso_seconds(case["decided_at"]),
             "corrected_record": case["corrected_record_id"]},
         "history": _history(conn, case_no),
     }
     if full:
         view.update({
-            "reason": case["reason"], "filed_by": case["filed_by"], "filed_at": _iso(case["filed_at"]),
+            "reason": case["reason"], "filed_by": case["filed_by"], "filed_at": iso_seconds(case["filed_at"]),
             "attachments": [{"n": n, "name": a["name"], "kind": a["kind"], "size": a["size"]}
                             for n, a in enumerate(orjson.loads(case["attachments"]), start=1)],
             "decided_by": case["decided_by"],
@@ -428,7 +421,7 @@ def queue(conn: Connection, principal: Principal | None = None, *, department: s
         query = query.where(or_(o.c.status != "open", o.c.due_date >= today))
     return [{"case_no": row.case_no, "status": row.status,
              "status_label": rules.STATUSES.get(row.status, row.status),
-             "filed_on": _iso(row.filed_on), "due_date": _iso(row.due_date),
+             "filed_on": iso_seconds(row.filed_on), "due_date": iso_seconds(row.due_date),
              "overdue": rules.is_overdue(row.status, row.due_date, today),
              "department": row.department, "action": row.action, "record": row.record_id,
              "kind": row.item_code, "doc_no": row.doc_no,
@@ -454,7 +447,7 @@ def open_cases(conn: Connection, record_ids: Sequence[int]) -> dict[int, dict[st
     for start in range(0, len(ids), 1000):
         for row in conn.execute(_OPEN_CASES, {"ids": ids[start:start + 1000]}):
             found[row.record_id] = {"case_no": row.case_no, "status": row.status,
-                                    "due_date": _iso(row.due_date), "label": rules.MARKER}
+                                    "due_date": iso_seconds(row.due_date), "label": rules.MARKER}
     return found
 
 

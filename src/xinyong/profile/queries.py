@@ -21,6 +21,7 @@ from xinyong.catalog.rules import Item
 from xinyong.catalog.service import current_catalog
 from xinyong.core import audit
 from xinyong.core import uscc as uscc_rules
+from xinyong.core.dates import iso
 from xinyong.core.db import Db, transaction
 from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_id_number, mask_ids_in_text
@@ -40,9 +41,6 @@ KIND_LABELS = {"organisation": "法人和非法人组织", "individual_business"
 # The cases whose page a publicity stop links to (`history`), by the stop's case type.
 CASE_PAGES = {objections.CASE_TYPE: "/objections/", repair.CASE_TYPE: "/repairs/"}
 
-
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d else None
 
 
 # Built once: the portal runs it on every subject page (building it cost more than running it).
@@ -106,10 +104,10 @@ def public_view(conn: Connection, code: str, day: date) -> dict[str, Any]:
         records.append({
             "markers": markers.get(r["id"], []),
             "id": r["id"], "kind": r["item_code"], "kind_name": item.name if item else r["item_code"],
-            "doc_no": r["doc_no"], "decision_date": _iso(r["decision_date"]),
+            "doc_no": r["doc_no"], "decision_date": iso(r["decision_date"]),
             "department": r["department"],
-            "publicity": {"tier": r["publicity_tier"], "start": _iso(r["publicity_start"]),
-                          "end": _iso(r["publicity_end"])},
+            "publicity": {"tier": r["publicity_tier"], "start": iso(r["publicity_start"]),
+                          "end": iso(r["publicity_end"])},
             "fields": _labelled(item, orjson.loads(r["payload"])),
         })
     return {"subject": _basic(conn, subject), "records": records, "as_of": day.isoformat(),
@@ -172,10 +170,10 @@ def history(conn: Connection, code: str) -> dict[str, Any]:
                     filename=batch["filename"],
                     fields=_labelled(item, payload),
                     publicity={"tier": r["publicity_tier"], "published": bool(r["published"]),
-                               "start": _iso(r["publicity_start"]),
-                               "repair_from": _iso(r["publicity_repair_from"]),
-                               "end": _iso(end),
-                               "last_day": _iso(end - timedelta(days=1)) if end else None,
+                               "start": iso(r["publicity_start"]),
+                               "repair_from": iso(r["publicity_repair_from"]),
+                               "end": iso(end),
+                               "last_day": iso(end - timedelta(days=1)) if end else None,
                                "reason": reason},
                     stops=[{**s, "case_url": _case_url(s["case_type"], s["case_id"])}
                            for s in stops.get(r["id"], [])])

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from xinyong.core.dates import add_months
+from xinyong.core.dates import add_months, iso
 from xinyong.core.errors import RuleDataError
 from xinyong.core.ruledata import Where, load_merged, mapping, text
 
@@ -104,12 +104,8 @@ class Window:
                 and (self.end is None or day < self.end))
 
     def stored(self) -> Stored:
-        return (self.tier, self.published, _iso(self.start), _iso(self.earliest_repair),
-                _iso(self.end))
-
-
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d is not None else None
+        return (self.tier, self.published, iso(self.start), iso(self.earliest_repair),
+                iso(self.end))
 
 
 # --- loading ------------------------------------------------------------------------------

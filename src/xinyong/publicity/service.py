@@ -36,6 +36,7 @@ from sqlalchemy import (
 from xinyong.catalog.rules import Catalog, Item
 from xinyong.catalog.service import current_catalog
 from xinyong.core import audit
+from xinyong.core.dates import iso
 from xinyong.core.db import Db, transaction, utcnow, writing
 from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
@@ -150,7 +151,7 @@ def stops(conn: Connection, record_ids: list[int]) -> dict[int, list[dict[str, A
     for row in conn.execute(select(t).where(t.c.record_id.in_(record_ids)).order_by(t.c.id)).mappings():
         found.setdefault(row["record_id"], []).append({
             "id": row["id"], "reason": row["reason"], "label": rules.STOP_REASONS[row["reason"]],
-            "since": _iso(row["since"]), "until": _iso(row["until"]),
+            "since": iso(row["since"]), "until": iso(row["until"]),
             "case_type": row["case_type"], "case_id": row["case_id"]})
     return found
 
@@ -199,9 +200,9 @@ def listing(conn: Connection, day: date, *, kind: str = "penalty", department: s
     item = current_catalog().item(kind)
     kind_name = item.name if item else kind
     return [{"id": row.id, "kind": row.item_code, "kind_name": kind_name, "doc_no": row.doc_no,
-             "decision_date": _iso(row.decision_date), "department": row.department,
-             "tier": row.publicity_tier, "start": _iso(row.publicity_start),
-             "end": _iso(row.publicity_end),
+             "decision_date": iso(row.decision_date), "department": row.department,
+             "tier": row.publicity_tier, "start": iso(row.publicity_start),
+             "end": iso(row.publicity_end),
              "subject": _listed_subject(row.uscc, row.name, row.kind)}
             for row in conn.execute(query)]
 
@@ -258,10 +259,6 @@ def _subject_kinds(catalog: Catalog) -> dict[str, str]:
     return {ev.value: ev.kind or "organisation" for ev in catalog.enums.get("subject_category", ())}
 
 
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d is not None else None
-
-
 def window(engine: Engine, record_id: int) -> dict[str, Any]:
     """A record's window as stored, with why (`reason`, from the rules in force) and the
     regime it was computed under. A record stored before windows existed (no regime yet)
@@ -282,13 +279,13 @@ def window(engine: Engine, record_id: int) -> dict[str, Any]:
     return {
         "record": row["id"], "item_code": row["item_code"], "doc_no": row["doc_no"],
         "version": row["version"], "status": row["status"],
-        "decision_date": _iso(row["decision_date"]),
+        "decision_date": iso(row["decision_date"]),
         "tier": row["publicity_tier"] if stored else computed.tier,
         "published": bool(row["published"]) if stored else computed.published,
-        "start": _iso(row["publicity_start"]) if stored else _iso(computed.start),
-        "earliest_repair": (_iso(row["publicity_repair_from"]) if stored
-                            else _iso(computed.earliest_repair)),
-        "end": _iso(row["publicity_end"]) if stored else _iso(computed.end),
+        "start": iso(row["publicity_start"]) if stored else iso(computed.start),
+        "earliest_repair": (iso(row["publicity_repair_from"]) if stored
+                            else iso(computed.earliest_repair)),
+        "end": iso(row["publicity_end"]) if stored else iso(computed.end),
         "regime": row["publicity_regime"] if stored else computed.regime,
         "stored": stored,
         "reason": computed.reason,

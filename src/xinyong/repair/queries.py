@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from xinyong.accounts.rules import Forbidden, Principal, can
 from xinyong.core.audit import AuditEvent
-from xinyong.core.dates import add_months
+from xinyong.core.dates import add_months, iso
 from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
 from xinyong.core.ruledata import UntilChanged, rule_paths
@@ -55,9 +55,6 @@ def current_rules() -> rules.RepairRules:
 
 
 # --- records and eligibility --------------------------------------------------------------
-
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d is not None else None
 
 
 def record_brief(conn: Connection, record_id: int) -> dict[str, Any]:
@@ -253,8 +250,8 @@ def entry_view(brief: dict[str, Any]) -> dict[str, Any]:
     """The entry as cases, the application page and the outbound event show it."""
     return {"ref": brief["ref"], "source": brief["source"], "kind": brief["kind_code"],
             "kind_name": brief["kind_name"], "authority": brief["authority"] or "",
-            "doc_no": brief["doc_no"], "listed_on": _iso(brief["listed_on"]),
-            "ends_on": _iso(brief["ends_on"]), "ended_on": _iso(brief["ended_on"])}
+            "doc_no": brief["doc_no"], "listed_on": iso(brief["listed_on"]),
+            "ends_on": iso(brief["ends_on"]), "ended_on": iso(brief["ended_on"])}
 
 
 # --- cases --------------------------------------------------------------------------------
@@ -311,9 +308,9 @@ def case_view(conn: Connection, case_no: str, day: date) -> dict[str, Any]:
         "status_label": rules.STATUSES[case["status"]],
         "open": case["status"] in rules.OPEN_STATUSES,
         "applied_on": case["applied_on"].isoformat(), "applicant": case["applicant"],
-        "step_since": case["step_since"].isoformat(), "due_on": _iso(case["due_on"]),
+        "step_since": case["step_since"].isoformat(), "due_on": iso(case["due_on"]),
         "overdue": rules.overdue(case["due_on"], case["status"], day),
-        "accepted_on": _iso(case["accepted_on"]), "decided_on": _iso(case["decided_on"]),
+        "accepted_on": iso(case["accepted_on"]), "decided_on": iso(case["decided_on"]),
         "decided_by": case["decided_by"], "reason": case["reason"],
         "missing": orjson.loads(case["missing"]) if case["missing"] else [],
         "rounds": case["rounds"], "statement": case["statement"],
@@ -344,9 +341,9 @@ def case_for(conn: Connection, principal: Principal, case_no: str, day: date) ->
 def record_view(brief: dict[str, Any]) -> dict[str, Any]:
     """The record as cases, the notice and the application page show it."""
     return {"id": brief["id"], "doc_no": brief["doc_no"], "department": brief["department"],
-            "decision_date": _iso(brief["decision_date"]), "tier": brief["publicity_tier"],
-            "published": bool(brief["published"]), "start": _iso(brief["publicity_start"]),
-            "earliest_repair": _iso(brief["publicity_repair_from"]), "end": _iso(brief["publicity_end"])}
+            "decision_date": iso(brief["decision_date"]), "tier": brief["publicity_tier"],
+            "published": bool(brief["published"]), "start": iso(brief["publicity_start"]),
+            "earliest_repair": iso(brief["publicity_repair_from"]), "end": iso(brief["publicity_end"])}
 
 
 def subject_part(brief: dict[str, Any]) -> dict[str, Any]:
@@ -390,7 +387,7 @@ def queue(conn: Connection, day: date, *, status: str | None = None, overdue_onl
         department = row.department if row.department is not None else entry.get("authority")
         out.append({
             "case_no": row.case_no, "status": row.status, "status_label": rules.STATUSES[row.status],
-            "applied_on": row.applied_on.isoformat(), "due_on": _iso(row.due_on),
+            "applied_on": row.applied_on.isoformat(), "due_on": iso(row.due_on),
             "overdue": rules.overdue(row.due_on, row.status, day), "rounds": row.rounds,
             "kind": row.case_kind, "kind_name": kind_name(row.case_kind),
             "record": row.record_id if row.case_kind != LIST_EXIT else None,

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from xinyong.accounts.rules import Principal
 from xinyong.core import audit
-from xinyong.core.dates import add_months
+from xinyong.core.dates import add_months, iso
 from xinyong.core.db import Db, lock_for_append, transaction, utcnow
 from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.core.workdays import add_workdays
@@ -54,11 +54,6 @@ from xinyong.repair.queries import (
 )
 from xinyong.subjects.models import Record
 
-
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d is not None else None
-
-
 # --- the applicant's verbs ----------------------------------------------------------------
 
 def _statement(statement: str) -> str:
@@ -82,7 +77,7 @@ def _store_application(conn: Connection, actor: audit.Actor, case_no: str, subje
     assert pk is not None
     store_files(conn, int(pk[0]), case_no, subject_id, files, 1)
     audit.record(conn, actor, RepairEvent.APPLIED, "repair_case", case_no, subject_id=subject_id,
-                 detail={**detail, "materials": [f.material for f in files], "due_on": _iso(due)})
+                 detail={**detail, "materials": [f.material for f in files], "due_on": iso(due)})
     _tell(conn, case_no, RepairEvent.APPLIED, day)
 
 
@@ -261,7 +256,7 @@ def _tell(conn: Connection, case_no: str, event: RepairEvent, day: date, **facts
         doc_no = conn.execute(select(r.c.doc_no).where(r.c.id == case["record_id"])).scalar()
         about = f"文书号 {doc_no}"
     notifications.notify(conn, case["subject_id"], event, "repair", case_no, f"/repairs/{case_no}",
-                         about=about, due_on=_iso(case["due_on"]) or "—", day=day.isoformat(),
+                         about=about, due_on=iso(case["due_on"]) or "—", day=day.isoformat(),
                          **facts)
 
 

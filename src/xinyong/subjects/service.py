@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import Connection, Date, bindparam, func, insert, select, text
 
 from xinyong.core import uscc as uscc_rules
+from xinyong.core.dates import iso
 from xinyong.core.db import Db, bulk_insert, in_list, is_sqlite, list_param, transaction, utcnow
 from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_id_number, mask_ids_in_values
@@ -247,7 +248,7 @@ def subject_by_code(conn: Connection, code: str) -> Any:
 def former_names(conn: Connection, subject_id: int, name: str) -> list[dict[str, str | None]]:
     """The names the subject was reported under other than `name` (its current one), with
     the first and last day each was used, the most recently used last."""
-    return [{"name": r.name, "first_seen": _iso(r.first_seen), "last_seen": _iso(r.last_seen)}
+    return [{"name": r.name, "first_seen": iso(r.first_seen), "last_seen": iso(r.last_seen)}
             for r in conn.execute(_FORMER_NAMES, {"subject_id": subject_id, "name": name})]
 
 
@@ -269,8 +270,8 @@ def show(conn: Connection, code: str) -> dict[str, Any]:
     return {
         "subject": {
             "id": subject["id"], "uscc": subject["uscc"], "name": subject["name"],
-            "former_names": [{"name": n.name, "first_seen": _iso(n.first_seen),
-                              "last_seen": _iso(n.last_seen)} for n in names],
+            "former_names": [{"name": n.name, "first_seen": iso(n.first_seen),
+                              "last_seen": iso(n.last_seen)} for n in names],
             "kind": subject["kind"], "region": subject["region"],
             "reg_no": subject["reg_no"], "legal_rep": subject["legal_rep"],
             "legal_rep_id_type": subject["legal_rep_id_type"],
@@ -279,9 +280,6 @@ def show(conn: Connection, code: str) -> dict[str, Any]:
         "records": [record_view(r) for r in records],
     }
 
-
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d else None
 
 
 # Fields of a record's payload holding a person's identity number: always shown masked.
@@ -297,9 +295,9 @@ def record_view(r: Any) -> dict[str, Any]:
             payload[f] = mask_id_number(payload[f])
     return {
         "id": r["id"], "kind": r["item_code"], "doc_no": r["doc_no"],
-        "decision_date": _iso(r["decision_date"]), "department": r["department"],
+        "decision_date": iso(r["decision_date"]), "department": r["department"],
         "version": r["version"], "status": r["status"], "batch": r["batch_id"],
-        "received_date": _iso(r["received_date"]), "on_time": r["on_time"],
+        "received_date": iso(r["received_date"]), "on_time": r["on_time"],
         "fields": payload,
     }
 

@@ -51,7 +51,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from xinyong.accounts.rules import Forbidden, Principal, role_table
 from xinyong.core import audit
 from xinyong.core import uscc as uscc_rules
-from xinyong.core.dates import MAX_YEAR, MIN_YEAR
+from xinyong.core.dates import MAX_YEAR, MIN_YEAR, iso
 from xinyong.core.db import Db, is_sqlite, lock_for_append, reading, transaction, utcnow
 from xinyong.core.errors import CoreError, InvalidInput, NotFound
 from xinyong.core.masking import mask_person_name
@@ -256,7 +256,7 @@ def _list_facts(conn: Connection, rule: Rule, as_of: date, ids: Sequence[int]) -
         if len(f["entries"]) < rules.FACT_IDS_CAP:
             ref = f"L{row.entry_id}" if row.entry_id is not None else f"R{row.record_id}"
             f["entries"].append({"ref": ref, "kind": row.kind, "department": row.department,
-                                 "listed_on": _iso(row.listed_on)})
+                                 "listed_on": iso(row.listed_on)})
         if not any(x["kind"] == row.kind for x in f["lists"]):
             f["lists"].append({"kind": row.kind, "name": names.get(row.kind, row.kind)})
         if row.department not in f["departments"]:
@@ -277,7 +277,7 @@ def _grade_facts(conn: Connection, rule: Rule, as_of: date, ids: Sequence[int]) 
     for row in conn.execute(select(ranked).where(ranked.c.n == 1)):
         facts[row.subject_id] = {
             "scorecard": row.scorecard, "version": row.version, "change_id": int(row.id),
-            "run_id": int(row.run_id), "as_of": _iso(row.as_of), "score": int(row.score),
+            "run_id": int(row.run_id), "as_of": iso(row.as_of), "score": int(row.score),
             "grade": row.grade, "previous_grade": row.before_grade,
             "drop": int(row.grade_rank - row.before_rank), "departments": []}
     r = Record.__table__
@@ -297,12 +297,6 @@ FACTS = {"penalty_count": _penalty_facts, "penalty_departments": _penalty_facts,
 
 def _next_day(d: date) -> str:
     return date.fromordinal(d.toordinal() + 1).isoformat()
-
-
-def _iso(d: Any) -> str | None:
-    if d is None:
-        return None
-    return d.isoformat() if isinstance(d, date) else str(d)
 
 
 # --- the scan -------------------------------------------------------------------------------
@@ -405,11 +399,11 @@ def _view(row: Any, recipients: list[str], *, full: bool) -> dict[str, Any]:
                                "threshold": int(row.threshold)},
         "severity": row.severity, "severity_name": rules.SEVERITIES.get(row.severity, row.severity),
         "status": row.status, "status_name": rules.STATUS_NAMES.get(row.status, row.status),
-        "subject": _subject_view(row), "as_of": _iso(row.as_of), "value": int(row.value),
+        "subject": _subject_view(row), "as_of": iso(row.as_of), "value": int(row.value),
         "summary": row.summary, "recipients": recipients,
         "raised_at": row.raised_at.isoformat() + "Z", "raised_by": row.raised_by,
         "closed": None if row.status != rules.CLOSED else {
-            "on": _iso(row.closed_on), "at": row.closed_at.isoformat() + "Z" if row.closed_at else None,
+            "on": iso(row.closed_on), "at": row.closed_at.isoformat() + "Z" if row.closed_at else None,
             "by": row.closed_by, "department": row.close_department, "action": row.close_action,
             "action_name": actions.get(row.close_action or "", row.close_action), "note": row.close_note},
     }
