@@ -277,8 +277,9 @@ def test_token_lifecycle_create_use_expire_revoke(engine: Engine) -> None:
     with engine.connect() as conn, pytest.raises(AuthenticationFailed) as info:
         service.authenticate_token(conn, secret)
     assert info.value.code == "token_revoked"
-    with pytest.raises(InvalidInput, match="已于"), writing(engine) as conn:
+    with pytest.raises(InvalidInput, match="已于") as again, writing(engine) as conn:
         service.revoke_token(conn, ADMIN, token.prefix)
+    assert again.value.code == "token_already_revoked"
     with pytest.raises(NotFound), writing(engine) as conn:
         service.revoke_token(conn, ADMIN, "xy_nope0")
     with engine.connect() as conn, pytest.raises(AuthenticationFailed) as info:

@@ -28,6 +28,9 @@ class AccountError(ErrorCode):
     # API tokens
     TOKEN_UNKNOWN = "token_unknown", 401, "接口令牌无效", "The API token is not valid."
     TOKEN_REVOKED = "token_revoked", 401, "接口令牌已吊销", "The API token has been revoked."
+    # Revoking it again is a mistake in the request, not a failed sign-in: 422, not 401.
+    TOKEN_ALREADY_REVOKED = ("token_already_revoked", 422, "接口令牌此前已吊销",
+                             "The API token was revoked already.")
     TOKEN_EXPIRED = "token_expired", 401, "接口令牌已过期", "The API token has expired."
     TOKEN_ROLE = ("token_role", 401, "接口令牌的角色已不能使用令牌",
                   "The API token's role may no longer use tokens.")

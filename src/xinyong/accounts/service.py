@@ -860,7 +860,7 @@ def revoke_token(db: Db, actor: Actor, prefix: str) -> TokenView:
             raise NotFound(f"没有前缀为 {prefix} 的接口令牌", code=AccountError.UNKNOWN_TOKEN)
         if row["revoked_at"] is not None:
             raise InvalidInput(f"接口令牌 {prefix} 已于 {row['revoked_at']:%Y-%m-%d %H:%M} 吊销",
-                               code=AccountError.TOKEN_REVOKED)
+                               code=AccountError.TOKEN_ALREADY_REVOKED)
         conn.execute(update(ApiToken).where(ApiToken.id == row["id"])
                      .values(revoked_at=utcnow().replace(microsecond=0)))
         audit.record(conn, actor, AccountEvent.TOKEN_REVOKE, "api_token", row["prefix"])

@@ -22,6 +22,12 @@ from xinyong.web.uploads import discard, save_upload
 
 router = APIRouter(tags=["归集批次"])
 
+
+def at_startup(engine: Any) -> dict[str, Any]:
+    """What a crash left in the files folder (batch files in the making, uploads received):
+    moved into place or deleted, before the first request."""
+    return service.sweep(engine)
+
 # Batch ids are INTEGER columns (32-bit on PostgreSQL): a larger number is a bad request, not
 # a database error.
 BatchId = Annotated[int, Path(ge=1, le=2**31 - 1, description="批次编号")]

@@ -80,9 +80,10 @@ def usable_kind(value: str) -> ListKind:
     table = current_kinds()
     kind = table.by_name_or_code(value)
     if kind is None:
-        code = (ListsError.LIST_KIND_WITHOUT_BASIS if table.refused_named(value)
-                else ListsError.UNKNOWN_LIST_KIND)
-        raise InvalidInput(rules.refusal_message(value, table), code=code)
+        if table.refused_named(value):
+            raise InvalidInput(rules.refusal_message(value, table),
+                               code=ListsError.LIST_KIND_WITHOUT_BASIS)
+        raise InvalidInput(rules.refusal_message(value, table), code=ListsError.UNKNOWN_LIST_KIND)
     return kind
 
 

@@ -12,8 +12,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal
+from xinyong.catalog.service import current_catalog
 from xinyong.core.dates import parse_date
 from xinyong.publicity import service
+from xinyong.publicity.rules import RULE_LABELS
 from xinyong.web import export
 from xinyong.web.ratelimit import limited
 from xinyong.web.security import connection, requires
@@ -24,6 +26,14 @@ PAGE_SIZE = 30
 # Rows one export holds at most; the page says so when the filters select more.
 EXPORT_LIMIT = 10_000
 KIND_NAMES = {"penalty": "行政处罚", "licence": "行政许可"}
+# How a record's publicity rule reads on any page (the catalog, a subject's history).
+TEMPLATE_FILTERS: dict[str, Any] = {
+    "publicity_rule_name": lambda code: RULE_LABELS.get(code, "不公示") if code else "不公示"}
+
+
+def warm_up() -> None:
+    """Load the publicity rules (and the catalog under them) before the first request."""
+    service.current_rules(current_catalog())
 
 
 @dataclass

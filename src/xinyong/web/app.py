@@ -98,28 +98,25 @@ async def _warm(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _sweep(app: FastAPI) -> None:
-    """What a crash left in the files folder (batch files in the making, uploads received):
-    moved into place or deleted, before the first request."""
-    from xinyong.ingest.service import sweep
-
-    try:
-        found = sweep(app.state.engine)
-    except Exception:  # a folder that cannot be cleaned must not keep the server down
-        logging.getLogger("xinyong.web").exception("startup sweep of the files folder failed")
-        return
-    if any(found.values()):
-        logging.getLogger("xinyong.web").info("startup sweep: %s", found)
+    """The capabilities' start-up work (ingest moves into place or deletes what a crash left in
+    the files folder), before the first request."""
+    for at_startup in capabilities.offered("api", "at_startup"):
+        try:
+            found = at_startup(app.state.engine)
+        except Exception:  # a folder that cannot be cleaned must not keep the server down
+            logging.getLogger("xinyong.web").exception("startup work %s failed", at_startup.__module__)
+            continue
+        if found and any(found.values()):
+            logging.getLogger("xinyong.web").info("startup sweep: %s", found)
 
 
 def warm_up() -> None:
-    from xinyong.catalog.service import current_catalog
-    from xinyong.publicity.service import current_rules
-
     env = templates().env
     for name in env.list_templates():
         if name.endswith(".html"):
             env.get_template(name)
-    current_rules(current_catalog())
+    for capability_warm_up in capabilities.offered("pages", "warm_up"):
+        capability_warm_up()
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:

@@ -10,6 +10,7 @@ from functools import lru_cache
 from importlib import resources
 from importlib.util import find_spec
 from types import ModuleType
+from typing import Any
 
 import xinyong
 
@@ -33,3 +34,10 @@ def modules(room: str) -> list[ModuleType]:
 
 def with_templates() -> list[str]:
     return [n for n in names() if resources.files(f"xinyong.{n}").joinpath("templates").is_dir()]
+
+
+def offered(room: str, name: str) -> list[Any]:
+    """What each capability's `room` module offers under `name` (a start-up hook, its template
+    filters), where it offers it: the kit asks for it without naming the capability, so no
+    arrow points from the kit up to them."""
+    return [getattr(m, name) for m in modules(room) if hasattr(m, name)]

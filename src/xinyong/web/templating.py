@@ -14,10 +14,7 @@ from jinja2 import Environment, PackageLoader, PrefixLoader, select_autoescape
 from starlette.templating import Jinja2Templates
 
 from xinyong.accounts.rules import Principal, anonymous, role_table
-from xinyong.catalog.rules import DISCLOSURE_NAMES, FIELD_TYPE_NAMES
-from xinyong.catalog.service import current_catalog
 from xinyong.core.audit import SYSTEM
-from xinyong.publicity.rules import RULE_LABELS
 from xinyong.web import capabilities
 from xinyong.web.portal import current_portal
 
@@ -58,17 +55,6 @@ def last_day(end: str | None) -> str:
     return (date.fromisoformat(end) - timedelta(days=1)).isoformat()
 
 
-def _catalog_source(source: str) -> str:
-    """A catalog file as a person calls it: the shipped national catalog, or the locality's."""
-    return "国家公共信用信息基础目录" if source == "national.yaml" else "本地补充目录"
-
-
-def _item_name(code: str | None) -> str:
-    """A catalog item's name (行政处罚信息) for its code (penalty)."""
-    item = current_catalog().item(code) if code else None
-    return item.name if item else (code or "—")
-
-
 def _who(name: str | None) -> str:
     """Who did something: a person's or system's name; the platform itself as 系统."""
     if not name:
@@ -89,12 +75,10 @@ def templates() -> Jinja2Templates:
     env.filters["percent"] = _percent
     env.filters["day"] = _day
     env.filters["last_day"] = last_day
-    env.filters["disclosure_name"] = lambda code: DISCLOSURE_NAMES.get(code, code)
-    env.filters["field_type_name"] = lambda code: FIELD_TYPE_NAMES.get(code, code)
-    env.filters["publicity_rule_name"] = lambda code: RULE_LABELS.get(code, "不公示") if code else "不公示"
-    env.filters["catalog_source"] = _catalog_source
     env.filters["who"] = _who
-    env.filters["item_name"] = _item_name
+    # the capabilities' own words for their codes (catalog's item names, publicity's rules)
+    for filters in capabilities.offered("pages", "TEMPLATE_FILTERS"):
+        env.filters.update(filters)
     env.globals["role_name"] = lambda code: role_table().roles[code].name if code in role_table().roles \
         else code
     return Jinja2Templates(env=env)

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xinyong.core.errors import CoreError, InvalidInput, XinyongError
 from xinyong.core.settings import get_settings
+from xinyong.core.xlsx import temp_dir  # swept at startup: a crash leaves nothing
 from xinyong.web.error_codes import WebError
 
 ACCEPTED_SUFFIXES = (".csv", ".xlsx", ".jsonl", ".json", ".txt")
@@ -37,7 +38,6 @@ async def save_upload(upload: UploadFile) -> Path:
         raise InvalidInput(f"不支持的文件类型“{suffix or '无扩展名'}”：请上传 CSV、XLSX 或 JSON Lines 文件",
                            code=CoreError.FILE_TYPE)
     limit = get_settings().max_upload_mib << 20
-    from xinyong.ingest.readers import temp_dir  # swept at startup: a crash leaves nothing
 
     # A folder of its own keeps the name the person gave the file: a message about the file
     # ("文件 处罚.csv 为空") names it, not a random one.
