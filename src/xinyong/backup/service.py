@@ -25,6 +25,8 @@ from pathlib import Path
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.engine import make_url
 
+from xinyong.backup.error_codes import BackupError
+from xinyong.backup.events import BackupEvent
 from xinyong.core import audit, db
 from xinyong.core.audit import Actor, Verification
 from xinyong.core.errors import InvalidInput, XinyongError
@@ -38,13 +40,13 @@ SHM_DMS_BYTE = 128
 
 
 class StoreInUse(InvalidInput):
-    code = "store_in_use"
+    code = BackupError.STORE_IN_USE
 
 
 class BackupBroken(XinyongError):
     """The copy's audit log does not verify: nothing was restored."""
 
-    code = "backup_broken"
+    code = BackupError.BACKUP_BROKEN
 
     def __init__(self, message: str, verification: Verification) -> None:
         super().__init__(message)
@@ -66,7 +68,7 @@ def sqlite_file(url: str) -> Path | None:
     if u.get_backend_name() != "sqlite":
         return None
     if not u.database or u.database == ":memory:":
-        raise InvalidInput("内存数据库无法备份或恢复")
+        raise InvalidInput("内存数据库无法备份或恢复", code=BackupError.MEMORY_STORE)
     return Path(u.database)
 
 
@@ -74,7 +76,8 @@ def _need_sqlite(url: str, what: str) -> Path:
     path = sqlite_file(url)
     if path is None:
         raise InvalidInput(f"当前数据库是 PostgreSQL：{what}请按 docs/backup.md 使用 pg_dump / "
-                           "pg_restore，恢复后运行 xinyong restore（不带文件）核对并登记")
+                           "pg_restore，恢复后运行 xinyong restore（不带文件）核对并登记",
+                           code=BackupError.POSTGRESQL_STORE)
     return path
 
 
@@ -128,9 +131,10 @@ def _check(path: Path) -> tuple[dict[str, int], Verification, int | None]:
             problem = conn.exec_driver_sql("PRAGMA quick_check").scalar_one()
             ours = inspect(conn).has_table("alembic_version")
         if problem != "ok":
-            raise InvalidInput(f"备份文件已损坏：{problem}")
+            raise InvalidInput(f"备份文件已损坏：{problem}", code=BackupError.BACKUP_CORRUPT)
         if not ours:
-            raise InvalidInput("这不是 xinyong 的备份文件（没有数据库结构版本）")
+            raise InvalidInput("这不是 xinyong 的备份文件（没有数据库结构版本）",
+                               code=BackupError.NOT_A_BACKUP)
         db.ensure_schema(engine)
         with engine.connect() as conn:
             result = audit.verify(conn, beyond_head_ok=True)
@@ -143,12 +147,13 @@ def _check(path: Path) -> tuple[dict[str, int], Verification, int | None]:
 def backup(url: str, dest: Path, *, force: bool = False) -> Summary:
     source = _need_sqlite(url, "备份")
     if not source.exists():
-        raise InvalidInput(f"数据库文件 {source} 不存在")
+        raise InvalidInput(f"数据库文件 {source} 不存在", code=BackupError.STORE_MISSING)
     dest = dest.resolve()
     if dest == source.resolve():
-        raise InvalidInput("备份文件不能是数据库文件本身")
+        raise InvalidInput("备份文件不能是数据库文件本身", code=BackupError.BACKUP_IS_STORE)
     if dest.exists() and not force:
-        raise InvalidInput(f"{dest} 已存在：换一个文件名，或加 --force 覆盖")
+        raise InvalidInput(f"{dest} 已存在：换一个文件名，或加 --force 覆盖",
+                           code=BackupError.BACKUP_EXISTS)
     dest.parent.mkdir(parents=True, exist_ok=True)
     draft = dest.with_name(f".{dest.name}.part")
     _remove(draft)
@@ -173,12 +178,13 @@ def backup(url: str, dest: Path, *, force: bool = False) -> Summary:
 def restore(url: str, source: Path, actor: Actor, *, force: bool = False) -> Summary:
     target = _need_sqlite(url, "恢复")
     if not source.is_file():
-        raise InvalidInput(f"备份文件 {source} 不存在")
+        raise InvalidInput(f"备份文件 {source} 不存在", code=BackupError.BACKUP_MISSING)
     with source.open("rb") as f:
         if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-            raise InvalidInput(f"{source} 不是 xinyong 的备份文件（不是 SQLite 数据库）")
+            raise InvalidInput(f"{source} 不是 xinyong 的备份文件（不是 SQLite 数据库）",
+                               code=BackupError.NOT_A_BACKUP)
     if source.resolve() == target.resolve():
-        raise InvalidInput("备份文件就是当前数据库文件")
+        raise InvalidInput("备份文件就是当前数据库文件", code=BackupError.BACKUP_IS_STORE)
     if in_use(target) and not force:
         raise StoreInUse(f"数据库 {target} 正被使用（服务在运行？）：先停止服务再恢复，"
                          "或确认后加 --force")
@@ -226,7 +232,7 @@ def _record(url: str, source: str, actor: Actor, found: dict[str, int], result: 
         if top is not None:
             audit.write_anchor(*top, restored=True)
         with db.writing(engine) as conn:
-            audit.record(conn, actor, "store.restored", "store", None,
+            audit.record(conn, actor, BackupEvent.STORE_RESTORED, "store", None,
                          detail={"from": source, "head_id": head_id, "counts": found})
     finally:
         engine.dispose()

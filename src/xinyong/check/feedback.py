@@ -27,11 +27,13 @@ from sqlalchemy.exc import IntegrityError
 
 from xinyong.accounts.rules import Forbidden, Principal
 from xinyong.check import service
+from xinyong.check.error_codes import CheckError
+from xinyong.check.events import CheckEvent
 from xinyong.check.models import CheckFeedback, CheckLog
 from xinyong.core import audit
 from xinyong.core.dates import MAX_YEAR, MIN_YEAR, iso_utc
 from xinyong.core.db import is_sqlite, utcnow, writing
-from xinyong.core.errors import InvalidInput, NotFound, RuleDataError
+from xinyong.core.errors import CoreError, InvalidInput, NotFound, RuleDataError
 from xinyong.core.ruledata import rule_paths
 from xinyong.core.workdays import WorkCalendar, default_calendar
 from xinyong.subjects.models import Subject
@@ -114,10 +116,10 @@ def _text(value: Any, field: str, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"{where}：{field} 应为文字", code="invalid_feedback")
+        raise InvalidInput(f"{where}：{field} 应为文字", code=CheckError.INVALID_FEEDBACK)
     text = value.strip()
     if len(text) > TEXT_LIMIT:
-        raise InvalidInput(f"{where}：{field} 不能超过{TEXT_LIMIT}个字符", code="too_long")
+        raise InvalidInput(f"{where}：{field} 不能超过{TEXT_LIMIT}个字符", code=CoreError.TOO_LONG)
     return text or None
 
 
@@ -125,26 +127,26 @@ def parse_reports(items: Sequence[Mapping[str, Any]]) -> list[Report]:
     """The caller's items, checked: a measure code, an outcome of `OUTCOMES`, a reason when not
     applied, each measure once. Refusals are `InvalidInput` with a stable code."""
     if not items:
-        raise InvalidInput("请至少反馈一项措施的执行情况", code="empty_feedback")
+        raise InvalidInput("请至少反馈一项措施的执行情况", code=CheckError.EMPTY_FEEDBACK)
     if len(items) > ITEMS_LIMIT:
-        raise InvalidInput(f"一次最多反馈{ITEMS_LIMIT}项措施", code="too_many")
+        raise InvalidInput(f"一次最多反馈{ITEMS_LIMIT}项措施", code=CheckError.TOO_MANY_ITEMS)
     found: list[Report] = []
     for i, item in enumerate(items, 1):
         where = f"第{i}项"
         measure = _text(item.get("measure"), "measure", where)
         if not measure:
-            raise InvalidInput(f"{where}：请填写措施代码（measure）", code="missing_measure")
+            raise InvalidInput(f"{where}：请填写措施代码（measure）", code=CheckError.MISSING_MEASURE)
         outcome = item.get("outcome")
         if outcome not in OUTCOMES:
             raise InvalidInput(f"{where}：执行情况（outcome）应为 "
                                + "、".join(f"{k}（{v}）" for k, v in OUTCOMES.items())
-                               + f" 之一，而不是 {outcome!r}", code="unknown_outcome")
+                               + f" 之一，而不是 {outcome!r}", code=CoreError.UNKNOWN_OUTCOME)
         reason = _text(item.get("reason"), "reason", where)
         if outcome == "not_applied" and not reason:
             raise InvalidInput(f"{where}：措施 {measure} 未应用，须说明原因（reason）",
-                               code="reason_required")
+                               code=CoreError.REASON_REQUIRED)
         if any(r.measure == measure for r in found):
-            raise InvalidInput(f"{where}：措施 {measure} 重复反馈", code="duplicate_measure")
+            raise InvalidInput(f"{where}：措施 {measure} 重复反馈", code=CheckError.DUPLICATE_MEASURE)
         found.append(Report(measure, str(outcome), reason, _text(item.get("result"), "result", where)))
     return found
 
@@ -167,7 +169,7 @@ def find_check(engine: Engine, check_id: str) -> Any:
             with engine.connect() as conn:
                 row = _log_row(conn, value)
     if row is None:
-        raise NotFound(f"没有编号为 {value or '（空）'} 的核查记录", code="unknown_check")
+        raise NotFound(f"没有编号为 {value or '（空）'} 的核查记录", code=CheckError.UNKNOWN_CHECK)
     return row
 
 
@@ -184,7 +186,7 @@ def may_see(principal: Principal, row: Any) -> bool:
 def _own(principal: Principal, row: Any) -> None:
     if not may_see(principal, row):
         raise Forbidden(f"核查 {row.check_id} 不是本单位（{principal.department or principal.name}）"
-                        "发起的，不能反馈或查看", code="not_your_check")
+                        "发起的，不能反馈或查看", code=CheckError.NOT_YOUR_CHECK)
 
 
 def report(engine: Engine, principal: Principal, check_id: str, items: Sequence[Mapping[str, Any]],
@@ -200,7 +202,7 @@ def report(engine: Engine, principal: Principal, check_id: str, items: Sequence[
     strangers = [r.measure for r in reports if r.measure not in returned]
     if strangers:
         raise InvalidInput(f"核查 {row.check_id} 未返回措施 {'、'.join(strangers)}（返回的措施："
-                           f"{'、'.join(returned) or '无'}）", code="measure_not_in_check")
+                           f"{'、'.join(returned) or '无'}）", code=CheckError.MEASURE_NOT_IN_CHECK)
     f = CheckFeedback.__table__
     try:
         with writing(engine) as conn:
@@ -216,7 +218,7 @@ def report(engine: Engine, principal: Principal, check_id: str, items: Sequence[
                 for r in reports])
             # No subject_id on the event: the check index reloads every subject an event names,
             # and feedback changes nothing it holds.
-            audit.record(conn, principal.actor(source), "check.feedback", "check", row.check_id,
+            audit.record(conn, principal.actor(source), CheckEvent.FEEDBACK, "check", row.check_id,
                          detail={"check_subject_id": row.subject_id,
                                  "measures": {r.measure: r.outcome for r in reports}})
     except IntegrityError as exc:  # a concurrent report of the same measure won the race
@@ -226,7 +228,7 @@ def report(engine: Engine, principal: Principal, check_id: str, items: Sequence[
 
 def _exists(check_id: str, measures: set[str]) -> InvalidInput:
     return InvalidInput(f"核查 {check_id} 的措施 {'、'.join(sorted(measures))} 已反馈过；反馈不可修改",
-                        code="feedback_exists")
+                        code=CheckError.FEEDBACK_EXISTS)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -296,9 +298,10 @@ def _scope(principal: Principal, department: str | None) -> str | None:
     if ALL_DEPARTMENTS in principal.permissions:
         return wanted
     if principal.department is None:
-        raise Forbidden("统计核查反馈须以所属单位的账号或令牌查看", code="no_department")
+        raise Forbidden("统计核查反馈须以所属单位的账号或令牌查看", code=CoreError.NO_DEPARTMENT)
     if wanted is not None and wanted != principal.department:
-        raise Forbidden(f"只能查看本单位（{principal.department}）的核查反馈统计", code="other_department")
+        raise Forbidden(f"只能查看本单位（{principal.department}）的核查反馈统计",
+                        code=CoreError.OTHER_DEPARTMENT)
     return principal.department
 
 
@@ -312,11 +315,11 @@ def stats(engine: Engine, principal: Principal, *, since: date | None = None, un
     for label, day in (("起始日期", since), ("截止日期", until)):
         if day is not None and not MIN_YEAR <= day.year <= MAX_YEAR:
             raise InvalidInput(f"{label} {day.isoformat()} 不在 {MIN_YEAR}—{MAX_YEAR} 年之间",
-                               code="bad_date")
+                               code=CoreError.BAD_DATE)
     until = until or today
     since = since or until - timedelta(days=29)
     if since > until:
-        raise InvalidInput(f"起始日期 {since} 晚于截止日期 {until}", code="bad_period")
+        raise InvalidInput(f"起始日期 {since} 晚于截止日期 {until}", code=CheckError.BAD_PERIOD)
     scope = _scope(principal, department)
     n = due_working_days()
     cutoff = utc_start(overdue_before(today, n))

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from xinyong.check import rules
 from xinyong.core.audit import AuditEvent
 from xinyong.core.db import is_sqlite
+from xinyong.ingest.events import IngestEvent
 from xinyong.lists import service as lists
 from xinyong.objections import service as objections
 from xinyong.publicity import service as publicity
@@ -172,7 +173,7 @@ class CheckIndex:
                 a.c.id > self.marker, a.c.id <= latest)):
             if row.subject_id is not None:
                 touched.add(int(row.subject_id))
-            if row.action == "ingest.batch" and row.object_id and row.object_id.isdigit():
+            if row.action == IngestEvent.BATCH and row.object_id and row.object_id.isdigit():
                 batches.add(int(row.object_id))
         r = Record.__table__
         for batch in batches:

@@ -15,7 +15,7 @@ from xinyong.accounts.rules import Principal
 from xinyong.check import feedback, rules, service
 from xinyong.core.dates import beijing_text
 from xinyong.core.db import utcnow
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.web.forms import errors_of, status_for
 from xinyong.web.security import client_address, engine_of, requires
 from xinyong.web.templating import render
@@ -67,7 +67,7 @@ async def check_upload(request: Request, matter: Annotated[str, Form(max_length=
     try:
         if not (file.filename or "").lower().endswith(".xlsx"):
             raise InvalidInput("请上传 Excel（.xlsx）文件，第一行为“统一社会信用代码”或“名称”列",
-                               code="file_type")
+                               code=CoreError.FILE_TYPE)
         path = await save_upload(file)
         try:
             subjects = service.read_subjects_xlsx(path)
@@ -98,7 +98,8 @@ def _day(value: str, label: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"{label}应为日期 YYYY-MM-DD，而不是 {text[:40]}", code="bad_date") from None
+        raise InvalidInput(f"{label}应为日期 YYYY-MM-DD，而不是 {text[:40]}",
+                           code=CoreError.BAD_DATE) from None
 
 
 CheckId = Annotated[str, Path(pattern=r"^HC[0-9a-f]{24}$")]

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from xinyong.check.error_codes import CheckError
 from xinyong.core import uscc as uscc_rules
 from xinyong.core.dates import add_months, iso
 from xinyong.core.errors import InvalidInput, RuleDataError
@@ -137,7 +138,7 @@ class Catalog:
             (m for m in self.matters.values() if text == m.name or text in m.aliases), None)
         if found is None:
             known = "、".join(f"{m.name}（{m.code}）" for m in self.matters.values())
-            raise InvalidInput(f"未知的办理事项类型“{value}”；可用：{known}", code="unknown_matter")
+            raise InvalidInput(f"未知的办理事项类型“{value}”；可用：{known}", code=CheckError.UNKNOWN_MATTER)
         return found
 
 

@@ -35,12 +35,13 @@ from sqlalchemy import Connection, Engine, insert
 
 from xinyong.accounts.rules import Principal
 from xinyong.check import rules
+from xinyong.check.error_codes import CheckError
 from xinyong.check.index import CheckIndex, index_for
 from xinyong.check.models import CheckLog
 from xinyong.core import uscc as uscc_rules
 from xinyong.core.cells import write_xlsx_row
 from xinyong.core.db import utcnow, writing
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.core.ruledata import rule_paths
 from xinyong.core.xlsx import workbook_rows
 from xinyong.lists import service as lists
@@ -146,16 +147,16 @@ def parse_uscc(value: str) -> str:
     errors = uscc_rules.validate(code)
     if errors:
         raise InvalidInput("统一社会信用代码不正确：" + "；".join(e.message for e in errors)
-                           + f"（“{value}”）", code="invalid_uscc")
+                           + f"（“{value}”）", code=CoreError.INVALID_USCC)
     return code
 
 
 def parse_name(value: str) -> str:
     name = (value or "").strip()
     if not name:
-        raise InvalidInput("请填写要核查的主体名称或统一社会信用代码", code="empty_name")
+        raise InvalidInput("请填写要核查的主体名称或统一社会信用代码", code=CoreError.EMPTY_NAME)
     if len(name) > NAME_LIMIT:
-        raise InvalidInput(f"主体名称不能超过{NAME_LIMIT}个字符", code="too_long")
+        raise InvalidInput(f"主体名称不能超过{NAME_LIMIT}个字符", code=CoreError.TOO_LONG)
     return name
 
 
@@ -341,7 +342,7 @@ def check(engine: Engine, caller: Caller, matter_value: str, *, uscc: str | None
     `unknown_matter`; an unknown code answers `subject: null`."""
     matter_ = matter(matter_value)
     if uscc is not None and name is not None:
-        raise InvalidInput("请只提供统一社会信用代码或名称之一", code="uscc_or_name")
+        raise InvalidInput("请只提供统一社会信用代码或名称之一", code=CheckError.USCC_OR_NAME)
     code = parse_uscc(uscc) if uscc is not None else None
     query = parse_name(name or "") if code is None else None
     day = day or date.today()
@@ -372,9 +373,9 @@ def check_batch(engine: Engine, caller: Caller, matter_value: str, subjects: Seq
     matter_ = matter(matter_value)
     if len(subjects) > rules.BATCH_LIMIT:
         raise InvalidInput(f"一次最多核查{rules.BATCH_LIMIT}个主体（收到{len(subjects)}个），请分批提交",
-                           code="batch_too_large")
+                           code=CheckError.BATCH_TOO_LARGE)
     if not subjects:
-        raise InvalidInput("请至少提供一个要核查的主体", code="empty_batch")
+        raise InvalidInput("请至少提供一个要核查的主体", code=CheckError.EMPTY_BATCH)
     day = day or date.today()
     batch_id = new_check_id()
     index = _index(engine)
@@ -416,12 +417,12 @@ def read_subjects_xlsx(path: Path) -> list[dict[str, str]]:
     # are (a refusal is a BadFile, an InvalidInput saying which bound it passed).
     rows: list[list[str]] = workbook_rows(path, path.name)
     if not rows:
-        raise InvalidInput("Excel 文件是空的", code="empty_batch")
+        raise InvalidInput("Excel 文件是空的", code=CheckError.EMPTY_BATCH)
     header = [str(c or "").strip() for c in rows[0]]
     code_col = next((i for i, h in enumerate(header) if h in USCC_HEADERS), None)
     name_col = next((i for i, h in enumerate(header) if h in NAME_HEADERS), None)
     if code_col is None and name_col is None:
-        raise InvalidInput("Excel 第一行须有“统一社会信用代码”列或“名称”列", code="missing_column")
+        raise InvalidInput("Excel 第一行须有“统一社会信用代码”列或“名称”列", code=CheckError.MISSING_COLUMN)
     found: list[dict[str, str]] = []
     for row in rows[1:]:
         def cell(i: int | None, row: Sequence[Any] = row) -> str:

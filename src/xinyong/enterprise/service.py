@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Forbidden, Principal
 from xinyong.catalog.service import current_catalog
-from xinyong.core.errors import NotFound
+from xinyong.core.errors import CoreError, NotFound
 from xinyong.lists import service as lists
 from xinyong.notifications import service as notifications
 from xinyong.objections import service as objections
@@ -27,7 +27,7 @@ RECENT_NOTIFICATIONS = 10
 def own_subject(principal: Principal) -> str:
     """The USCC the principal acts for; refused for any account not bound to a subject."""
     if not principal.subject:
-        raise Forbidden("企业主页只对绑定了信用主体的企业账号开放", code="not_own_subject")
+        raise Forbidden("企业主页只对绑定了信用主体的企业账号开放", code=CoreError.NOT_OWN_SUBJECT)
     return principal.subject
 
 
