@@ -14,6 +14,12 @@ sample stored and the hashes the audit event of the draw recorded.
 A result flows back as a credit record (catalog item `inspection`) through ingest, as a
 one-row file from the plan's department: the same validation, versioning and audit as any
 department's data.
+
+Each verb takes the engine (opening its own write transaction) or joins the caller's
+(`core.db.transaction`), and writes its audit event; so do the supervisors' readings that
+show grades (`plan_view` and `published_inputs` with a `reader`: `sampling.plan_read`,
+`sampling.inputs_read`). A department-bound `Principal` acts on and reads only its own
+department's plans, decided here for every edge (`department_for`, `_own`).
 """
 
 from __future__ import annotations
@@ -62,7 +68,8 @@ def current_config(data_dir: Path | None = None) -> rules.Config:
 
 
 def grade_names(scorecard: str) -> tuple[str, ...]:
-    """The grades of a scorecard, best first; an unknown scorecard is `InvalidInput`."""
+    """The grades of a scorecard, best first; an unknown scorecard is evaluation's `NotFound`
+    (`parse_plan` refuses it as a field of the plan)."""
     return tuple(g.code for g in evaluation.grade_scale(scorecard))
 
 
