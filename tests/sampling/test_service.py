@@ -303,3 +303,41 @@ def test_a_resident_id_written_into_findings_is_masked_where_published(engine: E
     assert number not in published and f"350***********{number[-4:]}" in published
     assert [s["result"]["findings"] for s in own["sample"] if s["result"]] == [
         f"现场负责人（身份证号码{number}）未能出示许可证"]  # the deciding department's own view
+
+
+def test_the_verbs_open_their_own_transaction_and_decide_the_department_once(engine: Engine,
+                                                                             tmp_path: Path) -> None:
+    """Given the engine, each verb commits its write with its audit event; given a plain read
+    connection it refuses to write. A department account makes, lists and reads only its own
+    department's plans: `new_plan` and `plans` decide it from the principal."""
+    build(engine, tmp_path)
+    own = Principal("own", "reporter", DEPT, frozenset({"sampling.manage"}))
+    other = Principal("other", "reporter", "厦门市湖里区市场监督管理局", frozenset({"sampling.manage"}))
+    with pytest.raises(Forbidden) as refused:
+        service.new_plan(engine, SYSTEM, other, raw(department=DEPT))
+    assert refused.value.code == "other_department"
+    assert actions(engine) == []
+    plan_id = service.new_plan(engine, SYSTEM, own, {**raw(), "department": None})
+    assert service.plans(engine, principal=own)[0]["department"] == DEPT
+    assert service.plans(engine, principal=other) == []
+    with pytest.raises(Forbidden):
+        service.plans(engine, principal=other, department=DEPT)
+    with engine.connect() as conn, pytest.raises(RuntimeError):
+        service.draw_plan(conn, SYSTEM, plan_id)
+    sample = service.draw_plan(engine, SYSTEM, plan_id, principal=own, seed="own")["sample"]
+    view = service.plan_view(engine, plan_id, principal=own, reader=SYSTEM)
+    assert [s["subject"] for s in view["sample"]] == [s["subject"] for s in sample]
+    assert service.verify(engine, plan_id).ok
+    service.published_inputs(engine, plan_id, principal=own, reader=SYSTEM)
+    assert service.plan_view(engine, plan_id, public=True, reader=SYSTEM)["id"] == plan_id  # not audited
+    with pytest.raises(InvalidInput) as refused_cancel:
+        service.cancel(engine, SYSTEM, plan_id, "晚了", principal=own)
+    assert refused_cancel.value.code == "plan_not_open"
+    assert actions(engine) == ["sampling.plan_created", "sampling.drawn", "sampling.plan_read",
+                               "sampling.inputs_read"]
+
+
+def test_a_plan_naming_an_unknown_scorecard_is_refused_as_a_field_of_the_plan() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        service.parse_plan(raw(scorecard="nope"))
+    assert caught.value.code == "unknown_scorecard"

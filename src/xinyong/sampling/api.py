@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal
-from xinyong.core.db import writing
 from xinyong.sampling import service
 from xinyong.web.pagination import Page, Paging, page_of
 from xinyong.web.ratelimit import limited
@@ -168,9 +167,9 @@ class Verification(BaseModel):
     population: int
 
 
-def _raw(body: PlanRequest, principal: Principal) -> dict[str, Any]:
+def _raw(body: PlanRequest) -> dict[str, Any]:
     raw = body.model_dump(exclude_none=True)
-    raw["department"] = service.department_for(principal, body.department)
+    raw["department"] = body.department
     raw["scope"] = {k: v for k, v in body.scope.model_dump().items() if v}
     return raw
 
@@ -178,41 +177,37 @@ def _raw(body: PlanRequest, principal: Principal) -> dict[str, Any]:
 @router.get("/sampling-plans", response_model=Page[PlanSummary], summary="抽查计划（部门账号只看本部门的）")
 def list_plans(paging: Paging, department: Annotated[str | None, Query(max_length=200)] = None,
                conn: Connection = Depends(connection), principal: Principal = requires(MANAGE)) -> Any:
-    rows = service.plans(conn, department=service.department_for(principal, department),
+    rows = service.plans(conn, principal=principal, department=department,
                          limit=paging.limit + 1, offset=paging.offset)
     return page_of(rows, paging)
 
 
 @router.post("/sampling-plans", response_model=PlanView, status_code=201, summary="制定抽查计划")
 def create_plan(body: PlanRequest, request: Request, principal: Principal = requires(MANAGE)) -> Any:
-    plan = service.parse_plan(_raw(body, principal))
-    with writing(engine_of(request)) as conn:
-        plan_id = service.create_plan(conn, actor(request, principal), plan)
-        return service.plan_view(conn, plan_id)
+    plan_id = service.new_plan(engine_of(request), actor(request, principal), principal, _raw(body))
+    return service.plan_view(engine_of(request), plan_id)
 
 
 @router.get("/sampling-plans/{plan_id}", response_model=PlanView,
             summary="一个抽查计划（含等级、样本和结果）")
 def get_plan(plan_id: PlanId, request: Request, principal: Principal = requires(MANAGE)) -> Any:
-    with writing(engine_of(request)) as conn:
-        return service.plan_view(conn, plan_id, principal=principal, reader=actor(request, principal))
+    return service.plan_view(engine_of(request), plan_id, principal=principal,
+                             reader=actor(request, principal))
 
 
 @router.post("/sampling-plans/{plan_id}/draw", response_model=DrawResult,
              summary="抽取检查对象和检查人员（随机种子公布）")
 def draw(plan_id: PlanId, request: Request, body: DrawRequest | None = None,
          principal: Principal = requires(MANAGE)) -> Any:
-    with writing(engine_of(request)) as conn:
-        return service.draw_plan(conn, actor(request, principal), plan_id, principal=principal,
-                                 seed=(body.seed or None) if body else None)
+    return service.draw_plan(engine_of(request), actor(request, principal), plan_id, principal=principal,
+                             seed=(body.seed or None) if body else None)
 
 
 @router.post("/sampling-plans/{plan_id}/cancellation", response_model=PlanView, summary="撤销未抽取的计划")
 def cancel(plan_id: PlanId, body: CancelRequest, request: Request,
            principal: Principal = requires(MANAGE)) -> Any:
-    with writing(engine_of(request)) as conn:
-        service.cancel(conn, actor(request, principal), plan_id, body.reason, principal=principal)
-        return service.plan_view(conn, plan_id)
+    service.cancel(engine_of(request), actor(request, principal), plan_id, body.reason, principal=principal)
+    return service.plan_view(engine_of(request), plan_id)
 
 
 @router.post("/sampling-plans/{plan_id}/results", response_model=RecordedResult, status_code=201,
@@ -228,9 +223,8 @@ def record_result(plan_id: PlanId, body: ResultRequest, request: Request,
             summary="一次抽取的公开输入（含等级的名录），供平台外重新抽取核验")
 def inputs(plan_id: PlanId, request: Request, principal: Principal = requires(MANAGE)) -> Any:
     # every subject's grade is not public data: the read is an audited event (SPEC §2.3)
-    with writing(engine_of(request)) as conn:
-        return service.published_inputs(conn, plan_id, principal=principal,
-                                        reader=actor(request, principal))
+    return service.published_inputs(engine_of(request), plan_id, principal=principal,
+                                    reader=actor(request, principal))
 
 
 @router.get("/sampling/plans", response_model=Page[PlanSummary], dependencies=[Depends(limited)],

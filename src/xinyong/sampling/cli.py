@@ -13,9 +13,9 @@ import yaml
 from rich.table import Table
 
 from xinyong.core.console import engine, fail, operator, out, print_json
-from xinyong.core.db import writing
 from xinyong.core.errors import InvalidInput
 from xinyong.sampling import rules, service
+from xinyong.sampling.error_codes import SamplingError
 
 app = typer.Typer(no_args_is_help=True,
                   help="双随机一公开：按信用等级抽取检查对象和检查人员，核验抽取，登记并公开检查结果")
@@ -30,20 +30,21 @@ def _plan_file(path: Path) -> dict[str, Any]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(f"{name}：无法读取（{exc.strerror or exc}）", code="bad_plan_file") from exc
+        raise InvalidInput(f"{name}：无法读取（{exc.strerror or exc}）",
+                           code=SamplingError.BAD_PLAN_FILE) from exc
     try:
         content = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise InvalidInput(f"{name}：第 {line} 行不是 UTF-8 编码的文字（请以 UTF-8 保存，"
-                           "如用 GBK 保存的文件须先转换）", code="bad_plan_file") from exc
+                           "如用 GBK 保存的文件须先转换）", code=SamplingError.BAD_PLAN_FILE) from exc
     try:
         raw = yaml.safe_load(content)
     except yaml.YAMLError as exc:
-        raise InvalidInput(f"{name}：{_yaml_problem(exc)}", code="bad_plan_file") from exc
+        raise InvalidInput(f"{name}：{_yaml_problem(exc)}", code=SamplingError.BAD_PLAN_FILE) from exc
     if not isinstance(raw, dict):
         raise InvalidInput(f"{name}：顶层应为映射（name、department、scope、base_ratio …）",
-                           code="bad_plan_file")
+                           code=SamplingError.BAD_PLAN_FILE)
     return raw
 
 
@@ -95,8 +96,7 @@ def _sample_table(sample: list[dict[str, Any]]) -> None:
 @app.command("verify")
 def verify(plan_id: Annotated[int, typer.Argument(help="抽查计划编号")], as_json: AsJson = False) -> None:
     """用公开的输入重新抽取，核验与公布的样本和检查人员完全相同（相同退出码 0，否则非 0）。"""
-    with engine().connect() as conn:
-        v = service.verify(conn, plan_id)
+    v = service.verify(engine(), plan_id)
     if as_json:
         print_json({"plan": v.plan, "ok": v.ok, "reason": v.reason, "sampled": v.sampled,
                     "population": v.population})
@@ -111,8 +111,8 @@ def export(plan_id: Annotated[int, typer.Argument(help="抽查计划编号")],
            output: Annotated[Path | None, typer.Option("--output", "-o",
                                                        help="写入文件（默认输出到屏幕）")] = None) -> None:
     """导出一次抽取的公开输入（计划参数、随机种子、比例、含等级的名录及其 SHA-256、样本），供平台外核验。"""
-    with writing(engine()) as conn:  # grades are not public: the export is an audited read
-        inputs = service.published_inputs(conn, plan_id, reader=operator())
+    # grades are not public: the export is an audited read
+    inputs = service.published_inputs(engine(), plan_id, reader=operator())
     if output is None:
         print_json(inputs)
         return
@@ -148,8 +148,7 @@ def rerun(inputs_file: Annotated[Path, typer.Argument(help="export 导出的公�
 def list_plans(department: Annotated[str | None, typer.Option("--department", help="只看该部门")] = None,
                as_json: AsJson = False) -> None:
     """列出抽查计划（最新在前）。"""
-    with engine().connect() as conn:
-        rows = service.plans(conn, department=department, limit=200)
+    rows = service.plans(engine(), department=department, limit=200)
     if as_json:
         print_json(rows)
         return
@@ -165,8 +164,7 @@ def list_plans(department: Annotated[str | None, typer.Option("--department", he
 @app.command("show")
 def show(plan_id: Annotated[int, typer.Argument(help="抽查计划编号")], as_json: AsJson = False) -> None:
     """显示一个抽查计划：参数、随机种子、样本、检查人员和检查结果。"""
-    with writing(engine()) as conn:
-        view = service.plan_view(conn, plan_id, reader=operator())
+    view = service.plan_view(engine(), plan_id, reader=operator())
     if as_json:
         print_json(view)
         return

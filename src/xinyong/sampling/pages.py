@@ -13,8 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from xinyong.accounts.rules import Principal
-from xinyong.core.db import writing
-from xinyong.core.errors import InvalidInput
+from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.sampling import rules, service
 from xinyong.web.ratelimit import limited
 from xinyong.web.security import actor, connection, engine_of, requires
@@ -50,8 +49,7 @@ def public_plan(request: Request, plan_id: PlanId, conn: Connection = Depends(co
 def console_index(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] = 1,
                   conn: Connection = Depends(connection),
                   principal: Principal = requires(MANAGE)) -> HTMLResponse:
-    rows = service.plans(conn, department=service.department_for(principal, None),
-                         limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    rows = service.plans(conn, principal=principal, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     config = service.current_config()
     return render(request, "sampling/plans.html", {
         "rows": rows[:PAGE_SIZE], "has_more": len(rows) > PAGE_SIZE, "page": page,
@@ -65,7 +63,7 @@ async def create_form(request: Request, principal: Principal = requires(MANAGE))
     field = {k: v for k, v in form.items() if isinstance(v, str)}
     raw: dict[str, Any] = {
         "name": field.get("name", ""),
-        "department": service.department_for(principal, field.get("department")),
+        "department": field.get("department"),
         "scorecard": field.get("scorecard") or None,
         "scope": {"industries": field.get("industries", ""), "districts": field.get("districts", ""),
                   "kinds": [v for v in form.getlist("kinds") if isinstance(v, str)]},
@@ -78,18 +76,15 @@ async def create_form(request: Request, principal: Principal = requires(MANAGE))
         "seed": field.get("seed") or None,
     }
     if any(len(v) > 20_000 for v in field.values()):
-        raise InvalidInput("表单内容过长", code="too_long")
-    plan = service.parse_plan(raw)
-    with writing(engine_of(request)) as conn:
-        plan_id = service.create_plan(conn, actor(request, principal), plan)
-    return _back(plan_id)
+        raise InvalidInput("表单内容过长", code=CoreError.TOO_LONG)
+    return _back(service.new_plan(engine_of(request), actor(request, principal), principal, raw))
 
 
 @router.get("/console/sampling/{plan_id}", response_class=HTMLResponse)
 def console_plan(request: Request, plan_id: PlanId, principal: Principal = requires(MANAGE)) -> HTMLResponse:
-    with writing(engine_of(request)) as conn:
-        view = service.plan_view(conn, plan_id, principal=principal, reader=actor(request, principal))
-        verification = service.verify(conn, plan_id) if view["status"] == "drawn" else None
+    engine = engine_of(request)
+    view = service.plan_view(engine, plan_id, principal=principal, reader=actor(request, principal))
+    verification = service.verify(engine, plan_id) if view["status"] == "drawn" else None
     return render(request, "sampling/plan.html", {"p": view, "verification": verification,
                                                   "today": date.today()})
 
@@ -97,17 +92,15 @@ def console_plan(request: Request, plan_id: PlanId, principal: Principal = requi
 @router.post("/console/sampling/{plan_id}/draw")
 def draw_form(request: Request, plan_id: PlanId, seed: Annotated[str, Form(max_length=128)] = "",
               principal: Principal = requires(MANAGE)) -> Response:
-    with writing(engine_of(request)) as conn:
-        service.draw_plan(conn, actor(request, principal), plan_id, principal=principal,
-                          seed=seed.strip() or None)
+    service.draw_plan(engine_of(request), actor(request, principal), plan_id, principal=principal,
+                      seed=seed.strip() or None)
     return _back(plan_id)
 
 
 @router.post("/console/sampling/{plan_id}/cancellation")
 def cancel_form(request: Request, plan_id: PlanId, reason: Annotated[str, Form(max_length=2000)],
                 principal: Principal = requires(MANAGE)) -> Response:
-    with writing(engine_of(request)) as conn:
-        service.cancel(conn, actor(request, principal), plan_id, reason, principal=principal)
+    service.cancel(engine_of(request), actor(request, principal), plan_id, reason, principal=principal)
     return _back(plan_id)
 
 
@@ -121,7 +114,8 @@ def result_form(request: Request, plan_id: PlanId, subject: Annotated[str, Form(
     try:
         day = date.fromisoformat(inspected_on.strip())
     except ValueError:
-        raise InvalidInput(f"检查日期应为 YYYY-MM-DD，而不是 {inspected_on[:20]}", code="bad_date") from None
+        raise InvalidInput(f"检查日期应为 YYYY-MM-DD，而不是 {inspected_on[:20]}",
+                           code=CoreError.BAD_DATE) from None
     names = [n for n in re.split(r"[,，、;；\s]+", inspectors) if n]
     service.record_result(engine_of(request), actor(request, principal), plan_id, subject, outcome,
                           inspected_on=day, findings=findings or None, inspectors=names or None,

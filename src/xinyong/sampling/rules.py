@@ -34,6 +34,8 @@ import orjson
 
 from xinyong.core.errors import InvalidInput
 from xinyong.core.ruledata import Where, load_merged, mapping, text
+from xinyong.evaluation.error_codes import EvaluationError
+from xinyong.sampling.error_codes import SamplingError
 
 FILE = "sampling.yaml"
 WHAT = "双随机抽查规则文件"
@@ -199,8 +201,9 @@ class Plan:
         }
 
 
-def _bad(message: str, code: str) -> InvalidInput:
-    return InvalidInput(f"抽查计划：{message}", code=code)
+def _plan(message: str) -> str:
+    """A refusal's message, naming the plan as what is refused."""
+    return f"抽查计划：{message}"
 
 
 def _codes(value: Any, field: str, pattern: re.Pattern[str], hint: str) -> tuple[str, ...]:
@@ -208,33 +211,44 @@ def _codes(value: Any, field: str, pattern: re.Pattern[str], hint: str) -> tuple
         return ()
     items = re.split(r"[\s,，、;；]+", value.strip()) if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
-        raise _bad(f"{field} 应为列表", "bad_scope")
+        raise InvalidInput(_plan(f"{field} 应为列表"), code=SamplingError.BAD_SCOPE)
     out: list[str] = []
     for item in items:
         code = str(item).strip().upper() if item is not None else ""
         if not code:
             continue
         if not pattern.fullmatch(code):
-            raise _bad(f"{field} 中的“{str(item)[:40]}”不是{hint}", "bad_scope")
+            raise InvalidInput(_plan(f"{field} 中的“{str(item)[:40]}”不是{hint}"),
+                               code=SamplingError.BAD_SCOPE)
         if code not in out:
             out.append(code)
     return tuple(out)
 
 
-def _ratio(value: Any, field: str, *, upper: Decimal | None, code: str) -> Decimal:
+def _ratio(value: Any, field: str) -> Decimal:
+    """A ratio above 0 and at most 1 (written as a decimal or a percentage)."""
     number = _decimal(value)
-    if number is None or number < 0 or (upper is not None and (number <= 0 or number > upper)):
-        limit = f"大于 0、不超过 {upper}（可写作百分数，如 5%）" if upper is not None else "非负数"
-        raise _bad(f"{field} 应为{limit}，而不是 {value!r}", code)
+    if number is None or number <= 0 or number > 1:
+        raise InvalidInput(_plan(f"{field} 应为大于 0、不超过 1（可写作百分数，如 5%），而不是 {value!r}"),
+                           code=SamplingError.BAD_RATIO)
     return number
 
 
-def _text(value: Any, field: str, label: str, limit: int, code: str) -> str:
+def _multiplier(value: Any, field: str) -> Decimal:
+    """A grade's multiplier: a number not below 0."""
+    number = _decimal(value)
+    if number is None or number < 0:
+        raise InvalidInput(_plan(f"{field} 应为非负数，而不是 {value!r}"), code=SamplingError.BAD_MULTIPLIER)
+    return number
+
+
+def _text_problem(value: Any, field: str, label: str, limit: int) -> str | None:
+    """Why a required text field is refused (missing, too long), or None."""
     if not isinstance(value, str) or not value.strip():
-        raise _bad(f"请填写{label}（{field}）", code)
+        return f"请填写{label}（{field}）"
     if len(value.strip()) > limit:
-        raise _bad(f"{label}不能超过{limit}个字符", code)
-    return value.strip()
+        return f"{label}不能超过{limit}个字符"
+    return None
 
 
 def parse_plan(raw: Mapping[str, Any], config: Config, grades: Sequence[str]) -> Plan:
@@ -243,60 +257,70 @@ def parse_plan(raw: Mapping[str, Any], config: Config, grades: Sequence[str]) ->
     the field and the reason."""
     unknown = set(raw) - PLAN_KEYS
     if unknown:
-        raise _bad(f"未知的字段 {'、'.join(sorted(map(str, unknown)))}"
-                   f"（可用：{'、'.join(sorted(PLAN_KEYS))}）", "unknown_field")
-    name = _text(raw.get("name"), "name", "计划名称", NAME_LIMIT, "missing_name")
-    department = _text(raw.get("department"), "department", "制定计划的部门", NAME_LIMIT,
-                       "missing_department")
+        raise InvalidInput(_plan(f"未知的字段 {'、'.join(sorted(map(str, unknown)))}"
+                                 f"（可用：{'、'.join(sorted(PLAN_KEYS))}）"),
+                           code=SamplingError.UNKNOWN_FIELD)
+    problem = _text_problem(raw.get("name"), "name", "计划名称", NAME_LIMIT)
+    if problem is not None:
+        raise InvalidInput(_plan(problem), code=SamplingError.MISSING_NAME)
+    problem = _text_problem(raw.get("department"), "department", "制定计划的部门", NAME_LIMIT)
+    if problem is not None:
+        raise InvalidInput(_plan(problem), code=SamplingError.MISSING_DEPARTMENT)
+    name, department = str(raw["name"]).strip(), str(raw["department"]).strip()
     scorecard = raw.get("scorecard") or DEFAULT_SCORECARD
     if not isinstance(scorecard, str) or not SCORECARD.fullmatch(scorecard):
-        raise _bad(f"评价模型（scorecard）应为模型代码，而不是 {scorecard!r}", "bad_scorecard")
+        raise InvalidInput(_plan(f"评价模型（scorecard）应为模型代码，而不是 {scorecard!r}"),
+                           code=SamplingError.BAD_SCORECARD)
     scope = raw.get("scope") or {}
     if not isinstance(scope, Mapping):
-        raise _bad("范围（scope）应为映射：industries、districts、kinds", "bad_scope")
+        raise InvalidInput(_plan("范围（scope）应为映射：industries、districts、kinds"),
+                           code=SamplingError.BAD_SCOPE)
     extra = set(scope) - SCOPE_KEYS
     if extra:
-        raise _bad(f"范围（scope）中未知的字段 {'、'.join(sorted(map(str, extra)))}", "bad_scope")
+        raise InvalidInput(_plan(f"范围（scope）中未知的字段 {'、'.join(sorted(map(str, extra)))}"),
+                           code=SamplingError.BAD_SCOPE)
     industries = _codes(scope.get("industries"), "行业（scope.industries）", INDUSTRY,
                         "行业门类代码（如 E、F）")
     districts = _codes(scope.get("districts"), "区域（scope.districts）", DISTRICT,
                        "6位行政区划代码")
     kinds = _kinds(scope.get("kinds"), config)
-    base = _ratio(raw.get("base_ratio"), "基础抽查比例（base_ratio）", upper=Decimal(1),
-                  code="bad_ratio")
+    base = _ratio(raw.get("base_ratio"), "基础抽查比例（base_ratio）")
     given = raw.get("multipliers") or {}
     if not isinstance(given, Mapping):
-        raise _bad("各等级倍数（multipliers）应为映射，如 {A: 0.5, D: 4}", "bad_multiplier")
+        raise InvalidInput(_plan("各等级倍数（multipliers）应为映射，如 {A: 0.5, D: 4}"),
+                           code=SamplingError.BAD_MULTIPLIER)
     strangers = [str(g) for g in given if g not in grades]
     if strangers:
-        raise _bad(f"评价模型 {scorecard} 没有等级 {'、'.join(strangers)}（等级：{'、'.join(grades)}）",
-                   "unknown_grade")
+        raise InvalidInput(_plan(f"评价模型 {scorecard} 没有等级 {'、'.join(strangers)}"
+                                 f"（等级：{'、'.join(grades)}）"), code=EvaluationError.UNKNOWN_GRADE)
     multipliers: dict[str, Decimal] = {}
     for grade in grades:
         if grade in given:
-            multipliers[grade] = _ratio(given[grade], f"等级 {grade} 的倍数", upper=None,
-                                        code="bad_multiplier")
+            multipliers[grade] = _multiplier(given[grade], f"等级 {grade} 的倍数")
         elif grade in config.multipliers:
             multipliers[grade] = config.multipliers[grade]
         else:
-            raise _bad(f"等级 {grade} 没有默认倍数，请在 multipliers 中设定", "missing_multiplier")
-    ungraded = config.ungraded_multiplier if raw.get("ungraded_multiplier") is None else _ratio(
-        raw.get("ungraded_multiplier"), "未评级主体的倍数（ungraded_multiplier）", upper=None,
-        code="bad_multiplier")
+            raise InvalidInput(_plan(f"等级 {grade} 没有默认倍数，请在 multipliers 中设定"),
+                               code=SamplingError.MISSING_MULTIPLIER)
+    ungraded = config.ungraded_multiplier if raw.get("ungraded_multiplier") is None else _multiplier(
+        raw.get("ungraded_multiplier"), "未评级主体的倍数（ungraded_multiplier）")
     inspectors = _inspectors(raw.get("inspectors"), config)
     per = raw.get("inspectors_per_subject", 2)
     if isinstance(per, str) and per.strip().isdigit():
         per = int(per.strip())
     if isinstance(per, bool) or not isinstance(per, int) or not 1 <= per <= config.max_inspectors_per_subject:
-        raise _bad(f"每户检查人员数（inspectors_per_subject）应为 1 到 {config.max_inspectors_per_subject}"
-                   f" 的整数，而不是 {per!r}", "bad_inspectors_per_subject")
+        raise InvalidInput(_plan(f"每户检查人员数（inspectors_per_subject）应为 1 到 "
+                                 f"{config.max_inspectors_per_subject} 的整数，而不是 {per!r}"),
+                           code=SamplingError.BAD_INSPECTORS_PER_SUBJECT)
     if per > len(inspectors):
-        raise _bad(f"每户需 {per} 名检查人员，检查人员库只有 {len(inspectors)} 人", "pool_too_small")
+        raise InvalidInput(_plan(f"每户需 {per} 名检查人员，检查人员库只有 {len(inspectors)} 人"),
+                           code=SamplingError.POOL_TOO_SMALL)
     seed = raw.get("seed")
     if seed is not None and seed != "":
         seed = str(seed).strip()
         if not SEED.fullmatch(seed):
-            raise _bad("随机种子（seed）应为 1 到 128 个英文字母、数字或 _ . -", "bad_seed")
+            raise InvalidInput(_plan("随机种子（seed）应为 1 到 128 个英文字母、数字或 _ . -"),
+                               code=SamplingError.BAD_SEED)
     else:
         seed = None
     return Plan(name, department, scorecard, industries, districts, kinds, base, multipliers,
@@ -308,16 +332,17 @@ def _kinds(value: Any, config: Config) -> tuple[str, ...]:
         return config.subject_kinds
     items = re.split(r"[\s,，、;；]+", value.strip()) if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
-        raise _bad("主体类别（scope.kinds）应为列表", "bad_scope")
+        raise InvalidInput(_plan("主体类别（scope.kinds）应为列表"), code=SamplingError.BAD_SCOPE)
     out: list[str] = []
     for item in items:
         kind = str(item).strip()
         if kind in ("natural_person", KIND_NAMES["natural_person"]):
-            raise _bad("自然人不按信用等级抽查（平台不对自然人评价、分级）", "natural_person_refused")
+            raise InvalidInput(_plan("自然人不按信用等级抽查（平台不对自然人评价、分级）"),
+                               code=SamplingError.NATURAL_PERSON_REFUSED)
         code = next((k for k, n in KIND_NAMES.items() if kind in (k, n)), None)
         if code is None or code not in config.subject_kinds:
-            raise _bad(f"主体类别（scope.kinds）应为 {'、'.join(config.subject_kinds)}，而不是 {kind!r}",
-                       "bad_scope")
+            raise InvalidInput(_plan(f"主体类别（scope.kinds）应为 {'、'.join(config.subject_kinds)}，"
+                                     f"而不是 {kind!r}"), code=SamplingError.BAD_SCOPE)
         if code not in out:
             out.append(code)
     return tuple(out)
@@ -326,24 +351,26 @@ def _kinds(value: Any, config: Config) -> tuple[str, ...]:
 def _inspectors(value: Any, config: Config) -> tuple[str, ...]:
     items = [line for line in re.split(r"[\r\n,，、;；]+", value)] if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
-        raise _bad("检查人员库（inspectors）应为执法检查人员姓名或编号的列表", "bad_inspectors")
+        raise InvalidInput(_plan("检查人员库（inspectors）应为执法检查人员姓名或编号的列表"),
+                           code=SamplingError.BAD_INSPECTORS)
     out: list[str] = []
     for item in items:
         name = str(item).strip() if isinstance(item, str | int) else ""
         if not name:
             if isinstance(item, str):
                 continue
-            raise _bad(f"检查人员库中的 {item!r} 不是姓名或编号", "bad_inspectors")
+            raise InvalidInput(_plan(f"检查人员库中的 {item!r} 不是姓名或编号"),
+                               code=SamplingError.BAD_INSPECTORS)
         if len(name) > INSPECTOR_LIMIT or "|" in name:
-            raise _bad(f"检查人员“{name[:40]}”：不能超过{INSPECTOR_LIMIT}个字符，不能含“|”",
-                       "bad_inspectors")
+            raise InvalidInput(_plan(f"检查人员“{name[:40]}”：不能超过{INSPECTOR_LIMIT}个字符，不能含“|”"),
+                               code=SamplingError.BAD_INSPECTORS)
         if name in out:
-            raise _bad(f"检查人员“{name}”重复", "duplicate_inspector")
+            raise InvalidInput(_plan(f"检查人员“{name}”重复"), code=SamplingError.DUPLICATE_INSPECTOR)
         out.append(name)
     if not out:
-        raise _bad("请填写检查人员库（inspectors）", "bad_inspectors")
+        raise InvalidInput(_plan("请填写检查人员库（inspectors）"), code=SamplingError.BAD_INSPECTORS)
     if len(out) > config.max_pool:
-        raise _bad(f"检查人员库至多 {config.max_pool} 人", "bad_inspectors")
+        raise InvalidInput(_plan(f"检查人员库至多 {config.max_pool} 人"), code=SamplingError.BAD_INSPECTORS)
     return tuple(out)
 
 
@@ -384,20 +411,22 @@ def draw(population: Sequence[tuple[str, str | None]], seed: str, ratios: Mappin
          inspectors: Sequence[str], per_subject: int) -> list[Drawn]:
     """The sample and its inspectors (module docstring, steps 1–4), in USCC order."""
     if not SEED.fullmatch(seed):
-        raise InvalidInput("随机种子应为 1 到 128 个英文字母、数字或 _ . -", code="bad_seed")
+        raise InvalidInput("随机种子应为 1 到 128 个英文字母、数字或 _ . -", code=SamplingError.BAD_SEED)
     if per_subject > len(inspectors):
         raise InvalidInput(f"每户需 {per_subject} 名检查人员，检查人员库只有 {len(inspectors)} 人",
-                           code="pool_too_small")
+                           code=SamplingError.POOL_TOO_SMALL)
     strata: dict[str, list[tuple[str, str]]] = {}
     previous = ""
     for uscc, grade in population:
         if uscc <= previous:
-            raise InvalidInput("抽查对象名录应按统一社会信用代码升序排列且不重复", code="bad_population")
+            raise InvalidInput("抽查对象名录应按统一社会信用代码升序排列且不重复",
+                               code=SamplingError.BAD_POPULATION)
         previous = uscc
         strata.setdefault(stratum(grade), []).append((_sha(f"{seed}|{uscc}"), uscc))
     missing = sorted(set(strata) - set(ratios))
     if missing:
-        raise InvalidInput(f"抽查计划没有等级 {'、'.join(missing)} 的抽查比例", code="missing_multiplier")
+        raise InvalidInput(f"抽查计划没有等级 {'、'.join(missing)} 的抽查比例",
+                           code=SamplingError.MISSING_MULTIPLIER)
     chosen: set[str] = set()
     for name, members in strata.items():
         members.sort()
@@ -447,7 +476,7 @@ def inputs_ratios(raw: Mapping[str, Any]) -> dict[str, Decimal]:
     for grade, value in raw.items():
         number = _decimal(value)
         if number is None:
-            raise InvalidInput(f"公开的抽查比例 {grade}={value!r} 不是数", code="bad_inputs")
+            raise InvalidInput(f"公开的抽查比例 {grade}={value!r} 不是数", code=SamplingError.BAD_INPUTS)
         out[str(grade)] = number
     return out
 
@@ -460,7 +489,7 @@ def plan_ratios(parameters: Mapping[str, Any]) -> dict[str, Decimal]:
         out = {str(g): min(cap, base * Decimal(str(m))) for g, m in parameters["multipliers"].items()}
         out[UNGRADED] = min(cap, base * Decimal(str(parameters["ungraded_multiplier"])))
     except (KeyError, TypeError, AttributeError, InvalidOperation) as exc:
-        raise InvalidInput(f"公开的计划参数不完整或格式不对：{exc!r}", code="bad_inputs") from exc
+        raise InvalidInput(f"公开的计划参数不完整或格式不对：{exc!r}", code=SamplingError.BAD_INPUTS) from exc
     return out
 
 
