@@ -152,17 +152,6 @@ def test_status_from_active_entries() -> None:
     assert rules.status([entry("wage_arrears", date(2025, 1, 1), DAY)], DAY) == "normal"
 
 
-@pytest.mark.parametrize(("query", "name", "matched", "score"), [
-    ("厦门市甲乙贸易有限公司", "厦门市甲乙贸易有限公司", "厦门市甲乙贸易有限公司", 1.0),
-    ("厦门市甲乙贸易（集团）有限公司", "厦门市甲乙贸易(集团)有限公司", "厦门市甲乙贸易(集团)有限公司", 1.0),
-    ("旧名有限公司", "新名有限公司", "旧名有限公司", 0.9),
-    ("甲乙贸易", "厦门市甲乙贸易有限公司", "厦门市甲乙贸易有限公司", 0.29),
-])
-def test_name_score_is_explained(query: str, name: str, matched: str, score: float) -> None:
-    found, reasons = rules.name_score(query, name, matched)
-    assert found == score and reasons
-
-
 @pytest.mark.parametrize(("text", "code"), [
     ("91350203MA2Y0000X1", True), ("９１３５０２０３ＭＡ２Ｙ００００Ｘ１", True),
     ("厦门市甲乙贸易有限公司", False), ("913502", False)])

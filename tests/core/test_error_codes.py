@@ -146,11 +146,23 @@ def test_every_raise_names_a_specific_code() -> None:
     assert problems == [], "\n" + "\n".join(problems)
 
 
+# Raises answered with another status than their code declares, on purpose, each with why.
+ANSWERED_OTHERWISE = {
+    # A plan naming a scorecard that does not exist is a bad plan (422, as clients of the
+    # sampling API are told); asking evaluation for that scorecard is not found (404).
+    ("xinyong/sampling/service.py", "unknown_scorecard"),
+}
+
+
 def test_a_code_declares_the_status_its_error_is_answered_with() -> None:
     problems = []
+    exempted = set()
     for site in _sites():
         if isinstance(site.code, ErrorCode):
             status = web_errors.status_of_class(site.cls)
+            if (where := (site.where.rsplit(":", 1)[0], str(site.code))) in ANSWERED_OTHERWISE:
+                exempted.add(where)
+                continue
             if site.code.status != status:
                 problems.append(f"{site.where}: {site.cls.__qualname__} is answered with {status}, "
                                 f"its code {site.code!s} declares {site.code.status}")
@@ -162,6 +174,8 @@ def test_a_code_declares_the_status_its_error_is_answered_with() -> None:
             problems.append(f"{cls.__module__}.{cls.__qualname__}: answered with "
                             f"{web_errors.status_of_class(cls)}, its code {cls.code!s} declares "
                             f"{cls.code.status}")
+    problems += [f"{where}: exempted, but no such raise any more" for where in
+                 sorted(ANSWERED_OTHERWISE - exempted)]
     assert problems == [], "\n" + "\n".join(problems)
 
 

@@ -394,19 +394,3 @@ def name_key(name: str) -> str:
     """A name as compared: full-width folded, brackets unified, blanks removed."""
     folded = "".join(chr(ord(c) - 0xFEE0) if 0xFF01 <= ord(c) <= 0xFF5E else c for c in name)
     return _BLANKS.sub("", folded.translate(_BRACKETS)).lower()
-
-
-def name_score(query: str, current: str, matched: str) -> tuple[float, list[str]]:
-    """A simple explainable score of a search hit for a name query: 1.0 for the same name,
-    0.9 for a former name, otherwise the share of the name the query covers."""
-    q, cur, hit = name_key(query), name_key(current), name_key(matched)
-    if q == cur:
-        return 1.0, ["名称完全一致"]
-    if q == hit:
-        return 0.9, [f"与曾用名“{matched}”一致"]
-    target = hit if q in hit else cur
-    share = round(min(len(q), len(target)) / max(len(target), 1), 2) if q in target else 0.0
-    reasons = [f"名称包含“{query.strip()}”，覆盖名称的{int(share * 100)}%"]
-    if hit != cur:
-        reasons.append(f"按曾用名“{matched}”找到")
-    return round(0.8 * share, 2), reasons

@@ -18,8 +18,6 @@ yet seen).
 from __future__ import annotations
 
 import atexit
-import importlib
-import importlib.util
 import logging
 import secrets
 import threading
@@ -45,10 +43,9 @@ from xinyong.core.errors import CoreError, InvalidInput
 from xinyong.core.ruledata import rule_paths
 from xinyong.core.xlsx import workbook_rows
 from xinyong.lists import service as lists
-from xinyong.subjects import search
+from xinyong.subjects import matching
 
 MEASURES_FILE, MATTERS_FILE = "measures.yaml", "matters.yaml"
-MATCHING = "xinyong.subjects.matching"
 CANDIDATES = 10
 # A name check resolves the subject when one candidate alone has the top score, at least this.
 RESOLVE_SCORE = 0.95
@@ -187,21 +184,11 @@ def _by_uscc(conn: Connection, index: CheckIndex, code: str, matter_: rules.Matt
 
 
 def candidates(conn: Connection, name: str, limit: int = CANDIDATES) -> list[dict[str, Any]]:
-    """Subjects a name may mean, best first, each with a score (0–1) and its reasons: from the
-    name-matching engine (`xinyong.subjects.matching`) when installed, else from the search
-    index with a simple score (same name 1.0, former name 0.9, otherwise the share covered)."""
-    if importlib.util.find_spec(MATCHING) is not None:
-        matching = importlib.import_module(MATCHING)
-        return [{"subject_id": c.subject_id, "uscc": c.uscc, "name": c.name,
-                 "matched_name": c.matched_name, "score": round(float(c.score), 3),
-                 "reasons": list(c.reasons)} for c in matching.candidates(conn, name, limit=limit)]
-    found = []
-    for item in search.search(conn, name, limit=limit).items:
-        score, reasons = rules.name_score(name, item.name, item.matched_name)
-        found.append({"subject_id": item.subject_id, "uscc": item.uscc, "name": item.name,
-                      "matched_name": item.matched_name, "score": score, "reasons": reasons})
-    found.sort(key=lambda c: -float(str(c["score"])))
-    return found
+    """Subjects a name may mean, best first, each with a score (0–1) and its reasons, from the
+    name-matching engine (`xinyong.subjects.matching`)."""
+    return [{"subject_id": c.subject_id, "uscc": c.uscc, "name": c.name,
+             "matched_name": c.matched_name, "score": round(float(c.score), 3),
+             "reasons": list(c.reasons)} for c in matching.candidates(conn, name, limit=limit)]
 
 
 def _by_name(conn: Connection, index: CheckIndex, name: str, matter_: rules.Matter,

@@ -12,4 +12,3 @@ class ObjectionEvent(StrEnum):
     # A decision "correct" stores a new version of the record. Ingest records the same
     # action when a batch supersedes a record: ingest (the lower layer) is to own the
     # constant, and this one is to give way to it once ingest declares it.
-    RECORD_CORRECTED = "record.corrected"

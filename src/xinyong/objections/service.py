@@ -30,6 +30,7 @@ from xinyong.core.masking import mask_id_number, mask_person_name
 from xinyong.core.ruledata import UntilChanged, rule_paths
 from xinyong.core.settings import get_settings
 from xinyong.core.workdays import add_workdays
+from xinyong.ingest.events import IngestEvent
 from xinyong.notifications import service as notifications
 from xinyong.objections import rules
 from xinyong.objections.error_codes import ObjectionError
@@ -260,7 +261,7 @@ def correct_record(conn: Connection, actor: audit.Actor, record_id: int, changes
                                                    r.c.version == version)).scalar_one())
     publicity.stop_publicity(conn, actor, record_id, "corrected", today, CASE_TYPE, case_no)
     fields = sorted(k for k in set(values) | set(payload) if values.get(k) != payload.get(k))
-    audit.record(conn, actor, ObjectionEvent.RECORD_CORRECTED, "record", new_id, subject_id=row["subject_id"],
+    audit.record(conn, actor, IngestEvent.RECORD_CORRECTED, "record", new_id, subject_id=row["subject_id"],
                  detail={"previous": record_id, "version": version, "case": case_no,
                          "fields": fields})
     return new_id
