@@ -10,27 +10,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from xinyong import __version__
-from xinyong.accounts import cli as accounts_cli
-from xinyong.backup import cli as backup_cli
-from xinyong.catalog import cli as catalog_cli
-from xinyong.check import cli as check_cli
 from xinyong.core import db
 from xinyong.core.console import err, out
 from xinyong.core.errors import XinyongError
 from xinyong.core.settings import get_settings
-from xinyong.demo import cli as demo_cli
-from xinyong.departments import cli as departments_cli
-from xinyong.evaluation import cli as evaluation_cli
-from xinyong.ingest import cli as ingest_cli
-from xinyong.lists import cli as lists_cli
-from xinyong.notifications import cli as notifications_cli
-from xinyong.objections import cli as objections_cli
-from xinyong.profile import cli as profile_cli
-from xinyong.publicity import cli as publicity_cli
-from xinyong.repair import cli as repair_cli
-from xinyong.sampling import cli as sampling_cli
-from xinyong.subjects import cli as subjects_cli
-from xinyong.warnings import cli as warnings_cli
+from xinyong.web import capabilities
 from xinyong.web import cli as web_cli
 
 app = typer.Typer(
@@ -56,10 +40,10 @@ def version() -> None:
 
 
 app.add_typer(db_app, name="db")
-for module in (catalog_cli, ingest_cli, subjects_cli, accounts_cli, demo_cli, web_cli, publicity_cli,
-               objections_cli, repair_cli, lists_cli, check_cli, evaluation_cli, sampling_cli, warnings_cli,
-               departments_cli, backup_cli, notifications_cli, profile_cli):
-    module.register(app)
+# Each capability's `cli.py` registers its own commands, found the way the web app finds their
+# routers (the web kit's own commands — serve — beside them).
+for register in [*capabilities.offered("cli", "register"), web_cli.register]:
+    register(app)
 
 
 def main() -> None:
