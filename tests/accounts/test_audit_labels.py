@@ -65,6 +65,14 @@ def test_every_recorded_action_has_a_chinese_name() -> None:
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in names.values())
 
 
+def test_every_family_of_a_recorded_action_has_a_chinese_name() -> None:
+    families = {audit_labels.family(action) for action in recorded_actions()}
+    names = audit_labels.load().families
+    assert sorted(families - set(names)) == [], "audit_actions.yaml's families miss some"
+    choices = dict(audit_labels.action_choices())
+    assert choices["check."] == "信用核查（全部）" and choices["account."] == "账号管理（全部）"
+
+
 def test_an_event_reads_in_chinese_and_beijing_time() -> None:
     event = {"id": 7, "at": datetime(2026, 3, 5, 23, 30, 1), "actor": "staff1", "role": "staff",
              "action": "check.feedback", "object_type": "check", "object_id": "C1", "source": "web",

@@ -12,21 +12,20 @@ from typing import Any
 
 import yaml
 
-from xinyong.accounts.events import AccountEvent
 from xinyong.accounts.rules import role_table
 from xinyong.core.dates import beijing_text
 from xinyong.core.errors import RuleDataError
 from xinyong.core.ruledata import merge, rule_paths
-from xinyong.departments.events import DepartmentEvent
 
 FILE = "audit_actions.yaml"
-SECTIONS = ("actions", "objects", "fields", "values")
+SECTIONS = ("actions", "families", "objects", "fields", "values")
 VALUE_LIMIT = 200  # a detail value longer than this is cut (the export keeps it whole)
 
 
 @dataclass(frozen=True)
 class Labels:
     actions: dict[str, str]
+    families: dict[str, str]
     objects: dict[str, str]
     fields: dict[str, str]
     values: dict[str, str]
@@ -77,7 +76,7 @@ def _value(value: Any, names: Labels) -> str:
     if isinstance(value, list | tuple):
         return "、".join(_value(v, names) for v in value) or "无"
     text = str(value)
-    return names.values.get(text, names.actions.get(text, FAMILY_NAMES.get(text, text)))
+    return names.values.get(text, names.actions.get(text, names.families.get(text, text)))
 
 
 def detail_lines(detail: Mapping[str, Any], names: Labels | None = None) -> list[tuple[str, str]]:
@@ -107,7 +106,7 @@ def action_choices() -> list[tuple[str, str]]:
     """(code, name) of every named action and family, for the audit page's filter."""
     names = labels()
     families = sorted({family(code) for code in names.actions})
-    out = [(f, FAMILY_NAMES.get(f, f)) for f in families]
+    out = [(f, names.families.get(f, f)) for f in families]
     return out + sorted(names.actions.items(), key=lambda kv: kv[0])
 
 
@@ -115,17 +114,3 @@ def family(event: str) -> str:
     """The family an action belongs to: `account.` for `account.create`."""
     return event.split(".", 1)[0] + "."
 
-
-# The families of the capabilities at or below this one are named by their constants; those
-# of the capabilities above it (which this one may not import) by their prefixes.
-FAMILY_NAMES = {family(AccountEvent.ACCOUNT_CREATE): "账号管理（全部）",
-                family(AccountEvent.ACCESS_DENIED): "访问拒绝（全部）",
-                family(AccountEvent.AUDIT_READ): "审计日志（全部）",
-                family(AccountEvent.AUTH_SIGN_IN): "登录与会话（全部）",
-                "batch.": "报送批次（全部）", "check.": "信用核查（全部）",
-                family(DepartmentEvent.REGISTERED): "部门（全部）",
-                "evaluation.": "综合评价（全部）", "ingest.": "归集（全部）",
-                "list.": "名单（全部）", "objection.": "异议（全部）", "publicity.": "公示（全部）",
-                "record.": "信用记录（全部）", "repair.": "信用修复（全部）",
-                "sampling.": "双随机抽查（全部）", "subject.": "信用主体（全部）",
-                family(AccountEvent.TOKEN_CREATE): "接口令牌（全部）", "warning.": "风险预警（全部）"}

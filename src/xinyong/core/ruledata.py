@@ -4,7 +4,7 @@ overrides them), how they are merged, and the checks and error messages every lo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -81,6 +81,37 @@ def text(value: Any, where: Where, entry: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise where.fail(entry, "应为非空文字")
     return value.strip()
+
+
+def texts(value: Any, where: Where, entry: str) -> tuple[str, ...]:
+    """A list of non-empty texts, each stripped."""
+    if not isinstance(value, list):
+        raise where.fail(entry, "应为列表")
+    return tuple(text(v, where, f"{entry}[{i}]") for i, v in enumerate(value))
+
+
+def whole(value: Any, where: Where, entry: str, *, minimum: int | None = None) -> int:
+    """An integer (YAML's true/false are not), at least `minimum` when given."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise where.fail(entry, "应为整数")
+    if minimum is not None and value < minimum:
+        raise where.fail(entry, f"应不小于 {minimum}")
+    return value
+
+
+def positive(value: Any, where: Where, entry: str, key: str | None = None) -> int:
+    """A whole number of at least 1; the error names the value found (and `key`, the setting
+    within the entry, when given)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise where.fail(entry, f"{key + ' ' if key else ''}应为正整数，而不是 {value!r}")
+    return value
+
+
+def unknown_keys(raw: Mapping[str, Any], allowed: Collection[str], where: Where, entry: str) -> None:
+    """Refuse settings the entry does not know (a typo would otherwise be silently ignored)."""
+    extra = sorted(str(k) for k in raw if k not in allowed)
+    if extra:
+        raise where.fail(entry, f"未知的设置 {'、'.join(extra)}（可用：{'、'.join(sorted(allowed))}）")
 
 
 class UntilChanged(Generic[T]):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from xinyong.core.errors import NotFound
-from xinyong.core.ruledata import Where, load_merged, mapping, rule_paths, text
+from xinyong.core.ruledata import Where, load_merged, mapping, rule_paths, text, whole
 from xinyong.evaluation.error_codes import EvaluationError
 
 TIERS = ("轻微", "一般", "严重")
@@ -150,14 +150,6 @@ def reasons(scorecard: Scorecard, values: Mapping[str, int]) -> list[str]:
     return [ind.reason_text(v, p) for _, ind, v, p in ranked[:scorecard.top_reasons]]
 
 
-def _int(value: Any, where: Where, entry: str, *, minimum: int | None = None) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise where.fail(entry, "应为整数")
-    if minimum is not None and value < minimum:
-        raise where.fail(entry, f"应不小于 {minimum}")
-    return value
-
-
 def _bins(raw: Any, weight: float, where: Where, entry: str) -> tuple[Bin, ...]:
     if not isinstance(raw, list) or not raw:
         raise where.fail(entry, "bins 应为非空列表")
@@ -168,7 +160,7 @@ def _bins(raw: Any, weight: float, where: Where, entry: str) -> tuple[Bin, ...]:
         b = mapping(b, where, at)
         if set(b) - {"from", "to", "points"}:
             raise where.fail(at, "只能有 from、to、points")
-        low = _int(b.get("from"), where, f"{at} from")
+        low = whole(b.get("from"), where, f"{at} from")
         if low != expected:
             raise where.fail(at, f"from 应为 {expected}（第一项从 0 开始，之后各项接上一项的 to；"
                                  "区间不得重叠或留空）")
@@ -178,7 +170,7 @@ def _bins(raw: Any, weight: float, where: Where, entry: str) -> tuple[Bin, ...]:
             if not last:
                 raise where.fail(at, "只有最后一项可以不写 to（开区间）")
         else:
-            high = _int(high, where, f"{at} to")
+            high = whole(high, where, f"{at} to")
             if high <= low:
                 raise where.fail(at, f"to（{high}）应大于 from（{low}）")
             if last:
@@ -206,7 +198,7 @@ def _params(feature: Feature, raw: Any, where: Where, entry: str) -> dict[str, A
                 raise where.fail(entry, f"特征 {feature.code} 缺少参数 {name}")
             continue
         if spec.kind == "months":
-            out[name] = _int(value, where, f"{entry} params.{name}", minimum=1)
+            out[name] = whole(value, where, f"{entry} params.{name}", minimum=1)
         else:
             if not isinstance(value, list) or not value or not all(
                     isinstance(v, str) and v.strip() for v in value):
@@ -254,7 +246,7 @@ def _grades(raw: Any, low: int, where: Where) -> tuple[Grade, ...]:
         entry = f"等级 {code}"
         if any(o.code == code for o in out):
             raise where.fail(entry, "代码重复")
-        cut = _int(g.get("min"), where, f"{entry} min")
+        cut = whole(g.get("min"), where, f"{entry} min")
         if out and cut >= out[-1].min:
             raise where.fail(entry, f"min（{cut}）应低于上一等级 {out[-1].code} 的 min（{out[-1].min}）"
                                     "：等级由好到差排列，分界递减")
@@ -286,11 +278,11 @@ def build(code: str, raw: Mapping[str, Any], where: Where, sources: tuple[str, .
     else:
         data["indicators"] = own_indicators
     rng = mapping(data.get("range"), where, "range")
-    low = _int(rng.get("min"), where, "range.min")
-    high = _int(rng.get("max"), where, "range.max")
+    low = whole(rng.get("min"), where, "range.min")
+    high = whole(rng.get("max"), where, "range.max")
     if high <= low:
         raise where.fail("range", "max 应大于 min")
-    base = _int(data.get("base"), where, "base")
+    base = whole(data.get("base"), where, "base")
     if not low <= base <= high:
         raise where.fail("base", f"应在 {low}–{high} 之间")
     dims_raw = mapping(data.get("dimensions"), where, "dimensions")
@@ -315,7 +307,7 @@ def build(code: str, raw: Mapping[str, Any], where: Where, sources: tuple[str, .
     industries = raw.get("industries") or ()
     if not isinstance(industries, list | tuple) or not all(isinstance(x, str) for x in industries):
         raise where.fail("industries", "应为门类代码的列表")
-    top = _int(data.get("top_reasons", 3), where, "top_reasons", minimum=1)
+    top = whole(data.get("top_reasons", 3), where, "top_reasons", minimum=1)
     disclose = data.get("disclose_grade", False)
     if not isinstance(disclose, bool):
         raise where.fail("disclose_grade", "应为 true 或 false")

@@ -23,12 +23,11 @@ from xinyong.objections.service import Attachment
 from xinyong.web.errors import ErrorBody
 from xinyong.web.pagination import Page, Paging, page_of
 from xinyong.web.security import actor, connection, engine_of, requires
-from xinyong.web.uploads import TooLarge
+from xinyong.web.uploads import CHUNK, stream_to
 
 router = APIRouter(tags=["异议"])
 
 CaseNo = Annotated[str, Path(max_length=32, description="异议案件编号（YY + 日期 + 8 位随机字符）")]
-CHUNK = 1 << 20
 
 
 class CaseSubject(BaseModel):
@@ -150,17 +149,9 @@ async def stage_attachments(uploads: Sequence[Upload]) -> list[Attachment]:
                 raise InvalidInput(f"附件“{name}”是空文件", code=CoreError.FILE_TYPE)
             kind = rules.attachment_kind(name, head[:rules.SIGNATURE_BYTES], current)
             path = staging / uuid.uuid4().hex
-            size = 0
-            with path.open("wb") as out:
-                staged.append(Attachment(name, path, kind, 0))
-                block = head
-                while block:
-                    size += len(block)
-                    if size > limit:
-                        raise TooLarge(f"附件“{name}”超过 {current.max_mib} MiB 的上限")
-                    out.write(block)
-                    block = await upload.read(CHUNK)
-            staged[-1] = Attachment(name, path, kind, size)
+            size = await stream_to(upload, path, limit, f"附件“{name}”超过 {current.max_mib} MiB 的上限",
+                                   head=head)
+            staged.append(Attachment(name, path, kind, size))
     except BaseException:
         for a in staged:
             a.path.unlink(missing_ok=True)

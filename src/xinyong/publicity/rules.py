@@ -18,7 +18,7 @@ from typing import Any
 
 from xinyong.core.dates import add_months, iso
 from xinyong.core.errors import RuleDataError
-from xinyong.core.ruledata import Where, load_merged, mapping, text
+from xinyong.core.ruledata import Where, load_merged, mapping, text, unknown_keys
 
 # Lightest first: "the longest period" of several categories is the last of them here. The
 # names are the catalog's `severity` enumeration (失信严重程度), which sources may send.
@@ -148,18 +148,11 @@ def _category(value: Any, where: Where, entry: str, known: Collection[str] | Non
     return name
 
 
-def _unknown_keys(raw: Mapping[str, Any], allowed: Collection[str], where: Where,
-                  entry: str) -> None:
-    extra = sorted(str(k) for k in raw if k not in allowed)
-    if extra:
-        raise where.fail(entry, f"未知的设置 {'、'.join(extra)}（可用：{'、'.join(sorted(allowed))}）")
-
-
 def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = ("publicity.yaml",),
           categories: Collection[str] | None = None) -> PublicityRules:
     """Validate the merged rules completely; every problem names the file, entry and reason."""
     where = Where(WHAT, sources)
-    _unknown_keys(raw, _TOP_KEYS, where, "顶层")
+    unknown_keys(raw, _TOP_KEYS, where, "顶层")
     regime = text(raw.get("regime"), where, "regime")
     if len(regime) > REGIME_MAX_LENGTH:
         raise where.fail("regime", f"不能超过{REGIME_MAX_LENGTH}个字符")
@@ -167,12 +160,12 @@ def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = ("publicity.yaml",)
     missing = [t for t in TIERS if t not in tiers_raw]
     if missing:
         raise where.fail("tiers", f"缺少 {'、'.join(missing)}")
-    _unknown_keys(tiers_raw, TIERS, where, "tiers")
+    unknown_keys(tiers_raw, TIERS, where, "tiers")
     tiers: dict[str, Tier] = {}
     for name in TIERS:
         entry = f"tiers.{name}"
         t = mapping(tiers_raw[name], where, entry)
-        _unknown_keys(t, ("published", "minimum_months", "maximum_months"), where, entry)
+        unknown_keys(t, ("published", "minimum_months", "maximum_months"), where, entry)
         published = t.get("published")
         if not isinstance(published, bool):
             raise where.fail(f"{entry}.published", "应为 true 或 false")
@@ -182,11 +175,11 @@ def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = ("publicity.yaml",)
             raise where.fail(entry, f"最长公示期应大于0且不短于最短公示期（{low}—{high}个月）")
         tiers[name] = Tier(name, published, low, high)
     people = mapping(raw.get("natural_persons", {"published": False}), where, "natural_persons")
-    _unknown_keys(people, ("published",), where, "natural_persons")
+    unknown_keys(people, ("published",), where, "natural_persons")
     if not isinstance(people.get("published"), bool):
         raise where.fail("natural_persons.published", "应为 true 或 false")
     rules_raw = mapping(raw.get("rules"), where, "rules")
-    _unknown_keys(rules_raw, RULE_NAMES, where, "rules")
+    unknown_keys(rules_raw, RULE_NAMES, where, "rules")
     for name in RULE_NAMES:
         if name not in rules_raw:
             raise where.fail("rules", f"缺少公示规则 {name}")
@@ -200,9 +193,9 @@ def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = ("publicity.yaml",)
 def _penalty_rule(value: Any, where: Where, known: Collection[str] | None) -> PenaltyRule:
     entry = f"rules.{PENALTY_TIERS}"
     raw = mapping(value, where, entry)
-    _unknown_keys(raw, ("fields", "default_tier", "categories", "fine"), where, entry)
+    unknown_keys(raw, ("fields", "default_tier", "categories", "fine"), where, entry)
     fields = mapping(raw.get("fields"), where, f"{entry}.fields")
-    _unknown_keys(fields, ("categories", "fine", "severity"), where, f"{entry}.fields")
+    unknown_keys(fields, ("categories", "fine", "severity"), where, f"{entry}.fields")
     names = {k: text(fields.get(k), where, f"{entry}.fields.{k}")
              for k in ("categories", "fine", "severity")}
     category_tiers = {
@@ -210,14 +203,14 @@ def _penalty_rule(value: Any, where: Where, known: Collection[str] | None) -> Pe
             _tier_name(t, where, f"{entry}.categories.{c}")
         for c, t in mapping(raw.get("categories", {}), where, f"{entry}.categories").items()}
     fine = mapping(raw.get("fine"), where, f"{entry}.fine")
-    _unknown_keys(fine, ("category", "low_wan", "serious_wan", "missing_amount_tier"), where,
+    unknown_keys(fine, ("category", "low_wan", "serious_wan", "missing_amount_tier"), where,
                   f"{entry}.fine")
     fine_category = _category(fine.get("category"), where, f"{entry}.fine.category", known)
     if fine_category in category_tiers:
         raise where.fail(f"{entry}.categories.{fine_category}",
                          "罚款的严重程度按金额认定，不能同时列在 categories 中")
     low_raw = mapping(fine.get("low_wan"), where, f"{entry}.fine.low_wan")
-    _unknown_keys(low_raw, SUBJECT_KINDS, where, f"{entry}.fine.low_wan")
+    unknown_keys(low_raw, SUBJECT_KINDS, where, f"{entry}.fine.low_wan")
     low: dict[str, Decimal] = {}
     for kind in SUBJECT_KINDS:
         e = f"{entry}.fine.low_wan.{kind}"
@@ -247,9 +240,9 @@ def _penalty_rule(value: Any, where: Where, known: Collection[str] | None) -> Pe
 def _licence_rule(value: Any, where: Where) -> LicenceRule:
     entry = f"rules.{LICENCE_VALIDITY}"
     raw = mapping(value, where, entry)
-    _unknown_keys(raw, ("fields", "open_ended_from"), where, entry)
+    unknown_keys(raw, ("fields", "open_ended_from"), where, entry)
     fields = mapping(raw.get("fields"), where, f"{entry}.fields")
-    _unknown_keys(fields, ("valid_to",), where, f"{entry}.fields")
+    unknown_keys(fields, ("valid_to",), where, f"{entry}.fields")
     open_ended = raw.get("open_ended_from")
     if open_ended is not None and not isinstance(open_ended, date):
         try:

@@ -25,7 +25,7 @@ from xinyong.web.errors import ErrorBody
 from xinyong.web.pagination import Page, Paging, page_of
 from xinyong.web.schema import UtcDateTime
 from xinyong.web.security import actor, connection, engine_of, requires
-from xinyong.web.uploads import TooLarge
+from xinyong.web.uploads import CHUNK, stream_to
 
 router = APIRouter(tags=["信用修复"])
 
@@ -34,7 +34,6 @@ EntryRef = Annotated[str, Path(pattern=lists.ENTRY_REF_PATTERN,
                                description="名单条目编号：L+条目编号（本平台认定），"
                                            "或 R+名单信息记录编号（部门报送）")]
 CaseNo = Annotated[str, Path(pattern=rules.CASE_NO_PATTERN, description="信用修复案件编号（XF…）")]
-CHUNK = 1 << 20
 UNPARSABLE: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "请求体无法解析（不是 JSON 或 multipart 表单）"}}
 
@@ -176,20 +175,9 @@ async def _stage_one(upload: UploadFile, material: str, repair_rules: rules.Repa
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"repair-{uuid.uuid4().hex}.{kind}"
     digest = hashlib.sha256()
-    size = 0
-    try:
-        with path.open("wb") as out:
-            block = head
-            while block:
-                size += len(block)
-                if size > limit:
-                    raise TooLarge(f"材料“{name}”超过 {repair_rules.max_file_mib} MiB 的上限")
-                digest.update(block)
-                out.write(block)
-                block = await upload.read(CHUNK)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    size = await stream_to(upload, path, limit,
+                           f"材料“{name}”超过 {repair_rules.max_file_mib} MiB 的上限",
+                           head=head, digest=digest)
     return Staged(material, name, path, kind, size, digest.hexdigest())
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from xinyong.core.errors import CoreError, InvalidInput
-from xinyong.core.ruledata import Where, load_merged, mapping, text
+from xinyong.core.ruledata import Where, load_merged, mapping, text, texts, unknown_keys
 from xinyong.publicity.rules import STOP_REASONS, TIERS
 
 FILE = "repair.yaml"
@@ -111,30 +111,18 @@ def _count(value: Any, where: Where, entry: str, low: int = 1) -> int:
     return value
 
 
-def _texts(value: Any, where: Where, entry: str) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise where.fail(entry, "应为列表")
-    return tuple(text(v, where, f"{entry}[{i}]") for i, v in enumerate(value))
-
-
-def _unknown_keys(raw: Mapping[str, Any], allowed: Collection[str], where: Where, entry: str) -> None:
-    extra = sorted(str(k) for k in raw if k not in allowed)
-    if extra:
-        raise where.fail(entry, f"未知的设置 {'、'.join(extra)}（可用：{'、'.join(sorted(allowed))}）")
-
-
 def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = (FILE,)) -> RepairRules:
     """Validate the merged rules completely; every problem names the file, entry and reason."""
     where = Where(WHAT, sources)
-    _unknown_keys(raw, _TOP_KEYS, where, "顶层")
+    unknown_keys(raw, _TOP_KEYS, where, "顶层")
     deadlines = mapping(raw.get("deadlines"), where, "deadlines")
     keys = ("accept_workdays", "return_workdays", "decide_workdays")
-    _unknown_keys(deadlines, keys, where, "deadlines")
+    unknown_keys(deadlines, keys, where, "deadlines")
     days = {k: _count(deadlines.get(k), where, f"deadlines.{k}") for k in keys}
     penalty = mapping(raw.get("penalty"), where, "penalty")
-    _unknown_keys(penalty, ("name", "tiers", "excluded_regimes", "to_prove", "materials"), where,
+    unknown_keys(penalty, ("name", "tiers", "excluded_regimes", "to_prove", "materials"), where,
                   "penalty")
-    tiers = _texts(penalty.get("tiers"), where, "penalty.tiers")
+    tiers = texts(penalty.get("tiers"), where, "penalty.tiers")
     for t in tiers:
         if t not in TIERS:
             raise where.fail("penalty.tiers", f"“{t}”不是失信严重程度（应为{'、'.join(TIERS)}之一）")
@@ -142,15 +130,15 @@ def parse(raw: Mapping[str, Any], sources: tuple[str, ...] = (FILE,)) -> RepairR
                 mapping(penalty.get("excluded_regimes", {}), where, "penalty.excluded_regimes").items()}
     materials = _materials(penalty.get("materials"), where, "penalty.materials")
     files = mapping(raw.get("files"), where, "files")
-    _unknown_keys(files, ("max_mib", "types"), where, "files")
-    types = _texts(files.get("types"), where, "files.types")
+    unknown_keys(files, ("max_mib", "types"), where, "files")
+    types = texts(files.get("types"), where, "files.types")
     for t in types:
         if t not in FILE_TYPES:
             raise where.fail("files.types", f"不支持的文件类型“{t}”（可用：{'、'.join(FILE_TYPES)}）")
     return RepairRules(
         basis=str(raw.get("basis") or ""), kind_name=text(penalty.get("name"), where, "penalty.name"),
         tiers=tiers, excluded_regimes=excluded,
-        to_prove=_texts(penalty.get("to_prove", []), where, "penalty.to_prove"),
+        to_prove=texts(penalty.get("to_prove", []), where, "penalty.to_prove"),
         materials=materials, max_file_mib=_count(files.get("max_mib"), where, "files.max_mib"),
         file_types=types, sources=sources, list_exit=_list_exit(raw.get("list_exit"), where), **days)
 
@@ -163,7 +151,7 @@ def _materials(raw: Any, where: Where, entry_name: str, *, empty: bool = False,
     for i, m in enumerate(raw):
         entry = f"{entry_name}[{i}]"
         m = mapping(m, where, entry)
-        _unknown_keys(m, ("code", "name", "required", "note"), where, entry)
+        unknown_keys(m, ("code", "name", "required", "note"), where, entry)
         code = text(m.get("code"), where, f"{entry}.code")
         if not code.isidentifier() or not code.isascii() or code in ("record", "entry", "statement"):
             raise where.fail(f"{entry}.code", f"“{code}”应为英文字母、数字和下划线组成的代码")
@@ -180,19 +168,19 @@ def _list_exit(raw: Any, where: Where) -> ListExitRules | None:
     if raw is None:
         return None
     raw = mapping(raw, where, "list_exit")
-    _unknown_keys(raw, ("name", "to_prove", "materials", "kinds"), where, "list_exit")
+    unknown_keys(raw, ("name", "to_prove", "materials", "kinds"), where, "list_exit")
     common = _materials(raw.get("materials"), where, "list_exit.materials")
     kind_materials: dict[str, tuple[Material, ...]] = {}
     kind_to_prove: dict[str, tuple[str, ...]] = {}
     for code, extra in mapping(raw.get("kinds", {}), where, "list_exit.kinds").items():
         entry = f"list_exit.kinds.{code}"
         extra = mapping(extra, where, entry)
-        _unknown_keys(extra, ("materials", "to_prove"), where, entry)
+        unknown_keys(extra, ("materials", "to_prove"), where, entry)
         kind_materials[str(code)] = _materials(extra.get("materials", []), where, f"{entry}.materials",
                                                empty=True, taken=[m.code for m in common])
-        kind_to_prove[str(code)] = _texts(extra.get("to_prove", []), where, f"{entry}.to_prove")
+        kind_to_prove[str(code)] = texts(extra.get("to_prove", []), where, f"{entry}.to_prove")
     return ListExitRules(text(raw.get("name"), where, "list_exit.name"),
-                         _texts(raw.get("to_prove", []), where, "list_exit.to_prove"), common,
+                         texts(raw.get("to_prove", []), where, "list_exit.to_prove"), common,
                          kind_materials, kind_to_prove)
 
 
@@ -376,7 +364,6 @@ def entry_eligibility(rules: RepairRules, state: EntryState, day: date,
         reasons.append(f"未修复的，至{state.ends_on.isoformat()}（不含当日）期满自动移出")
     return EntryEligibility(state.ref, True, start, tuple(reasons),
                             rules.list_exit.to_prove_for(state.kind_code))
-
 
 
 # --- materials ----------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from xinyong.core.errors import InvalidInput
-from xinyong.core.ruledata import Where, load_merged, mapping, text
+from xinyong.core.ruledata import Where, load_merged, mapping, positive, text
 from xinyong.evaluation.error_codes import EvaluationError
 from xinyong.sampling.error_codes import SamplingError
 
@@ -101,12 +101,6 @@ def _decimal(value: Any) -> Decimal | None:
     return number / 100 if percent else number
 
 
-def _positive_int(value: Any, where: Where, entry: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise where.fail(entry, f"应为正整数，而不是 {value!r}")
-    return value
-
-
 def load_config(paths: Sequence[Path]) -> Config:
     """The shipped `sampling.yaml` with the locality's merged over it, checked completely: a
     bad value is a `RuleDataError` naming the file, the entry and the reason."""
@@ -156,9 +150,9 @@ def load_config(paths: Sequence[Path]) -> Config:
     return Config(
         basis=text(raw.get("basis"), where, "basis"), multipliers=multipliers,
         ungraded_multiplier=ungraded, cap=cap, subject_kinds=tuple(kinds),
-        max_inspectors_per_subject=_positive_int(raw.get("max_inspectors_per_subject"), where,
-                                                 "max_inspectors_per_subject"),
-        max_pool=_positive_int(raw.get("max_pool"), where, "max_pool"), outcomes=outcomes)
+        max_inspectors_per_subject=positive(raw.get("max_inspectors_per_subject"), where,
+                                            "max_inspectors_per_subject"),
+        max_pool=positive(raw.get("max_pool"), where, "max_pool"), outcomes=outcomes)
 
 
 # --- a plan ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 from xinyong.accounts.rules import Forbidden, Principal, Role
 from xinyong.core.dates import add_months
 from xinyong.core.errors import CoreError, InvalidInput
-from xinyong.core.ruledata import Where, load_merged, mapping, text
+from xinyong.core.ruledata import Where, load_merged, mapping, positive, text
 from xinyong.warnings.error_codes import WarningsError
 
 WHAT = "预警规则文件"
@@ -129,18 +129,12 @@ class WarningRules:
             f"{n}（{c}）" for c, n in self.actions.items()), code=CoreError.UNKNOWN_ACTION)
 
 
-def _positive(value: Any, where: Where, entry: str, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise where.fail(entry, f"{key} 应为正整数，而不是 {value!r}")
-    return value
-
-
 def _window(raw: Any, where: Where, entry: str) -> int:
     found = mapping(raw, where, f"{entry}：window")
     if len(found) != 1 or next(iter(found)) not in ("months", "years"):
         raise where.fail(entry, "window 应为 {months: N} 或 {years: N}")
     unit, n = next(iter(found.items()))
-    return _positive(n, where, entry, f"window.{unit}") * (12 if unit == "years" else 1)
+    return positive(n, where, entry, f"window.{unit}") * (12 if unit == "years" else 1)
 
 
 def _recipients(raw: Any, where: Where, entry: str) -> tuple[bool, tuple[str, ...]]:
@@ -176,7 +170,7 @@ def _rule(code: str, raw: Any, where: Where) -> Rule | None:
         raise where.fail(entry, f"未知的条件种类 kind “{kind}”；可用："
                          + "、".join(f"{k.code}（{k.name}）" for k in KINDS.values()))
     ck = KINDS[kind]
-    threshold = _positive(found.get("threshold"), where, entry, "threshold")
+    threshold = positive(found.get("threshold"), where, entry, "threshold")
     if ck.windowed and found.get("window") is None:
         raise where.fail(entry, f"条件 {kind} 须有统计期间 window（如 {{months: 12}}）")
     if not ck.windowed and found.get("window") is not None:

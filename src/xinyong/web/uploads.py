@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request, UploadFile
+from starlette.datastructures import UploadFile as AnyUpload  # fastapi's and a form's
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xinyong.core.errors import CoreError, InvalidInput, XinyongError
@@ -44,18 +45,38 @@ async def save_upload(upload: UploadFile) -> Path:
     folder = temp_dir() / f"upload-{uuid.uuid4().hex}"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / _safe_name(name, suffix)
-    size = 0
     try:
-        with path.open("wb") as out:
-            while block := await upload.read(CHUNK):
-                size += len(block)
-                if size > limit:
-                    raise TooLarge(f"文件超过 {get_settings().max_upload_mib} MiB 的上限，请分批报送")
-                out.write(block)
+        await stream_to(upload, path, limit,
+                        f"文件超过 {get_settings().max_upload_mib} MiB 的上限，请分批报送")
     except BaseException:
         discard(path)
         raise
     return path
+
+
+async def stream_to(upload: AnyUpload, path: Path, limit: int, too_large: str, *,
+                    head: bytes = b"", digest: Any = None) -> int:
+    """The upload written to `path` block by block — from `head`, the start the caller already
+    read to tell the file's kind — refused with `too_large` once it passes `limit` bytes, fed to
+    `digest` (a hashlib object) when given. Returns its size; on any failure nothing of it is
+    left. The one way every upload (batch files, objection attachments, repair materials)
+    reaches the disk."""
+    size = 0
+    try:
+        with path.open("wb") as out:
+            block = head or await upload.read(CHUNK)
+            while block:
+                size += len(block)
+                if size > limit:
+                    raise TooLarge(too_large)
+                if digest is not None:
+                    digest.update(block)
+                out.write(block)
+                block = await upload.read(CHUNK)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return size
 
 
 def _safe_name(name: str, suffix: str) -> str:
